@@ -1,0 +1,1 @@
+//! kompira.conf: reading, resolving and writing.

@@ -1,0 +1,5 @@
+//! The GUI-free engine of Kompira Tray.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod secret;
