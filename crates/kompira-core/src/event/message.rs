@@ -1,0 +1,178 @@
+//! One event as an AMQP message: properties and the `channel`/`site_id`/`timestamp`/`ssl`
+//! headers, exactly as the official tool sets them (facts §3).
+
+use chrono::NaiveDateTime;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::BasicProperties;
+
+use super::body::EventBody;
+
+/// The queue the Kompira server consumes; events go to it through the default exchange.
+pub const IO_QUEUE: &str = "io_queue";
+
+/// Persistent delivery, so an event survives a broker restart.
+const DELIVERY_MODE_PERSISTENT: u8 = 2;
+
+/// What the user wants sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The body (KEY=VAL fields or stdin bytes).
+    pub body: EventBody,
+    /// Kompira channel path the server appends the event to, e.g. `/system/channels/Alert`.
+    pub channel: String,
+    /// `[kompira] site_id`.
+    pub site_id: i64,
+}
+
+/// The per-send values that are not part of the event itself.
+#[derive(Clone, Debug)]
+pub struct Stamp {
+    /// uuid4, lower-case: the id a user can quote to find the event later.
+    pub correlation_id: String,
+    /// Another uuid4, as the reference's client library adds.
+    pub message_id: String,
+    /// Local wall time for the `timestamp` header.
+    pub local_time: NaiveDateTime,
+    /// Seconds since the epoch (UTC) for the `timestamp` property.
+    pub unix_seconds: u64,
+}
+
+impl Stamp {
+    /// Fresh ids and the current time.
+    pub fn now() -> Self {
+        let now = chrono::Local::now();
+        Self {
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            message_id: uuid::Uuid::new_v4().to_string(),
+            local_time: now.naive_local(),
+            unix_seconds: u64::try_from(now.timestamp()).unwrap_or(0),
+        }
+    }
+}
+
+/// `str(datetime.now())` as the reference formats it, always with microseconds.
+pub fn header_timestamp(local_time: &NaiveDateTime) -> String {
+    local_time.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// The smallest signed AMQP integer that holds `value`. For 0–127 this is the `b` type the
+/// reference sends; above that the reference wraps (its `b` is read back signed), we do not.
+pub fn site_id_value(value: i64) -> AMQPValue {
+    if let Ok(v) = i8::try_from(value) {
+        AMQPValue::ShortShortInt(v)
+    } else if let Ok(v) = i16::try_from(value) {
+        AMQPValue::ShortInt(v)
+    } else if let Ok(v) = i32::try_from(value) {
+        AMQPValue::LongInt(v)
+    } else {
+        AMQPValue::LongLongInt(value)
+    }
+}
+
+/// The application headers. `tls_version` is `Some("TLSv1.3")` on TLS, else the header is void.
+pub fn headers(event: &Event, local_time: &NaiveDateTime, tls_version: Option<&str>) -> FieldTable {
+    let mut table = FieldTable::default();
+    table.insert(
+        "channel".into(),
+        AMQPValue::LongString(LongString::from(event.channel.as_str())),
+    );
+    table.insert("site_id".into(), site_id_value(event.site_id));
+    table.insert(
+        "timestamp".into(),
+        AMQPValue::LongString(LongString::from(header_timestamp(local_time))),
+    );
+    table.insert(
+        "ssl".into(),
+        tls_version.map_or(AMQPValue::Void, |v| {
+            AMQPValue::LongString(LongString::from(v))
+        }),
+    );
+    table
+}
+
+/// The message properties for one send.
+pub fn properties(event: &Event, stamp: &Stamp, tls_version: Option<&str>) -> BasicProperties {
+    let mut props = BasicProperties::default()
+        .with_delivery_mode(DELIVERY_MODE_PERSISTENT)
+        .with_correlation_id(ShortString::from(stamp.correlation_id.as_str()))
+        .with_content_encoding("utf-8".into())
+        .with_message_id(ShortString::from(stamp.message_id.as_str()))
+        .with_timestamp(stamp.unix_seconds)
+        .with_headers(headers(event, &stamp.local_time, tls_version));
+    if let Some(content_type) = event.body.content_type() {
+        props = props.with_content_type(content_type.into());
+    }
+    props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn event(body: EventBody) -> Event {
+        Event {
+            body,
+            channel: "/system/channels/Alert".into(),
+            site_id: 1,
+        }
+    }
+
+    fn stamp() -> Stamp {
+        Stamp {
+            correlation_id: "c0ffee00-0000-4000-8000-000000000001".into(),
+            message_id: "c0ffee00-0000-4000-8000-000000000002".into(),
+            local_time: NaiveDate::from_ymd_opt(2026, 11, 22)
+                .unwrap()
+                .and_hms_micro_opt(8, 7, 42, 9)
+                .unwrap(),
+            unix_seconds: 1_795_000_000,
+        }
+    }
+
+    #[test]
+    fn timestamp_header_always_has_microseconds() {
+        assert_eq!(header_timestamp(&stamp().local_time), "2026-11-22 08:07:42.000009");
+        let whole = NaiveDate::from_ymd_opt(2026, 1, 2)
+            .unwrap()
+            .and_hms_opt(3, 4, 5)
+            .unwrap();
+        assert_eq!(header_timestamp(&whole), "2026-01-02 03:04:05.000000");
+    }
+
+    #[test]
+    fn site_id_uses_the_smallest_signed_integer_type() {
+        assert_eq!(site_id_value(1), AMQPValue::ShortShortInt(1));
+        assert_eq!(site_id_value(200), AMQPValue::ShortInt(200));
+        assert_eq!(site_id_value(70_000), AMQPValue::LongInt(70_000));
+        assert_eq!(site_id_value(1 << 40), AMQPValue::LongLongInt(1 << 40));
+    }
+
+    #[test]
+    fn json_events_are_persistent_and_typed() {
+        let ev = event(EventBody::Fields(vec![("a".into(), "b".into())]));
+        let props = properties(&ev, &stamp(), None);
+        assert_eq!(props.delivery_mode(), &Some(2));
+        assert_eq!(props.content_type().as_ref().map(|s| s.as_str()), Some("application/json"));
+        assert_eq!(props.content_encoding().as_ref().map(|s| s.as_str()), Some("utf-8"));
+        assert_eq!(
+            props.correlation_id().as_ref().map(|s| s.as_str()),
+            Some("c0ffee00-0000-4000-8000-000000000001")
+        );
+        assert_eq!(props.timestamp(), &Some(1_795_000_000));
+        let headers = props.headers().as_ref().unwrap().inner();
+        assert_eq!(headers.get("ssl"), Some(&AMQPValue::Void));
+        assert_eq!(headers.get("site_id"), Some(&AMQPValue::ShortShortInt(1)));
+    }
+
+    #[test]
+    fn raw_events_have_no_content_type_and_tls_shows_in_the_ssl_header() {
+        let props = properties(&event(EventBody::Raw(b"x".to_vec())), &stamp(), Some("TLSv1.3"));
+        assert_eq!(props.content_type(), &None);
+        let headers = props.headers().as_ref().unwrap().inner();
+        assert_eq!(
+            headers.get("ssl"),
+            Some(&AMQPValue::LongString("TLSv1.3".into()))
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! TLS for AMQPS the way the official tool does it: with `ssl_verify`, the server chain is
+//! checked against the CA file and a client certificate is presented, but the host name is
+//! not checked (Kompira's broker certificates name the server, not the address users type);
+//! without `ssl_verify`, the connection is encrypted but the server is not authenticated.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use super::error::{SendError, Stage};
+use super::send::{ClientPki, TlsOptions};
+
+/// Builds the rustls configuration, reading and checking every file first so a missing or
+/// unreadable file is reported by name before any network traffic.
+pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, SendError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| setup_error(format!("TLS set-up failed: {e}")))?;
+    let config = match &options.verify {
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyServer { provider }))
+            .with_no_client_auth(),
+        Some(pki) => {
+            let verifier = chain_only_verifier(pki, provider)?;
+            let chain = load_certificates(&pki.cert_file, "client certificate")?;
+            let key = load_private_key(&pki.key_file)?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| {
+                    setup_error(format!(
+                        "client certificate {} does not match key {}: {e}",
+                        pki.cert_file.display(),
+                        pki.key_file.display()
+                    ))
+                })?
+        }
+    };
+    Ok(Arc::new(config))
+}
+
+fn setup_error(message: String) -> SendError {
+    SendError::fatal(Stage::Setup, message)
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, SendError> {
+    std::fs::read(path).map_err(|e| {
+        setup_error(format!("cannot read {what} {}: {e}", path.display()))
+    })
+}
+
+fn load_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, SendError> {
+    let pem = read_file(path, what)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| setup_error(format!("{what} {} is not valid PEM: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(setup_error(format!(
+            "{what} {} holds no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, SendError> {
+    let pem = read_file(path, "client key")?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+        setup_error(format!(
+            "client key {} holds no usable PEM private key: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn chain_only_verifier(
+    pki: &ClientPki,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, SendError> {
+    let mut roots = RootCertStore::empty();
+    for cert in load_certificates(&pki.ca_file, "CA file")? {
+        roots.add(cert).map_err(|e| {
+            setup_error(format!("CA file {}: {e}", pki.ca_file.display()))
+        })?;
+    }
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| setup_error(format!("CA file {}: {e}", pki.ca_file.display())))?;
+    Ok(Arc::new(ChainOnlyVerifier { inner }))
+}
+
+/// Verifies the chain, validity dates and signatures, and forgives only a name mismatch.
+/// webpki checks the name last, so every other check has passed when that error comes.
+#[derive(Debug)]
+struct ChainOnlyVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for ChainOnlyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// `ssl_verify = false`: any server certificate is accepted (as the reference's
+/// `verify_mode: none`), but handshake signatures are still checked.
+#[derive(Debug)]
+struct AcceptAnyServer {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The protocol name as Python's `SSLSocket.version()` prints it.
+pub fn protocol_name(version: rustls::ProtocolVersion) -> String {
+    match version {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn pki(dir: &Path) -> ClientPki {
+        ClientPki {
+            ca_file: dir.join("ca.crt"),
+            cert_file: dir.join("client.crt"),
+            key_file: dir.join("client.key"),
+        }
+    }
+
+    #[test]
+    fn missing_ca_file_is_named_in_the_error() {
+        let dir = PathBuf::from("/nonexistent-kompira-test");
+        let err = client_config(&TlsOptions { verify: Some(pki(&dir)) }).unwrap_err();
+        assert!(err.to_string().contains("cannot read CA file /nonexistent-kompira-test/ca.crt"));
+        assert!(!err.is_transient());
+    }
+
+    #[test]
+    fn a_file_without_pem_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.crt"), "not a certificate").unwrap();
+        let err = client_config(&TlsOptions { verify: Some(pki(dir.path())) }).unwrap_err();
+        assert!(err.to_string().contains("holds no PEM certificate"), "{err}");
+    }
+
+    #[test]
+    fn without_verification_no_file_is_needed() {
+        assert!(client_config(&TlsOptions { verify: None }).is_ok());
+    }
+
+    #[test]
+    fn protocol_names_match_python() {
+        assert_eq!(protocol_name(rustls::ProtocolVersion::TLSv1_3), "TLSv1.3");
+        assert_eq!(protocol_name(rustls::ProtocolVersion::TLSv1_2), "TLSv1.2");
+    }
+}
