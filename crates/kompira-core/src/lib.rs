@@ -3,4 +3,5 @@
 
 pub mod config;
 pub mod event;
+pub mod logfile;
 pub mod secret;
