@@ -348,3 +348,274 @@ fn reference_name(text: &str) -> Option<&str> {
     let close = inner.find(')')?;
     (close > 0 && inner[close + 1..].starts_with('s')).then(|| &inner[..close])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> IniDocument {
+        parse(text, Path::new("/etc/k.conf")).expect("parses")
+    }
+
+    fn value(text: &str, section: &str, key: &str) -> Option<String> {
+        doc(text).get(section, key).expect("interpolates").map(|v| v.value)
+    }
+
+    fn parse_error(text: &str) -> String {
+        parse(text, Path::new("/etc/k.conf")).expect_err("should fail").to_string()
+    }
+
+    fn get_error(text: &str, section: &str, key: &str) -> String {
+        doc(text).get(section, key).expect_err("should fail").to_string()
+    }
+
+    #[test]
+    fn reads_equals_and_colon_separators() {
+        let text = "[s]\na = 1\nb: 2\nc=3\nd :4\n";
+        assert_eq!(value(text, "s", "a").as_deref(), Some("1"));
+        assert_eq!(value(text, "s", "b").as_deref(), Some("2"));
+        assert_eq!(value(text, "s", "c").as_deref(), Some("3"));
+        assert_eq!(value(text, "s", "d").as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn splits_at_first_separator() {
+        let text = "[s]\na:b = c\nurl = amqp://h:1\n";
+        assert_eq!(value(text, "s", "a").as_deref(), Some("b = c"));
+        assert_eq!(value(text, "s", "url").as_deref(), Some("amqp://h:1"));
+    }
+
+    #[test]
+    fn keys_are_case_insensitive_and_sections_are_not() {
+        let text = "[Amqp]\nSSL_Verify = yes\n";
+        let d = doc(text);
+        assert_eq!(d.get("Amqp", "ssl_verify").unwrap().unwrap().value, "yes");
+        assert_eq!(d.get("Amqp", "SSL_VERIFY").unwrap().unwrap().value, "yes");
+        assert_eq!(d.get("amqp", "ssl_verify").unwrap(), None);
+    }
+
+    #[test]
+    fn strips_keys_and_values_and_keeps_empty_value() {
+        let text = "[s]\n  key   =   spaced value  \nempty =\nalso_empty:\n";
+        assert_eq!(value(text, "s", "key").as_deref(), Some("spaced value"));
+        assert_eq!(value(text, "s", "empty").as_deref(), Some(""));
+        assert_eq!(value(text, "s", "also_empty").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn section_name_runs_to_last_bracket() {
+        let d = doc("[a]b] trailing\nk = v\n");
+        assert_eq!(d.sections().collect::<Vec<_>>(), ["a]b"]);
+        assert!(d.has_section("a]b"));
+    }
+
+    #[test]
+    fn skips_full_line_comments() {
+        let text = "# top\n; top\n[s]\n  # indented comment\n;x = 1\nk = v\n";
+        let d = doc(text);
+        assert_eq!(d.get("s", "k").unwrap().unwrap().value, "v");
+        assert_eq!(d.get("s", "x").unwrap(), None);
+        assert_eq!(d.get("s", ";x").unwrap(), None);
+    }
+
+    #[test]
+    fn has_no_inline_comments() {
+        assert_eq!(value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "x").as_deref(), Some("1 # c"));
+        assert_eq!(value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "y").as_deref(), Some("2 ; d"));
+    }
+
+    #[test]
+    fn joins_continuation_lines() {
+        let text = "[s]\nk = one\n  two\n\tthree\nnext = x\n";
+        assert_eq!(value(text, "s", "k").as_deref(), Some("one\ntwo\nthree"));
+        assert_eq!(value(text, "s", "next").as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn keeps_inner_blank_lines_and_drops_trailing_ones() {
+        // Checked against Python 3.11: '1\n\nb = 2\nd'.
+        let text = "[s]\na = 1\n\n  b = 2\n# c\n  d\n\n\n[t]\n";
+        assert_eq!(value(text, "s", "a").as_deref(), Some("1\n\nb = 2\nd"));
+        assert_eq!(value("[s]\na = 1\n\n\nb = 2\n", "s", "a").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn continuation_needs_more_indent_than_key_line() {
+        let text = "[s]\n  a = 1\n  b = 2\n    more\n";
+        assert_eq!(value(text, "s", "a").as_deref(), Some("1"));
+        assert_eq!(value(text, "s", "b").as_deref(), Some("2\nmore"));
+    }
+
+    #[test]
+    fn empty_first_line_with_continuation() {
+        assert_eq!(value("[s]\nk =\n  a\n  b\n", "s", "k").as_deref(), Some("\na\nb"));
+    }
+
+    #[test]
+    fn records_file_and_key_line() {
+        let d = doc("\n[s]\n\nk = a\n  b\n");
+        let v = d.get("s", "k").unwrap().unwrap();
+        assert_eq!((v.path.as_path(), v.line), (Path::new("/etc/k.conf"), 4));
+    }
+
+    #[test]
+    fn accepts_bom_and_crlf() {
+        let d = doc("\u{feff}[s]\r\nk = v\r\n  w\r\n");
+        assert_eq!(d.get("s", "k").unwrap().unwrap().value, "v\nw");
+        assert_eq!(d.get("s", "k").unwrap().unwrap().line, 2);
+    }
+
+    #[test]
+    fn key_without_separator_is_error_with_line() {
+        let e = parse_error("[s]\nok = 1\njust_a_word\n");
+        assert!(e.starts_with("/etc/k.conf:3: [s] \"just_a_word\" is not 'key = value'"), "{e}");
+        let e = parse_error("[s]\n= value\n");
+        assert!(e.starts_with("/etc/k.conf:2: [s] \"= value\" has no key name"), "{e}");
+    }
+
+    #[test]
+    fn key_before_section_header_is_error() {
+        let e = parse_error("# comment\nserver = x\n[s]\n");
+        assert!(e.starts_with("/etc/k.conf:2: missing section header"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_section_in_one_file_is_error() {
+        let e = parse_error("[s]\na = 1\n[t]\n[s]\n");
+        assert_eq!(
+            e,
+            "/etc/k.conf:4: section [s] appears twice in this file (first on line 1); \
+             merge the two into one"
+        );
+    }
+
+    #[test]
+    fn duplicate_key_in_one_section_is_error_whatever_the_case() {
+        let e = parse_error("[s]\nport = 1\nPORT = 2\n");
+        assert_eq!(
+            e,
+            "/etc/k.conf:3: [s] port: key set twice in this section (first on line 2); keep only one"
+        );
+        // The same key in two sections is fine.
+        doc("[s]\na = 1\n[t]\na = 2\n");
+    }
+
+    #[test]
+    fn default_section_may_repeat_but_its_keys_may_not() {
+        let d = doc("[DEFAULT]\na = 1\n[DEFAULT]\nb = 2\n[s]\n");
+        assert_eq!(d.get("s", "b").unwrap().unwrap().value, "2");
+        let e = parse_error("[DEFAULT]\na = 1\n[DEFAULT]\na = 2\n");
+        assert!(e.starts_with("/etc/k.conf:4: [DEFAULT] a: key set twice"), "{e}");
+    }
+
+    #[test]
+    fn default_supplies_fallbacks_for_existing_sections_only() {
+        let text = "[DEFAULT]\nloglevel = DEBUG\n[logging]\nlogdir = /tmp\n[other]\nloglevel = INFO\n";
+        assert_eq!(value(text, "logging", "loglevel").as_deref(), Some("DEBUG"));
+        assert_eq!(value(text, "other", "loglevel").as_deref(), Some("INFO"));
+        // As in ConfigParser, a missing section has no keys at all.
+        assert_eq!(value(text, "kompira", "loglevel"), None);
+        assert_eq!(value(text, "DEFAULT", "loglevel").as_deref(), Some("DEBUG"));
+        assert!(!doc(text).has_section("DEFAULT"));
+    }
+
+    #[test]
+    fn later_document_overrides_earlier() {
+        let mut d = parse("[s]\na = 1\nb = 2\n", Path::new("/one")).unwrap();
+        d.merge(parse("[s]\nA = 3\n[t]\nc = 4\n", Path::new("/two")).unwrap());
+        let a = d.get("s", "a").unwrap().unwrap();
+        assert_eq!((a.value.as_str(), a.path.as_path(), a.line), ("3", Path::new("/two"), 2));
+        assert_eq!(d.get("s", "b").unwrap().unwrap().path, Path::new("/one"));
+        assert_eq!(d.get("t", "c").unwrap().unwrap().value, "4");
+    }
+
+    #[test]
+    fn double_percent_is_literal_percent() {
+        assert_eq!(value("[s]\np = 100%% sure %%(x)s\n", "s", "p").as_deref(), Some("100% sure %(x)s"));
+    }
+
+    #[test]
+    fn raw_keeps_percent_signs() {
+        assert_eq!(doc("[s]\np = a%%b\n").raw("s", "P").unwrap().value, "a%%b");
+    }
+
+    #[test]
+    fn reference_expands_same_section_then_default() {
+        let text = "[DEFAULT]\nhost = d.example\nbase = /opt\n[s]\nhost = s.example\n\
+                    url = amqp://%(HOST)s/%(base)s\n";
+        assert_eq!(value(text, "s", "url").as_deref(), Some("amqp://s.example//opt"));
+    }
+
+    #[test]
+    fn default_value_references_resolve_in_reading_section() {
+        let text = "[DEFAULT]\ndir = %(root)s/log\n[a]\nroot = /x\n[b]\nroot = /y\n";
+        assert_eq!(value(text, "a", "dir").as_deref(), Some("/x/log"));
+        assert_eq!(value(text, "b", "dir").as_deref(), Some("/y/log"));
+    }
+
+    #[test]
+    fn references_expand_recursively_across_files() {
+        let mut d = parse("[s]\na = %(b)s!\n", Path::new("/one")).unwrap();
+        d.merge(parse("[s]\nb = %(c)s%%\nc = x\n", Path::new("/two")).unwrap());
+        assert_eq!(d.get("s", "a").unwrap().unwrap().value, "x%!");
+    }
+
+    #[test]
+    fn lone_percent_is_error_naming_file_line_section_key() {
+        let e = get_error("[amqp-connection]\n\npassword = 50%off\n", "amqp-connection", "password");
+        assert_eq!(
+            e,
+            "/etc/k.conf:3: [amqp-connection] password: '%' must be followed by '%' or '(' \
+             — write a literal percent sign as %%"
+        );
+        get_error("[s]\np = end%\n", "s", "p");
+    }
+
+    #[test]
+    fn unclosed_reference_is_error() {
+        let e = get_error("[s]\np = %(name\n", "s", "p");
+        assert!(e.starts_with("/etc/k.conf:2: [s] p: bad reference \"%(name\""), "{e}");
+        get_error("[s]\nname = 1\np = %(name)d\n", "s", "p");
+        get_error("[s]\np = %()s\n", "s", "p");
+    }
+
+    #[test]
+    fn missing_reference_is_error() {
+        let e = get_error("[s]\np = %(nope)s\n", "s", "p");
+        assert!(e.contains("[s] p: %(nope)s refers to 'nope', which is not set in [s] or [DEFAULT]"), "{e}");
+    }
+
+    #[test]
+    fn reference_loop_hits_depth_limit() {
+        let e = get_error("[s]\na = %(a)s\n", "s", "a");
+        assert!(e.contains("nested more than 10 levels"), "{e}");
+    }
+
+    #[test]
+    fn depth_limit_matches_python() {
+        // k0 → k1 → … ; Python allows 9 nested '%' values below the first.
+        let chain = |n: usize| {
+            let mut text = String::from("[s]\n");
+            for i in 0..n {
+                text.push_str(&format!("k{i} = %(k{})s\n", i + 1));
+            }
+            text.push_str(&format!("k{n} = end\n"));
+            text
+        };
+        assert_eq!(value(&chain(10), "s", "k0").as_deref(), Some("end"));
+        assert!(doc(&chain(11)).get("s", "k0").is_err());
+    }
+
+    #[test]
+    fn unread_bad_values_do_not_fail_parsing() {
+        let d = doc("[agent]\nname = 100%\n[s]\nk = v\n");
+        assert_eq!(d.get("s", "k").unwrap().unwrap().value, "v");
+    }
+
+    #[test]
+    fn indented_section_header_inside_value_is_continuation() {
+        let text = "[s]\nk = v\n  [t]\n";
+        assert_eq!(value(text, "s", "k").as_deref(), Some("v\n[t]"));
+        assert!(!doc(text).has_section("t"));
+    }
+}
