@@ -89,7 +89,11 @@ impl<'a> Parser<'a> {
     }
 
     fn error(&self, line: usize, message: String) -> ConfigError {
-        ConfigError::Parse { path: self.origin.to_path_buf(), line, message }
+        ConfigError::Parse {
+            path: self.origin.to_path_buf(),
+            line,
+            message,
+        }
     }
 
     fn run(mut self, text: &str) -> Result<IniDocument, ConfigError> {
@@ -145,11 +149,16 @@ impl<'a> Parser<'a> {
                 ),
             ));
         };
-        let name = stripped[..split].trim_end_matches(is_py_space).to_lowercase();
+        let name = stripped[..split]
+            .trim_end_matches(is_py_space)
+            .to_lowercase();
         if name.is_empty() {
             return Err(self.error(
                 lineno,
-                format!("[{section}] {stripped:?} has no key name before '{}'", &stripped[split..split + 1]),
+                format!(
+                    "[{section}] {stripped:?} has no key name before '{}'",
+                    &stripped[split..split + 1]
+                ),
             ));
         }
         let id = (section.clone(), name.clone());
@@ -164,7 +173,11 @@ impl<'a> Parser<'a> {
         }
         self.seen_keys.insert(id, lineno);
         let value = py_strip(&stripped[split + 1..]).to_string();
-        self.key = Some(PendingValue { name, line: lineno, lines: vec![value] });
+        self.key = Some(PendingValue {
+            name,
+            line: lineno,
+            lines: vec![value],
+        });
         Ok(())
     }
 
@@ -189,7 +202,9 @@ impl<'a> Parser<'a> {
 
     /// Stores the value being collected; trailing blank lines are dropped.
     fn finish_value(&mut self) {
-        let Some(pending) = self.key.take() else { return };
+        let Some(pending) = self.key.take() else {
+            return;
+        };
         let section = self.section.clone().unwrap_or_default();
         let joined = pending.lines.join("\n");
         let value = IniValue {
@@ -235,7 +250,10 @@ impl IniDocument {
         if name == DEFAULT_SECTION {
             return Some(&self.defaults);
         }
-        self.sections.iter().find(|(n, _)| n == name).map(|(_, e)| e.as_slice())
+        self.sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.as_slice())
     }
 
     /// Adds a later file: its sections join ours and its keys win.
@@ -276,7 +294,9 @@ impl IniDocument {
     /// The value of a key with `%%` and `%(name)s` expanded, or `None` when
     /// the key is not set.
     pub fn get(&self, section: &str, key: &str) -> Result<Option<IniValue>, ConfigError> {
-        let Some(raw) = self.raw(section, key) else { return Ok(None) };
+        let Some(raw) = self.raw(section, key) else {
+            return Ok(None);
+        };
         let fail = |message: String| ConfigError::Interpolation {
             path: raw.path.clone(),
             line: raw.line,
@@ -285,8 +305,13 @@ impl IniDocument {
             message,
         };
         let mut out = String::new();
-        self.interpolate(section, &raw.value, 1, &mut out).map_err(fail)?;
-        Ok(Some(IniValue { value: out, path: raw.path.clone(), line: raw.line }))
+        self.interpolate(section, &raw.value, 1, &mut out)
+            .map_err(fail)?;
+        Ok(Some(IniValue {
+            value: out,
+            path: raw.path.clone(),
+            line: raw.line,
+        }))
     }
 
     /// BasicInterpolation's `_interpolate_some`.
@@ -358,15 +383,23 @@ mod tests {
     }
 
     fn value(text: &str, section: &str, key: &str) -> Option<String> {
-        doc(text).get(section, key).expect("interpolates").map(|v| v.value)
+        doc(text)
+            .get(section, key)
+            .expect("interpolates")
+            .map(|v| v.value)
     }
 
     fn parse_error(text: &str) -> String {
-        parse(text, Path::new("/etc/k.conf")).expect_err("should fail").to_string()
+        parse(text, Path::new("/etc/k.conf"))
+            .expect_err("should fail")
+            .to_string()
     }
 
     fn get_error(text: &str, section: &str, key: &str) -> String {
-        doc(text).get(section, key).expect_err("should fail").to_string()
+        doc(text)
+            .get(section, key)
+            .expect_err("should fail")
+            .to_string()
     }
 
     #[test]
@@ -420,8 +453,14 @@ mod tests {
 
     #[test]
     fn has_no_inline_comments() {
-        assert_eq!(value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "x").as_deref(), Some("1 # c"));
-        assert_eq!(value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "y").as_deref(), Some("2 ; d"));
+        assert_eq!(
+            value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "x").as_deref(),
+            Some("1 # c")
+        );
+        assert_eq!(
+            value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "y").as_deref(),
+            Some("2 ; d")
+        );
     }
 
     #[test]
@@ -436,7 +475,10 @@ mod tests {
         // Checked against Python 3.11: '1\n\nb = 2\nd'.
         let text = "[s]\na = 1\n\n  b = 2\n# c\n  d\n\n\n[t]\n";
         assert_eq!(value(text, "s", "a").as_deref(), Some("1\n\nb = 2\nd"));
-        assert_eq!(value("[s]\na = 1\n\n\nb = 2\n", "s", "a").as_deref(), Some("1"));
+        assert_eq!(
+            value("[s]\na = 1\n\n\nb = 2\n", "s", "a").as_deref(),
+            Some("1")
+        );
     }
 
     #[test]
@@ -448,7 +490,10 @@ mod tests {
 
     #[test]
     fn empty_first_line_with_continuation() {
-        assert_eq!(value("[s]\nk =\n  a\n  b\n", "s", "k").as_deref(), Some("\na\nb"));
+        assert_eq!(
+            value("[s]\nk =\n  a\n  b\n", "s", "k").as_deref(),
+            Some("\na\nb")
+        );
     }
 
     #[test]
@@ -468,15 +513,24 @@ mod tests {
     #[test]
     fn key_without_separator_is_error_with_line() {
         let e = parse_error("[s]\nok = 1\njust_a_word\n");
-        assert!(e.starts_with("/etc/k.conf:3: [s] \"just_a_word\" is not 'key = value'"), "{e}");
+        assert!(
+            e.starts_with("/etc/k.conf:3: [s] \"just_a_word\" is not 'key = value'"),
+            "{e}"
+        );
         let e = parse_error("[s]\n= value\n");
-        assert!(e.starts_with("/etc/k.conf:2: [s] \"= value\" has no key name"), "{e}");
+        assert!(
+            e.starts_with("/etc/k.conf:2: [s] \"= value\" has no key name"),
+            "{e}"
+        );
     }
 
     #[test]
     fn key_before_section_header_is_error() {
         let e = parse_error("# comment\nserver = x\n[s]\n");
-        assert!(e.starts_with("/etc/k.conf:2: missing section header"), "{e}");
+        assert!(
+            e.starts_with("/etc/k.conf:2: missing section header"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -505,12 +559,16 @@ mod tests {
         let d = doc("[DEFAULT]\na = 1\n[DEFAULT]\nb = 2\n[s]\n");
         assert_eq!(d.get("s", "b").unwrap().unwrap().value, "2");
         let e = parse_error("[DEFAULT]\na = 1\n[DEFAULT]\na = 2\n");
-        assert!(e.starts_with("/etc/k.conf:4: [DEFAULT] a: key set twice"), "{e}");
+        assert!(
+            e.starts_with("/etc/k.conf:4: [DEFAULT] a: key set twice"),
+            "{e}"
+        );
     }
 
     #[test]
     fn default_supplies_fallbacks_for_existing_sections_only() {
-        let text = "[DEFAULT]\nloglevel = DEBUG\n[logging]\nlogdir = /tmp\n[other]\nloglevel = INFO\n";
+        let text =
+            "[DEFAULT]\nloglevel = DEBUG\n[logging]\nlogdir = /tmp\n[other]\nloglevel = INFO\n";
         assert_eq!(value(text, "logging", "loglevel").as_deref(), Some("DEBUG"));
         assert_eq!(value(text, "other", "loglevel").as_deref(), Some("INFO"));
         // As in ConfigParser, a missing section has no keys at all.
@@ -524,14 +582,20 @@ mod tests {
         let mut d = parse("[s]\na = 1\nb = 2\n", Path::new("/one")).unwrap();
         d.merge(parse("[s]\nA = 3\n[t]\nc = 4\n", Path::new("/two")).unwrap());
         let a = d.get("s", "a").unwrap().unwrap();
-        assert_eq!((a.value.as_str(), a.path.as_path(), a.line), ("3", Path::new("/two"), 2));
+        assert_eq!(
+            (a.value.as_str(), a.path.as_path(), a.line),
+            ("3", Path::new("/two"), 2)
+        );
         assert_eq!(d.get("s", "b").unwrap().unwrap().path, Path::new("/one"));
         assert_eq!(d.get("t", "c").unwrap().unwrap().value, "4");
     }
 
     #[test]
     fn double_percent_is_literal_percent() {
-        assert_eq!(value("[s]\np = 100%% sure %%(x)s\n", "s", "p").as_deref(), Some("100% sure %(x)s"));
+        assert_eq!(
+            value("[s]\np = 100%% sure %%(x)s\n", "s", "p").as_deref(),
+            Some("100% sure %(x)s")
+        );
     }
 
     #[test]
@@ -543,7 +607,10 @@ mod tests {
     fn reference_expands_same_section_then_default() {
         let text = "[DEFAULT]\nhost = d.example\nbase = /opt\n[s]\nhost = s.example\n\
                     url = amqp://%(HOST)s/%(base)s\n";
-        assert_eq!(value(text, "s", "url").as_deref(), Some("amqp://s.example//opt"));
+        assert_eq!(
+            value(text, "s", "url").as_deref(),
+            Some("amqp://s.example//opt")
+        );
     }
 
     #[test]
@@ -562,7 +629,11 @@ mod tests {
 
     #[test]
     fn lone_percent_is_error_naming_file_line_section_key() {
-        let e = get_error("[amqp-connection]\n\npassword = 50%off\n", "amqp-connection", "password");
+        let e = get_error(
+            "[amqp-connection]\n\npassword = 50%off\n",
+            "amqp-connection",
+            "password",
+        );
         assert_eq!(
             e,
             "/etc/k.conf:3: [amqp-connection] password: '%' must be followed by '%' or '(' \
@@ -574,7 +645,10 @@ mod tests {
     #[test]
     fn unclosed_reference_is_error() {
         let e = get_error("[s]\np = %(name\n", "s", "p");
-        assert!(e.starts_with("/etc/k.conf:2: [s] p: bad reference \"%(name\""), "{e}");
+        assert!(
+            e.starts_with("/etc/k.conf:2: [s] p: bad reference \"%(name\""),
+            "{e}"
+        );
         get_error("[s]\nname = 1\np = %(name)d\n", "s", "p");
         get_error("[s]\np = %()s\n", "s", "p");
     }
@@ -582,7 +656,10 @@ mod tests {
     #[test]
     fn missing_reference_is_error() {
         let e = get_error("[s]\np = %(nope)s\n", "s", "p");
-        assert!(e.contains("[s] p: %(nope)s refers to 'nope', which is not set in [s] or [DEFAULT]"), "{e}");
+        assert!(
+            e.contains("[s] p: %(nope)s refers to 'nope', which is not set in [s] or [DEFAULT]"),
+            "{e}"
+        );
     }
 
     #[test]

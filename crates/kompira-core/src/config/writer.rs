@@ -59,7 +59,11 @@ fn analyse(lines: &[String]) -> Vec<SectionSpan> {
     let mut in_value = false;
     for (i, line) in lines.iter().enumerate() {
         let text = content(line);
-        let text = if i == 0 { text.strip_prefix('\u{feff}').unwrap_or(text) } else { text };
+        let text = if i == 0 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
         let stripped = text.trim_matches(is_py_space);
         if stripped.is_empty() || stripped.starts_with('#') || stripped.starts_with(';') {
             continue;
@@ -73,18 +77,31 @@ fn analyse(lines: &[String]) -> Vec<SectionSpan> {
         }
         indent = this_indent;
         in_value = false;
-        if let Some(name) = stripped
-            .strip_prefix('[')
-            .and_then(|rest| rest.rfind(']').filter(|end| *end > 0).map(|end| &rest[..end]))
-        {
-            sections.push(SectionSpan { name: name.to_string(), header: i, keys: Vec::new() });
+        if let Some(name) = stripped.strip_prefix('[').and_then(|rest| {
+            rest.rfind(']')
+                .filter(|end| *end > 0)
+                .map(|end| &rest[..end])
+        }) {
+            sections.push(SectionSpan {
+                name: name.to_string(),
+                header: i,
+                keys: Vec::new(),
+            });
             continue;
         }
-        let Some(section) = sections.last_mut() else { continue };
+        let Some(section) = sections.last_mut() else {
+            continue;
+        };
         if let Some(split) = stripped.find(['=', ':']) {
-            let name = stripped[..split].trim_end_matches(is_py_space).to_lowercase();
+            let name = stripped[..split]
+                .trim_end_matches(is_py_space)
+                .to_lowercase();
             if !name.is_empty() {
-                section.keys.push(KeySpan { name, start: i, end: i + 1 });
+                section.keys.push(KeySpan {
+                    name,
+                    start: i,
+                    end: i + 1,
+                });
                 in_value = true;
             }
         }
@@ -110,7 +127,11 @@ fn value_lines(prefix: &str, indent: &str, value: &str, eol: &str) -> Vec<String
     for part in parts {
         let part = part.strip_suffix('\r').unwrap_or(part);
         // Blank lines inside a value are kept by the reader as-is.
-        out.push(if part.is_empty() { eol.to_string() } else { format!("{indent}{CONTINUATION_INDENT}{part}{eol}") });
+        out.push(if part.is_empty() {
+            eol.to_string()
+        } else {
+            format!("{indent}{CONTINUATION_INDENT}{part}{eol}")
+        });
     }
     out
 }
@@ -118,7 +139,9 @@ fn value_lines(prefix: &str, indent: &str, value: &str, eol: &str) -> Vec<String
 /// The text of a key line up to where its value starts (`key = `, `key: `).
 fn key_prefix(line: &str) -> String {
     let text = content(line);
-    let Some(split) = text.find(['=', ':']) else { return format!("{text} = ") };
+    let Some(split) = text.find(['=', ':']) else {
+        return format!("{text} = ");
+    };
     let after = &text[split + 1..];
     let spaces = after.len() - after.trim_start_matches(is_py_space).len();
     let mut prefix = text[..split + 1 + spaces].to_string();
@@ -160,7 +183,10 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
         (Some(value), Some(span)) => {
             let old_last = &lines[span.end - 1];
             let line_end = if old_last.ends_with('\n') { eol } else { "" };
-            let indent: String = content(&lines[span.start]).chars().take_while(|c| is_py_space(*c)).collect();
+            let indent: String = content(&lines[span.start])
+                .chars()
+                .take_while(|c| is_py_space(*c))
+                .collect();
             let mut new = value_lines(&key_prefix(&lines[span.start]), &indent, value, eol);
             if let Some(last) = new.last_mut() {
                 *last = format!("{}{line_end}", last.strip_suffix(eol).unwrap_or(last));
@@ -171,7 +197,10 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
             let (at, indent) = match section.keys.last() {
                 Some(last) => (
                     last.end,
-                    content(&lines[last.start]).chars().take_while(|c| is_py_space(*c)).collect(),
+                    content(&lines[last.start])
+                        .chars()
+                        .take_while(|c| is_py_space(*c))
+                        .collect(),
                 ),
                 None => (section.header + 1, String::new()),
             };
@@ -193,7 +222,10 @@ fn ensure_newline(lines: &mut [String], at: usize, eol: &str) {
 fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str, eol: &str) {
     let len = lines.len();
     ensure_newline(lines, len, eol);
-    if lines.last().is_some_and(|last| !content(last).trim().is_empty()) {
+    if lines
+        .last()
+        .is_some_and(|last| !content(last).trim().is_empty())
+    {
         lines.push(eol.to_string());
     }
     lines.push(format!("[{section}]{eol}"));
@@ -207,10 +239,15 @@ fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str
 pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
     // Write through a symlink rather than replacing it.
     let target = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
         _ => path.to_path_buf(),
     };
-    let unreadable = |source| ConfigError::Unreadable { path: target.clone(), source };
+    let unreadable = |source| ConfigError::Unreadable {
+        path: target.clone(),
+        source,
+    };
     let (text, permissions) = match std::fs::read(&target) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| {
@@ -219,14 +256,19 @@ pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
                     "not UTF-8 text; save it as UTF-8 before editing",
                 ))
             })?;
-            let permissions = std::fs::metadata(&target).map_err(unreadable)?.permissions();
+            let permissions = std::fs::metadata(&target)
+                .map_err(unreadable)?
+                .permissions();
             (text, Some(permissions))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), None),
         Err(e) => return Err(unreadable(e)),
     };
     let new_text = apply_edits(&text, edits);
-    let write_error = |source| ConfigError::Write { path: target.clone(), source };
+    let write_error = |source| ConfigError::Write {
+        path: target.clone(),
+        source,
+    };
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -244,12 +286,18 @@ pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
 fn temp_path(dir: &Path, target: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let name = target.file_name().map_or_else(|| "kompira.conf".into(), |n| n.to_string_lossy());
+    let name = target
+        .file_name()
+        .map_or_else(|| "kompira.conf".into(), |n| n.to_string_lossy());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
-fn write_new(temp: &Path, bytes: &[u8], permissions: Option<std::fs::Permissions>) -> std::io::Result<()> {
+fn write_new(
+    temp: &Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
