@@ -22,7 +22,10 @@ pub struct Edit {
     /// Key (matched case-insensitively).
     pub key: String,
     /// The plain value (it is escaped for `%` interpolation here); `None`
-    /// removes the key.
+    /// removes the key. Lines after the first become indented continuation
+    /// lines. ConfigParser cannot represent everything: surrounding
+    /// whitespace of each line is stripped on reading, and a continuation
+    /// line starting with `#` or `;` reads as a comment.
     pub value: Option<String>,
 }
 
@@ -312,4 +315,323 @@ fn write_new(
         file.set_permissions(permissions)?;
     }
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ini;
+    use super::*;
+
+    fn set(section: &str, key: &str, value: &str) -> Edit {
+        Edit {
+            section: section.into(),
+            key: key.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    fn remove(section: &str, key: &str) -> Edit {
+        Edit {
+            section: section.into(),
+            key: key.into(),
+            value: None,
+        }
+    }
+
+    /// Reads `[section] key` back through the real reader.
+    fn read_back(text: &str, section: &str, key: &str) -> Option<String> {
+        let doc = ini::parse(text, Path::new("t.conf")).expect("edited text parses");
+        doc.get(section, key)
+            .expect("interpolates")
+            .map(|v| v.value)
+    }
+
+    const SAMPLE: &str = "\
+# Kompira settings
+[kompira]
+site_id = 1
+
+[amqp-connection]
+; the broker
+Server: mq.example
+port = 5672
+# keep this comment
+password = old
+    continued
+
+[agent]
+name = job-manager
+";
+
+    #[test]
+    fn replaces_value_keeping_everything_else() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "port", "5671")]);
+        assert_eq!(out, SAMPLE.replace("port = 5672", "port = 5671"));
+    }
+
+    #[test]
+    fn key_match_is_case_insensitive_and_keeps_spelling() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "SERVER", "mq2")]);
+        assert_eq!(out, SAMPLE.replace("Server: mq.example", "Server: mq2"));
+    }
+
+    #[test]
+    fn replaces_continuation_lines_with_the_key() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "password", "new")]);
+        assert_eq!(
+            out,
+            SAMPLE.replace("password = old\n    continued\n", "password = new\n")
+        );
+        assert_eq!(
+            read_back(&out, "amqp-connection", "password").as_deref(),
+            Some("new")
+        );
+    }
+
+    #[test]
+    fn adds_new_key_after_last_key_of_section() {
+        let out = apply_edits(
+            SAMPLE,
+            &[
+                set("kompira", "extra", "x"),
+                set("amqp-connection", "ssl", "true"),
+            ],
+        );
+        let expected = SAMPLE
+            .replace("site_id = 1\n", "site_id = 1\nextra = x\n")
+            .replace("    continued\n", "    continued\nssl = true\n");
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn new_key_goes_before_trailing_comments() {
+        let text = "[s]\na = 1\n\n# about t\n[t]\n";
+        assert_eq!(
+            apply_edits(text, &[set("s", "b", "2")]),
+            "[s]\na = 1\nb = 2\n\n# about t\n[t]\n"
+        );
+    }
+
+    #[test]
+    fn new_key_in_empty_section_follows_header() {
+        assert_eq!(
+            apply_edits("[s]\n\n[t]\n", &[set("s", "k", "v")]),
+            "[s]\nk = v\n\n[t]\n"
+        );
+    }
+
+    #[test]
+    fn appends_new_section_after_blank_line() {
+        let out = apply_edits(SAMPLE, &[set("event", "channel", "/c")]);
+        assert_eq!(out, format!("{SAMPLE}\n[event]\nchannel = /c\n"));
+        assert_eq!(apply_edits("", &[set("s", "k", "v")]), "[s]\nk = v\n");
+        assert_eq!(
+            apply_edits("[a]\nx = 1\n\n", &[set("s", "k", "v")]),
+            "[a]\nx = 1\n\n[s]\nk = v\n"
+        );
+    }
+
+    #[test]
+    fn missing_final_newline_is_kept_unless_appending() {
+        assert_eq!(
+            apply_edits("[s]\nk = 1", &[set("s", "k", "2")]),
+            "[s]\nk = 2"
+        );
+        assert_eq!(
+            apply_edits("[s]\nk = 1", &[set("s", "j", "2")]),
+            "[s]\nk = 1\nj = 2\n"
+        );
+        assert_eq!(
+            apply_edits("[s]\nk = 1", &[set("t", "j", "2")]),
+            "[s]\nk = 1\n\n[t]\nj = 2\n"
+        );
+    }
+
+    #[test]
+    fn crlf_file_stays_crlf() {
+        let text = SAMPLE.replace('\n', "\r\n");
+        let out = apply_edits(
+            &text,
+            &[
+                set("amqp-connection", "port", "1"),
+                set("kompira", "new", "a\nb"),
+                set("event", "channel", "/c"),
+            ],
+        );
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+        assert!(out.contains("port = 1\r\n"));
+        assert!(out.ends_with("\r\n\r\n[event]\r\nchannel = /c\r\n"));
+        assert_eq!(read_back(&out, "kompira", "new").as_deref(), Some("a\nb"));
+    }
+
+    #[test]
+    fn removes_key_and_its_continuations() {
+        let out = apply_edits(SAMPLE, &[remove("amqp-connection", "password")]);
+        assert_eq!(out, SAMPLE.replace("password = old\n    continued\n", ""));
+        assert_eq!(
+            apply_edits(SAMPLE, &[remove("nope", "x"), remove("kompira", "x")]),
+            SAMPLE
+        );
+    }
+
+    #[test]
+    fn edits_last_occurrence_of_repeated_section() {
+        let text = "[s]\nk = 1\n[t]\n[s]\nj = 2\n";
+        assert_eq!(
+            apply_edits(text, &[set("s", "k", "3")]),
+            "[s]\nk = 1\n[t]\n[s]\nj = 2\nk = 3\n"
+        );
+    }
+
+    #[test]
+    fn section_names_are_case_sensitive() {
+        let out = apply_edits("[S]\nk = 1\n", &[set("s", "k", "2")]);
+        assert_eq!(out, "[S]\nk = 1\n\n[s]\nk = 2\n");
+    }
+
+    #[test]
+    fn percent_is_escaped_and_round_trips() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "password", "50%(off)s%")]);
+        assert!(out.contains("password = 50%%(off)s%%\n"));
+        assert_eq!(
+            read_back(&out, "amqp-connection", "password").as_deref(),
+            Some("50%(off)s%")
+        );
+    }
+
+    #[test]
+    fn multi_line_value_round_trips() {
+        let value = "first\nsecond\n\nafter blank";
+        let out = apply_edits("[s]\n  k = old\nz = 1\n", &[set("s", "k", value)]);
+        assert_eq!(
+            out,
+            "[s]\n  k = first\n      second\n\n      after blank\nz = 1\n"
+        );
+        assert_eq!(read_back(&out, "s", "k").as_deref(), Some(value));
+        assert_eq!(read_back(&out, "s", "z").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn empty_value_has_no_trailing_space() {
+        assert_eq!(
+            apply_edits("[s]\nk = v\n", &[set("s", "k", "")]),
+            "[s]\nk =\n"
+        );
+        assert_eq!(read_back("[s]\nk =\n", "s", "k").as_deref(), Some(""));
+        assert_eq!(
+            apply_edits("[s]\nk =\n", &[set("s", "k", "v")]),
+            "[s]\nk = v\n"
+        );
+        assert_eq!(
+            apply_edits("[s]\nk=\n", &[set("s", "k", "v")]),
+            "[s]\nk=v\n"
+        );
+    }
+
+    #[test]
+    fn parse_edit_parse_round_trip_keeps_other_values() {
+        let edits = [
+            set("amqp-connection", "server", "mq.other"),
+            set("amqp-connection", "ssl", "yes"),
+            remove("amqp-connection", "port"),
+            set("logging", "loglevel", "DEBUG"),
+        ];
+        let out = apply_edits(SAMPLE, &edits);
+        assert_eq!(
+            read_back(&out, "amqp-connection", "server").as_deref(),
+            Some("mq.other")
+        );
+        assert_eq!(
+            read_back(&out, "amqp-connection", "ssl").as_deref(),
+            Some("yes")
+        );
+        assert_eq!(read_back(&out, "amqp-connection", "port"), None);
+        assert_eq!(
+            read_back(&out, "logging", "loglevel").as_deref(),
+            Some("DEBUG")
+        );
+        assert_eq!(
+            read_back(&out, "amqp-connection", "password").as_deref(),
+            Some("old\ncontinued")
+        );
+        assert_eq!(
+            read_back(&out, "agent", "name").as_deref(),
+            Some("job-manager")
+        );
+        assert_eq!(read_back(&out, "kompira", "site_id").as_deref(), Some("1"));
+        assert!(out.starts_with("# Kompira settings\n"));
+        assert!(out.contains("; the broker\n") && out.contains("# keep this comment\n"));
+    }
+
+    #[test]
+    fn bom_is_kept_and_first_section_found() {
+        let out = apply_edits("\u{feff}[s]\nk = 1\n", &[set("s", "k", "2")]);
+        assert_eq!(out, "\u{feff}[s]\nk = 2\n");
+    }
+
+    #[test]
+    fn write_file_creates_private_file_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/kompira.conf");
+        write_file(&path, &[set("amqp-connection", "password", "s%cret")]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "[amqp-connection]\npassword = s%%cret\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn write_file_edits_existing_file_keeping_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kompira.conf");
+        std::fs::write(&path, SAMPLE).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        write_file(&path, &[set("kompira", "site_id", "2")]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            SAMPLE.replace("site_id = 1", "site_id = 2")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_file_writes_through_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.conf");
+        let link = dir.path().join("kompira.conf");
+        std::fs::write(&real, "[s]\nk = 1\n").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_file(&link, &[set("s", "k", "2")]).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "[s]\nk = 2\n");
+    }
+
+    #[test]
+    fn write_file_refuses_non_utf8_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kompira.conf");
+        std::fs::write(&path, b"[s]\nk = \xff\n").unwrap();
+        let e = write_file(&path, &[set("s", "k", "2")]).unwrap_err();
+        assert!(matches!(e, ConfigError::Unreadable { .. }), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"[s]\nk = \xff\n");
+    }
 }
