@@ -681,7 +681,7 @@ impl Settings {
                 }
                 let cert = |name| derived(self.cert_path(name), "default certificate directory");
                 let value = match spec.key {
-                    "server" => derived(server.clone(), "no host in AMQP_URL"),
+                    "server" => derived(server.clone(), "server not set"),
                     "ssl" => derived(Value::Bool(false), place),
                     "user" => derived(user.clone(), place),
                     "password" => derived(user.clone(), "same as user"),
