@@ -40,7 +40,7 @@ pub struct IniDocument {
 }
 
 /// Python's `str.isspace`, which `strip()` and the regex `\s` follow.
-fn is_py_space(c: char) -> bool {
+pub(super) fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
@@ -217,7 +217,7 @@ impl<'a> Parser<'a> {
 }
 
 /// `[name]` → `name`: everything up to the last `]`, at least one character.
-fn section_header(stripped: &str) -> Option<&str> {
+pub(super) fn section_header(stripped: &str) -> Option<&str> {
     let rest = stripped.strip_prefix('[')?;
     let end = rest.rfind(']')?;
     (end > 0).then(|| &rest[..end])

@@ -10,12 +10,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
+use super::ini::{is_py_space, section_header};
 
 /// Indentation of continuation lines in values this editor writes.
 const CONTINUATION_INDENT: &str = "    ";
 
 /// One change: set `[section] key` to `value`, or remove it (`None`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Edit {
     /// Section name (case-sensitive, as in ConfigParser).
     pub section: String,
@@ -27,6 +28,22 @@ pub struct Edit {
     /// whitespace of each line is stripped on reading, and a continuation
     /// line starting with `#` or `;` reads as a comment.
     pub value: Option<String>,
+}
+
+impl std::fmt::Debug for Edit {
+    // By hand so that logging an edit of the password does not print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self.key.eq_ignore_ascii_case("password");
+        let value = match &self.value {
+            Some(_) if secret => Some("********"),
+            other => other.as_deref(),
+        };
+        f.debug_struct("Edit")
+            .field("section", &self.section)
+            .field("key", &self.key)
+            .field("value", &value)
+            .finish()
+    }
 }
 
 /// A key line and the continuation lines that belong to it.
@@ -42,11 +59,6 @@ struct SectionSpan {
     name: String,
     header: usize,
     keys: Vec<KeySpan>,
-}
-
-/// Whitespace as Python's `str.isspace` sees it (see the reader).
-fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
 /// A line without its line ending.
@@ -80,11 +92,7 @@ fn analyse(lines: &[String]) -> Vec<SectionSpan> {
         }
         indent = this_indent;
         in_value = false;
-        if let Some(name) = stripped.strip_prefix('[').and_then(|rest| {
-            rest.rfind(']')
-                .filter(|end| *end > 0)
-                .map(|end| &rest[..end])
-        }) {
+        if let Some(name) = section_header(stripped) {
             sections.push(SectionSpan {
                 name: name.to_string(),
                 header: i,
@@ -561,6 +569,16 @@ name = job-manager
         assert_eq!(read_back(&out, "kompira", "site_id").as_deref(), Some("1"));
         assert!(out.starts_with("# Kompira settings\n"));
         assert!(out.contains("; the broker\n") && out.contains("# keep this comment\n"));
+    }
+
+    #[test]
+    fn debug_of_password_edit_is_masked() {
+        let debug = format!("{:?}", set("amqp-connection", "Password", "hunter2"));
+        assert!(
+            !debug.contains("hunter2") && debug.contains("********"),
+            "{debug}"
+        );
+        assert!(format!("{:?}", set("s", "server", "mq")).contains("\"mq\""));
     }
 
     #[test]
