@@ -33,10 +33,28 @@ pub struct IniValue {
 }
 
 /// Sections and keys read from one or more files.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct IniDocument {
     defaults: Vec<(String, IniValue)>,
     sections: Vec<(String, Vec<(String, IniValue)>)>,
+}
+
+impl std::fmt::Debug for IniDocument {
+    // Keys and where they are, never values: a file may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let all = std::iter::once((DEFAULT_SECTION, &self.defaults))
+            .chain(self.sections.iter().map(|(n, e)| (n.as_str(), e)));
+        let mut map = f.debug_map();
+        for (section, entries) in all {
+            for (key, value) in entries {
+                map.entry(
+                    &format_args!("[{section}] {key}"),
+                    &format_args!("{}:{}", value.path.display(), value.line),
+                );
+            }
+        }
+        map.finish()
+    }
 }
 
 /// Python's `str.isspace`, which `strip()` and the regex `\s` follow.
@@ -687,6 +705,12 @@ mod tests {
     fn unread_bad_values_do_not_fail_parsing() {
         let d = doc("[agent]\nname = 100%\n[s]\nk = v\n");
         assert_eq!(d.get("s", "k").unwrap().unwrap().value, "v");
+    }
+
+    #[test]
+    fn debug_shows_keys_but_not_values() {
+        let debug = format!("{:?}", doc("[s]\npassword = hunter2\n"));
+        assert_eq!(debug, "{[s] password: /etc/k.conf:2}");
     }
 
     #[test]
