@@ -1,1 +1,31 @@
 //! kompira.conf: reading, resolving and writing.
+//!
+//! This module is for the settings that Kompira's own tools (notably
+//! `kompira_sendevt`) read from kompira.conf, with the same meaning they
+//! give them: a ConfigParser-compatible reader ([`parse_ini`]), the search
+//! path per OS ([`search_path`], [`user_config_path`]), resolution of
+//! defaults, files, environment and command line into typed [`Settings`]
+//! that remember each value's [`Source`] ([`load`]), and an editor that
+//! changes a few keys while keeping every other byte of the file
+//! ([`apply_edits`], [`write_file`]).
+//!
+//! It is not a general INI library: keys it does not know are ignored when
+//! reading and left untouched when writing, and it never prints, logs the
+//! password, or exits.
+
+mod error;
+mod ini;
+mod paths;
+mod settings;
+mod writer;
+
+pub use error::ConfigError;
+pub use ini::{parse as parse_ini, IniDocument, IniValue, DEFAULT_SECTION};
+pub use paths::{
+    default_certs_dir, default_log_dir, search_path, user_config_path, Os, CA_FILE_NAME,
+    CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME,
+};
+pub use settings::{
+    load, AmqpSettings, LoadOptions, LoggingSettings, Override, Resolved, Settings, Source, Value,
+};
+pub use writer::{apply_edits, write_file, Edit};

@@ -1,0 +1,1870 @@
+//! Resolving the effective settings, remembering where each value came from.
+//!
+//! Layers, later winning: built-in defaults → kompira.conf files (in search
+//! order) → environment variables → command-line overrides. Only the keys in
+//! [`KEYS`] are read; other sections and keys belong to other tools and are
+//! left alone. Values are typed and validated here, once, so the rest of the
+//! program never sees raw config text.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::error::ConfigError;
+use super::ini::{self, IniDocument};
+use super::paths::{self, Os};
+use crate::secret::Secret;
+
+/// The mask shown instead of a password.
+const MASK: &str = "********";
+
+/// A typed setting value.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// Not set (JSON `null`).
+    Null,
+    /// Text.
+    Str(String),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Value {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// How the value reads in an error message.
+    fn show(&self) -> String {
+        match self {
+            Value::Null => "null".to_string(),
+            Value::Str(s) => format!("{s:?}"),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The built-in default.
+    Default,
+    /// Computed from other settings; the text says from what.
+    Derived(&'static str),
+    /// A kompira.conf file and the line of the key.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the key.
+        line: usize,
+    },
+    /// An environment variable (its name).
+    Env(String),
+    /// A command-line flag (its spelling, e.g. `--port`).
+    Flag(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::Derived(why) => write!(f, "derived: {why}"),
+            Source::File { path, line } => write!(f, "{}:{line}", path.display()),
+            Source::Env(name) => write!(f, "environment {name}"),
+            Source::Flag(flag) => write!(f, "command line {flag}"),
+        }
+    }
+}
+
+/// A value and its source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The value.
+    pub value: Value,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// A value given on the command line, already typed (a `Value::Str` for an
+/// integer or boolean key is parsed as the file would be).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// Section, e.g. `amqp-connection`.
+    pub section: String,
+    /// Key, e.g. `port`.
+    pub key: String,
+    /// The value.
+    pub value: Value,
+    /// The flag that gave it, for provenance and errors, e.g. `--port`.
+    pub flag: String,
+}
+
+/// What [`load`] reads.
+pub struct LoadOptions<'a> {
+    /// Whose path conventions apply.
+    pub os: Os,
+    /// `-c FILE`: read only this file (not the search list nor the user
+    /// file); it must exist.
+    pub explicit_config: Option<PathBuf>,
+    /// The running executable, for the install-prefix file.
+    pub exe: Option<PathBuf>,
+    /// The current directory.
+    pub cwd: PathBuf,
+    /// Also read the per-user file, last among the files.
+    pub include_user_file: bool,
+    /// Environment lookup (tests pass a map).
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// Command-line values, applied last.
+    pub overrides: Vec<Override>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+    Bool,
+}
+
+#[derive(Clone, Copy)]
+enum Fallback {
+    None,
+    Str(&'static str),
+    Int(i64),
+    Bool(bool),
+    /// The OS's log directory.
+    LogDir,
+}
+
+/// One known key.
+struct KeySpec {
+    section: &'static str,
+    key: &'static str,
+    kind: Kind,
+    fallback: Fallback,
+}
+
+const fn spec(section: &'static str, key: &'static str, kind: Kind, fallback: Fallback) -> KeySpec {
+    KeySpec {
+        section,
+        key,
+        kind,
+        fallback,
+    }
+}
+
+const KOMPIRA: &str = "kompira";
+const LOGGING: &str = "logging";
+const AMQP: &str = "amqp-connection";
+const EVENT: &str = "event";
+
+/// The keys this program reads, in display order.
+const KEYS: &[KeySpec] = &[
+    spec(KOMPIRA, "site_id", Kind::Int, Fallback::Int(1)),
+    spec(LOGGING, "loglevel", Kind::Str, Fallback::Str("INFO")),
+    spec(LOGGING, "logdir", Kind::Str, Fallback::LogDir),
+    spec(LOGGING, "logmaxsz", Kind::Int, Fallback::Int(1_073_741_824)),
+    spec(LOGGING, "logbackup", Kind::Int, Fallback::Int(10)),
+    spec(LOGGING, "logwhen", Kind::Str, Fallback::Str("MIDNIGHT")),
+    spec(AMQP, "server", Kind::Str, Fallback::Str("localhost")),
+    spec(AMQP, "port", Kind::Int, Fallback::None),
+    spec(AMQP, "user", Kind::Str, Fallback::None),
+    spec(AMQP, "password", Kind::Str, Fallback::None),
+    spec(AMQP, "ssl", Kind::Bool, Fallback::None),
+    spec(AMQP, "ssl_verify", Kind::Bool, Fallback::Bool(false)),
+    spec(AMQP, "ssl_cacertfile", Kind::Str, Fallback::None),
+    spec(AMQP, "ssl_certfile", Kind::Str, Fallback::None),
+    spec(AMQP, "ssl_keyfile", Kind::Str, Fallback::None),
+    spec(AMQP, "max_retry", Kind::Int, Fallback::Int(3)),
+    spec(AMQP, "retry_interval", Kind::Int, Fallback::Int(30)),
+    spec(AMQP, "heartbeat_interval", Kind::Int, Fallback::Int(10)),
+    // Ours, not sendevt's: seconds allowed for the TCP + TLS + AMQP handshake.
+    spec(AMQP, "connect_timeout", Kind::Int, Fallback::Int(10)),
+    spec(
+        EVENT,
+        "channel",
+        Kind::Str,
+        Fallback::Str("/system/channels/Alert"),
+    ),
+];
+
+/// The amqp keys the reference `--dry-run` prints, in its order.
+const RAW_AMQP_KEYS: [&str; 11] = [
+    "server",
+    "port",
+    "user",
+    "password",
+    "ssl",
+    "ssl_verify",
+    "ssl_cacertfile",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "max_retry",
+    "retry_interval",
+];
+
+/// Environment variables that set one key each.
+const ENV_VARS: &[(&str, &str, &str)] = &[
+    ("AMQP_SSL_VERIFY", AMQP, "ssl_verify"),
+    ("AMQP_SSL_CACERTFILE", AMQP, "ssl_cacertfile"),
+    ("AMQP_SSL_CERTFILE", AMQP, "ssl_certfile"),
+    ("AMQP_SSL_KEYFILE", AMQP, "ssl_keyfile"),
+    ("AMQP_MAX_RETRY", AMQP, "max_retry"),
+    ("AMQP_RETRY_INTERVAL", AMQP, "retry_interval"),
+    ("LOGGING_LEVEL", LOGGING, "loglevel"),
+    ("LOGGING_DIR", LOGGING, "logdir"),
+    ("LOGGING_MAXSZ", LOGGING, "logmaxsz"),
+    ("LOGGING_BACKUP", LOGGING, "logbackup"),
+    ("LOGGING_WHEN", LOGGING, "logwhen"),
+];
+
+/// The variable that sets server, port, user, password and ssl at once.
+const AMQP_URL: &str = "AMQP_URL";
+
+const LOG_LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+const LOG_WHENS: [&str; 12] = [
+    "S", "M", "H", "D", "MIDNIGHT", "W0", "W1", "W2", "W3", "W4", "W5", "W6",
+];
+
+fn find_spec(section: &str, key: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|s| s.section == section && s.key == key)
+}
+
+fn is_secret(section: &str, key: &str) -> bool {
+    section == AMQP && key == "password"
+}
+
+/// Logging settings, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggingSettings {
+    /// One of DEBUG, INFO, WARNING, ERROR, CRITICAL.
+    pub level: String,
+    /// The log directory.
+    pub dir: PathBuf,
+    /// Rotate at this size; 0 means rotate by time (`when`) instead.
+    pub max_bytes: u64,
+    /// Rotated files kept.
+    pub backups: u32,
+    /// Time rotation: S, M, H, D, MIDNIGHT or W0–W6.
+    pub when: String,
+}
+
+/// AMQP connection settings with the derived defaults applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmqpSettings {
+    /// Host name or address.
+    pub server: String,
+    /// TCP port.
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// Login password.
+    pub password: Secret,
+    /// Whether to use TLS.
+    pub ssl: bool,
+    /// Whether to check the server certificate and present a client one.
+    pub ssl_verify: bool,
+    /// CA bundle for checking the server.
+    pub ca_file: PathBuf,
+    /// Client certificate.
+    pub cert_file: PathBuf,
+    /// Client private key.
+    pub key_file: PathBuf,
+    /// Extra attempts after a failed connection.
+    pub max_retry: u32,
+    /// Seconds between attempts.
+    pub retry_interval_secs: u64,
+    /// AMQP heartbeat in seconds (0 disables it).
+    pub heartbeat_secs: u16,
+    /// Seconds allowed for TCP + TLS + AMQP handshake.
+    pub connect_timeout_secs: u64,
+    /// Whether `user` was configured (not derived).
+    pub user_is_set: bool,
+    /// Whether `port` was configured (not derived).
+    pub port_is_set: bool,
+}
+
+/// The resolved settings.
+#[derive(Clone)]
+pub struct Settings {
+    os: Os,
+    entries: Vec<(&'static str, &'static str, Resolved)>,
+    files_read: Vec<PathBuf>,
+    files_searched: Vec<PathBuf>,
+    warnings: Vec<String>,
+}
+
+impl fmt::Debug for Settings {
+    // By hand so that a stray `{:?}` never prints the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (section, key, resolved) in &self.entries {
+            let value = if is_secret(section, key) && resolved.value != Value::Null {
+                MASK.to_string()
+            } else {
+                format!("{:?}", resolved.value)
+            };
+            map.entry(
+                &format_args!("{section}.{key}"),
+                &format_args!("{value} ({})", resolved.source),
+            );
+        }
+        map.finish()?;
+        write!(f, " files_read={:?}", self.files_read)
+    }
+}
+
+/// Reads the files, environment and overrides into [`Settings`].
+pub fn load(opts: &LoadOptions) -> Result<Settings, ConfigError> {
+    let mut settings = Settings {
+        os: opts.os,
+        entries: KEYS
+            .iter()
+            .map(|s| {
+                (
+                    s.section,
+                    s.key,
+                    Resolved {
+                        value: default_value(s, opts.os),
+                        source: Source::Default,
+                    },
+                )
+            })
+            .collect(),
+        files_read: Vec::new(),
+        files_searched: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let doc = settings.read_files(opts)?;
+    settings.apply_files(&doc)?;
+    settings.apply_env(opts.env)?;
+    settings.apply_overrides(&opts.overrides)?;
+    settings.validate(opts.env)?;
+    Ok(settings)
+}
+
+fn default_value(spec: &KeySpec, os: Os) -> Value {
+    match spec.fallback {
+        Fallback::None => Value::Null,
+        Fallback::Str(s) => Value::Str(s.to_string()),
+        Fallback::Int(i) => Value::Int(i),
+        Fallback::Bool(b) => Value::Bool(b),
+        Fallback::LogDir => Value::Str(paths::default_log_dir(os).to_string_lossy().into_owned()),
+    }
+}
+
+/// Reads a file as UTF-8 text; the error says what to fix.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text; save it as UTF-8",
+        )
+    })
+}
+
+impl Settings {
+    fn read_files(&mut self, opts: &LoadOptions) -> Result<IniDocument, ConfigError> {
+        let mut doc = IniDocument::default();
+        if let Some(path) = &opts.explicit_config {
+            self.files_searched.push(path.clone());
+            let text = read_text(path).map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => ConfigError::NotFound { path: path.clone() },
+                _ => ConfigError::Unreadable {
+                    path: path.clone(),
+                    source,
+                },
+            })?;
+            doc.merge(ini::parse(&text, path)?);
+            self.files_read.push(path.clone());
+            return Ok(doc);
+        }
+        self.files_searched = paths::search_path(opts.os, opts.exe.as_deref(), &opts.cwd);
+        if opts.include_user_file {
+            if let Some(user) = paths::user_config_path(opts.os, opts.env) {
+                self.files_searched.push(user);
+            }
+        }
+        for path in self.files_searched.clone() {
+            match read_text(&path) {
+                Ok(text) => {
+                    doc.merge(ini::parse(&text, &path)?);
+                    self.files_read.push(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // ConfigParser skips such a file silently; say so instead.
+                Err(e) => self.warnings.push(format!(
+                    "skipped config file '{}': cannot read it: {e}",
+                    path.display()
+                )),
+            }
+        }
+        Ok(doc)
+    }
+
+    fn slot(&mut self, section: &str, key: &str) -> Option<&mut Resolved> {
+        self.entries
+            .iter_mut()
+            .find(|(s, k, _)| *s == section && *k == key)
+            .map(|(_, _, r)| r)
+    }
+
+    fn apply_files(&mut self, doc: &IniDocument) -> Result<(), ConfigError> {
+        for spec in KEYS {
+            let Some(found) = doc.get(spec.section, spec.key)? else {
+                continue;
+            };
+            let value =
+                typed(spec.kind, &found.value).map_err(|problem| ConfigError::BadValue {
+                    path: found.path.clone(),
+                    line: found.line,
+                    section: spec.section.to_string(),
+                    key: spec.key.to_string(),
+                    message: format!("{:?} {problem}", found.value),
+                })?;
+            let source = Source::File {
+                path: found.path,
+                line: found.line,
+            };
+            *self.slot(spec.section, spec.key).expect("key from KEYS") = Resolved { value, source };
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        // An empty variable counts as unset, as `if os.environ.get(...)` does.
+        let get = |name: &str| env(name).filter(|v| !v.is_empty());
+        if let Some(url) = get(AMQP_URL) {
+            let parsed = parse_amqp_url(&url).map_err(|message| ConfigError::BadEnv {
+                var: AMQP_URL.to_string(),
+                value: mask_url_password(&url),
+                message,
+            })?;
+            let source = Source::Env(AMQP_URL.to_string());
+            let text = |v: Option<String>| v.map_or(Value::Null, Value::Str);
+            for (key, value) in [
+                ("server", text(parsed.host)),
+                ("port", parsed.port.map_or(Value::Null, Value::Int)),
+                ("user", text(parsed.user)),
+                ("password", text(parsed.password)),
+                ("ssl", Value::Bool(parsed.ssl)),
+            ] {
+                *self.slot(AMQP, key).expect("amqp key") = Resolved {
+                    value,
+                    source: source.clone(),
+                };
+            }
+        }
+        for (var, section, key) in ENV_VARS {
+            let Some(raw) = get(var) else { continue };
+            let spec = find_spec(section, key).expect("env key in KEYS");
+            let value = typed(spec.kind, &raw).map_err(|message| ConfigError::BadEnv {
+                var: var.to_string(),
+                value: raw.clone(),
+                message,
+            })?;
+            *self.slot(section, key).expect("env key") = Resolved {
+                value,
+                source: Source::Env(var.to_string()),
+            };
+        }
+        Ok(())
+    }
+
+    fn apply_overrides(&mut self, overrides: &[Override]) -> Result<(), ConfigError> {
+        for o in overrides {
+            let Some(spec) = find_spec(&o.section, &o.key) else {
+                self.warnings.push(format!(
+                    "ignored {}: kompira.conf has no key [{}] {}",
+                    o.flag, o.section, o.key
+                ));
+                continue;
+            };
+            let value = match (&o.value, spec.kind) {
+                (Value::Str(text), Kind::Int | Kind::Bool) => {
+                    typed(spec.kind, text).map_err(|problem| ConfigError::BadFlag {
+                        flag: o.flag.clone(),
+                        message: format!("{text:?} {problem}"),
+                    })?
+                }
+                (Value::Null, _)
+                | (Value::Str(_), Kind::Str)
+                | (Value::Int(_), Kind::Int)
+                | (Value::Bool(_), Kind::Bool) => o.value.clone(),
+                (other, _) => {
+                    return Err(ConfigError::BadFlag {
+                        flag: o.flag.clone(),
+                        message: format!("{} is not {}", other.show(), kind_name(spec.kind)),
+                    })
+                }
+            };
+            *self.slot(spec.section, spec.key).expect("key from KEYS") = Resolved {
+                value,
+                source: Source::Flag(o.flag.clone()),
+            };
+        }
+        Ok(())
+    }
+
+    /// Range checks on the final values (a bad value that a later layer
+    /// replaced does not matter, as in sendevt), normalising case.
+    fn validate(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for (section, key, resolved) in &mut self.entries {
+            let checked = match check(section, key, &resolved.value) {
+                Ok(Some(normal)) => {
+                    resolved.value = normal;
+                    continue;
+                }
+                Ok(None) => continue,
+                Err(problem) => problem,
+            };
+            let shown = resolved.value.show();
+            return Err(match &resolved.source {
+                Source::File { path, line } => ConfigError::BadValue {
+                    path: path.clone(),
+                    line: *line,
+                    section: section.to_string(),
+                    key: key.to_string(),
+                    message: format!("{shown} {checked}"),
+                },
+                Source::Env(var) if var == AMQP_URL => ConfigError::BadEnv {
+                    var: var.clone(),
+                    value: mask_url_password(&env(var).unwrap_or_default()),
+                    message: format!("gives {key} {shown}, which {checked}"),
+                },
+                Source::Env(var) => ConfigError::BadEnv {
+                    var: var.clone(),
+                    value: env(var).unwrap_or_default(),
+                    message: checked,
+                },
+                Source::Flag(flag) => ConfigError::BadFlag {
+                    flag: flag.clone(),
+                    message: format!("{shown} {checked}"),
+                },
+                // Built-in and derived values are valid by construction.
+                Source::Default | Source::Derived(_) => {
+                    unreachable!("invalid built-in {section}.{key}")
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// The resolved value of a known key.
+    pub fn get(&self, section: &str, key: &str) -> Option<&Resolved> {
+        self.entries
+            .iter()
+            .find(|(s, k, _)| *s == section && *k == key)
+            .map(|(_, _, r)| r)
+    }
+
+    /// All known keys in display order: (section, key, resolved).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str, &Resolved)> {
+        self.entries.iter().map(|(s, k, r)| (*s, *k, r))
+    }
+
+    /// Files that were read, in order.
+    pub fn files_read(&self) -> &[PathBuf] {
+        &self.files_read
+    }
+
+    /// Files that were looked for, in order (read or not).
+    pub fn files_searched(&self) -> &[PathBuf] {
+        &self.files_searched
+    }
+
+    /// Things the user should know that did not stop loading.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    fn value(&self, section: &str, key: &str) -> &Value {
+        &self.get(section, key).expect("key from KEYS").value
+    }
+
+    /// Falls back to the table default where a flag cleared a key.
+    fn int_or_default(&self, section: &str, key: &str) -> i64 {
+        self.value(section, key).as_int().unwrap_or_else(|| {
+            let spec = find_spec(section, key).expect("key from KEYS");
+            default_value(spec, self.os).as_int().unwrap_or(0)
+        })
+    }
+
+    fn str_or_default(&self, section: &str, key: &str) -> String {
+        match self.value(section, key).as_str() {
+            Some(s) => s.to_string(),
+            None => {
+                let spec = find_spec(section, key).expect("key from KEYS");
+                default_value(spec, self.os)
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        }
+    }
+
+    /// `[kompira] site_id`.
+    pub fn site_id(&self) -> i64 {
+        self.int_or_default(KOMPIRA, "site_id")
+    }
+
+    /// `[event] channel`.
+    pub fn channel(&self) -> &str {
+        self.value(EVENT, "channel")
+            .as_str()
+            .unwrap_or("/system/channels/Alert")
+    }
+
+    /// The `[logging]` settings.
+    pub fn logging(&self) -> LoggingSettings {
+        LoggingSettings {
+            level: self.str_or_default(LOGGING, "loglevel"),
+            dir: PathBuf::from(self.str_or_default(LOGGING, "logdir")),
+            max_bytes: u64::try_from(self.int_or_default(LOGGING, "logmaxsz")).unwrap_or(0),
+            backups: u32::try_from(self.int_or_default(LOGGING, "logbackup")).unwrap_or(0),
+            when: self.str_or_default(LOGGING, "logwhen"),
+        }
+    }
+
+    /// The `[amqp-connection]` values with derived defaults filled in, each
+    /// with its source, in table order; for the settings screen.
+    pub fn amqp_resolved(&self) -> Vec<(&'static str, Resolved)> {
+        let derived = |value: Value, why: &'static str| Resolved {
+            value,
+            source: Source::Derived(why),
+        };
+        let set = |key: &str| {
+            Some(self.value(AMQP, key))
+                .filter(|v| **v != Value::Null)
+                .cloned()
+        };
+        // Dependencies first: server → local → ssl, user → port, password.
+        let server = set("server").unwrap_or_else(|| Value::Str("localhost".into()));
+        let local = matches!(server.as_str(), Some("localhost" | "127.0.0.1"));
+        let place = if local {
+            "local server"
+        } else {
+            "remote server"
+        };
+        // sendevt 2.0.0 connects without TLS unless told otherwise, even to a
+        // remote server (the 1.6.8 manual says otherwise; we follow the tool).
+        let ssl = set("ssl").and_then(|v| v.as_bool()).unwrap_or(false);
+        let user = set("user")
+            .unwrap_or_else(|| Value::Str(if local { "guest" } else { "kompira" }.into()));
+
+        KEYS.iter()
+            .filter(|s| s.section == AMQP)
+            .map(|spec| {
+                let resolved = self.get(AMQP, spec.key).expect("key from KEYS");
+                if resolved.value != Value::Null {
+                    return (spec.key, resolved.clone());
+                }
+                let cert = |name| derived(self.cert_path(name), "default certificate directory");
+                let value = match spec.key {
+                    "server" => derived(server.clone(), "server not set"),
+                    "ssl" => derived(Value::Bool(false), place),
+                    "user" => derived(user.clone(), place),
+                    "password" => derived(user.clone(), "same as user"),
+                    "port" => derived(
+                        Value::Int(if ssl { 5671 } else { 5672 }),
+                        if ssl { "ssl on" } else { "ssl off" },
+                    ),
+                    "ssl_cacertfile" => cert(paths::CA_FILE_NAME),
+                    "ssl_certfile" => cert(paths::CLIENT_CERT_FILE_NAME),
+                    "ssl_keyfile" => cert(paths::CLIENT_KEY_FILE_NAME),
+                    // Only a command-line override can clear these: use the table default.
+                    _ => Resolved {
+                        value: default_value(spec, self.os),
+                        source: Source::Default,
+                    },
+                };
+                (spec.key, value)
+            })
+            .collect()
+    }
+
+    fn cert_path(&self, name: &str) -> Value {
+        let path = paths::join(self.os, &paths::default_certs_dir(self.os), name);
+        Value::Str(path.to_string_lossy().into_owned())
+    }
+
+    /// The connection settings with derived defaults applied.
+    pub fn amqp(&self) -> AmqpSettings {
+        let resolved = self.amqp_resolved();
+        let value = |key: &str| {
+            resolved
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, r)| r.value.clone())
+                .unwrap_or(Value::Null)
+        };
+        let text = |key: &str| value(key).as_str().unwrap_or_default().to_string();
+        let int = |key: &str| value(key).as_int().unwrap_or(0);
+        AmqpSettings {
+            server: text("server"),
+            port: u16::try_from(int("port")).unwrap_or(5672),
+            user: text("user"),
+            password: Secret::new(text("password")),
+            ssl: value("ssl").as_bool().unwrap_or(false),
+            ssl_verify: value("ssl_verify").as_bool().unwrap_or(false),
+            ca_file: PathBuf::from(text("ssl_cacertfile")),
+            cert_file: PathBuf::from(text("ssl_certfile")),
+            key_file: PathBuf::from(text("ssl_keyfile")),
+            max_retry: u32::try_from(int("max_retry")).unwrap_or(0),
+            retry_interval_secs: u64::try_from(int("retry_interval")).unwrap_or(0),
+            heartbeat_secs: u16::try_from(int("heartbeat_interval")).unwrap_or(0),
+            connect_timeout_secs: u64::try_from(int("connect_timeout")).unwrap_or(1),
+            user_is_set: *self.value(AMQP, "user") != Value::Null,
+            port_is_set: *self.value(AMQP, "port") != Value::Null,
+        }
+    }
+
+    /// The 11 amqp keys the reference `--dry-run` prints, as configured
+    /// (`null` where unset), with the password masked.
+    pub fn amqp_raw_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for key in RAW_AMQP_KEYS {
+            let value = match self.value(AMQP, key) {
+                Value::Null => serde_json::Value::Null,
+                _ if is_secret(AMQP, key) => serde_json::Value::String(MASK.to_string()),
+                other => serde_json::to_value(other).expect("plain value"),
+            };
+            map.insert(key.to_string(), value);
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Str => "text",
+        Kind::Int => "an integer",
+        Kind::Bool => "a boolean",
+    }
+}
+
+/// Text to a typed value; the error is a phrase such as "is not an integer".
+fn typed(kind: Kind, text: &str) -> Result<Value, String> {
+    match kind {
+        Kind::Str => Ok(Value::Str(text.to_string())),
+        Kind::Int => parse_int(text)
+            .map(Value::Int)
+            .ok_or_else(|| "is not an integer".to_string()),
+        Kind::Bool => parse_bool(text)
+            .map(Value::Bool)
+            .ok_or_else(|| "is not a boolean (write 1/yes/true/on or 0/no/false/off)".to_string()),
+    }
+}
+
+/// ConfigParser's `BOOLEAN_STATES`, any case.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Some(true),
+        "0" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Python's `int(text)` for decimal text: surrounding whitespace, an
+/// optional sign, and `_` allowed between digits.
+fn parse_int(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    let magnitude: i64 = clean.parse().ok()?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Range and spelling checks. `Ok(Some(v))` replaces the value with its
+/// normal form (upper-case level names); the error is a phrase.
+fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, String> {
+    let in_range = |low: i64, high: i64| match value.as_int() {
+        Some(i) if i < low || i > high => {
+            if high == i64::MAX {
+                Err(format!("is out of range (must be {low} or more)"))
+            } else {
+                Err(format!("is out of range ({low}–{high})"))
+            }
+        }
+        _ => Ok(None),
+    };
+    let one_of = |allowed: &[&str], what: &str| match value.as_str() {
+        Some(s) => {
+            let upper = s.to_uppercase();
+            if allowed.contains(&upper.as_str()) {
+                Ok(Some(Value::Str(upper)))
+            } else {
+                Err(format!("is not {what} (use one of {})", allowed.join(", ")))
+            }
+        }
+        None => Ok(None),
+    };
+    match (section, key) {
+        (LOGGING, "loglevel") => one_of(&LOG_LEVELS, "a log level"),
+        (LOGGING, "logwhen") => one_of(&LOG_WHENS, "a rotation time"),
+        (LOGGING, "logmaxsz") => in_range(0, i64::MAX),
+        (LOGGING, "logbackup") => in_range(0, i64::from(u32::MAX)),
+        (AMQP, "port") => in_range(1, 65535),
+        (AMQP, "max_retry") => in_range(0, i64::from(u32::MAX)),
+        (AMQP, "retry_interval") => in_range(0, i64::MAX),
+        (AMQP, "heartbeat_interval") => in_range(0, 65535),
+        (AMQP, "connect_timeout") => in_range(1, i64::MAX),
+        _ => Ok(None),
+    }
+}
+
+/// What `urllib.parse.urlparse` gives for an `amqp[s]://` URL.
+#[derive(Debug, PartialEq, Eq)]
+struct AmqpUrl {
+    ssl: bool,
+    host: Option<String>,
+    port: Option<i64>,
+    user: Option<String>,
+    password: Option<String>,
+}
+
+fn parse_amqp_url(url: &str) -> Result<AmqpUrl, String> {
+    let url = url.trim_matches(|c: char| c <= ' ');
+    let not_amqp =
+        || "is not an amqp:// or amqps:// URL (e.g. amqps://user:pass@host:5671)".to_string();
+    let (scheme, rest) = url.split_once(':').ok_or_else(not_amqp)?;
+    let ssl = match scheme.to_ascii_lowercase().as_str() {
+        "amqp" => false,
+        "amqps" => true,
+        _ => return Err(not_amqp()),
+    };
+    let netloc = match rest.strip_prefix("//") {
+        Some(after) => &after[..after.find(['/', '?', '#']).unwrap_or(after.len())],
+        None => "",
+    };
+    let (userinfo, hostinfo) = match netloc.rsplit_once('@') {
+        Some((info, host)) => (Some(info), host),
+        None => (None, netloc),
+    };
+    let (user, password) = match userinfo {
+        Some(info) => match info.split_once(':') {
+            Some((u, p)) => (Some(percent_decode(u)), Some(percent_decode(p))),
+            None => (Some(percent_decode(info)), None),
+        },
+        None => (None, None),
+    };
+    let (host, port) = match hostinfo.split_once('[') {
+        Some((_, bracketed)) => {
+            let (host, after) = bracketed.split_once(']').unwrap_or((bracketed, ""));
+            (host, after.split_once(':').map_or("", |(_, p)| p))
+        }
+        None => hostinfo.split_once(':').unwrap_or((hostinfo, "")),
+    };
+    let host = (!host.is_empty()).then(|| host.to_lowercase());
+    let port = if port.is_empty() {
+        None
+    } else if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("has a port {port:?} that is not a number"));
+    } else {
+        match port.parse::<i64>() {
+            Ok(p) if p <= 65535 => Some(p),
+            _ => return Err(format!("has a port {port} out of range (1–65535)")),
+        }
+    };
+    Ok(AmqpUrl {
+        ssl,
+        host,
+        port,
+        user,
+        password,
+    })
+}
+
+/// `urllib.parse.unquote`: `%XX` escapes as UTF-8, invalid bytes replaced.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The URL with any password replaced by the mask, for error messages.
+fn mask_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let start = scheme_end + 3;
+    let netloc_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let Some(at) = url[start..netloc_end].rfind('@').map(|i| start + i) else {
+        return url.to_string();
+    };
+    match url[start..at].find(':') {
+        Some(colon) => format!("{}{MASK}{}", &url[..start + colon + 1], &url[at..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A scratch directory with helpers to write files and load from them.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        env: HashMap<String, String>,
+        overrides: Vec<Override>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Fixture {
+                dir: tempfile::tempdir().unwrap(),
+                env: HashMap::new(),
+                overrides: Vec::new(),
+            }
+        }
+
+        fn file(&self, name: &str, text: &str) -> PathBuf {
+            let path = self.dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            path
+        }
+
+        fn env(mut self, name: &str, value: &str) -> Self {
+            self.env.insert(name.to_string(), value.to_string());
+            self
+        }
+
+        fn flag(mut self, section: &str, key: &str, value: Value, flag: &str) -> Self {
+            self.overrides.push(Override {
+                section: section.into(),
+                key: key.into(),
+                value,
+                flag: flag.into(),
+            });
+            self
+        }
+
+        /// Loads with only `explicit` (or no file at all when `None`).
+        fn load_file(&self, explicit: Option<PathBuf>) -> Result<Settings, ConfigError> {
+            let env = |name: &str| self.env.get(name).cloned();
+            load(&LoadOptions {
+                os: Os::Linux,
+                // With no explicit file, search a directory that has none.
+                explicit_config: explicit,
+                exe: None,
+                cwd: self.dir.path().join("empty"),
+                include_user_file: false,
+                env: &env,
+                overrides: self.overrides.clone(),
+            })
+        }
+
+        fn load_text(&self, text: &str) -> Result<Settings, ConfigError> {
+            self.load_file(Some(self.file("kompira.conf", text)))
+        }
+
+        /// Loads through the search path: exe in `<dir>/prefix/bin`, cwd
+        /// `<dir>/work`, user file under `<dir>/xdg`.
+        fn load_search(&self, user_file: bool) -> Result<Settings, ConfigError> {
+            let xdg = self.dir.path().join("xdg").to_string_lossy().into_owned();
+            let env = |name: &str| match name {
+                "XDG_CONFIG_HOME" => Some(xdg.clone()),
+                _ => self.env.get(name).cloned(),
+            };
+            load(&LoadOptions {
+                os: Os::Linux,
+                explicit_config: None,
+                exe: Some(self.dir.path().join("prefix/bin/kompira-tray")),
+                cwd: self.dir.path().join("work"),
+                include_user_file: user_file,
+                env: &env,
+                overrides: self.overrides.clone(),
+            })
+        }
+    }
+
+    fn value_of(settings: &Settings, section: &str, key: &str) -> Value {
+        settings.get(section, key).unwrap().value.clone()
+    }
+
+    fn source_of(settings: &Settings, section: &str, key: &str) -> String {
+        settings.get(section, key).unwrap().source.to_string()
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Str(s.to_string())
+    }
+
+    #[test]
+    fn defaults_without_any_file() {
+        let s = Fixture::new().load_file(None).unwrap();
+        assert!(s.files_read().is_empty());
+        assert_eq!(s.site_id(), 1);
+        assert_eq!(s.channel(), "/system/channels/Alert");
+        assert_eq!(
+            s.logging(),
+            LoggingSettings {
+                level: "INFO".into(),
+                dir: PathBuf::from("/var/log/kompira"),
+                max_bytes: 1_073_741_824,
+                backups: 10,
+                when: "MIDNIGHT".into(),
+            }
+        );
+        assert_eq!(source_of(&s, "logging", "loglevel"), "default");
+        assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Null);
+        assert_eq!(
+            value_of(&s, "amqp-connection", "connect_timeout"),
+            Value::Int(10)
+        );
+        assert_eq!(
+            value_of(&s, "amqp-connection", "heartbeat_interval"),
+            Value::Int(10)
+        );
+    }
+
+    #[test]
+    fn windows_default_log_dir_and_cert_files() {
+        let env = |_: &str| None;
+        let s = load(&LoadOptions {
+            os: Os::Windows,
+            explicit_config: None,
+            exe: None,
+            cwd: tempfile::tempdir().unwrap().path().to_path_buf(),
+            include_user_file: false,
+            env: &env,
+            overrides: Vec::new(),
+        })
+        .unwrap();
+        assert_eq!(s.logging().dir, PathBuf::from(r"C:\Kompira\Log"));
+        let amqp = s.amqp();
+        assert_eq!(
+            amqp.ca_file,
+            PathBuf::from(r"C:\Kompira\SSL\Certs\kompira-bundle-ca.crt")
+        );
+        assert_eq!(
+            amqp.cert_file,
+            PathBuf::from(r"C:\Kompira\SSL\Certs\amqp-client-kompira.crt")
+        );
+        assert_eq!(
+            amqp.key_file,
+            PathBuf::from(r"C:\Kompira\SSL\Certs\amqp-client-kompira.key")
+        );
+    }
+
+    #[test]
+    fn entries_follow_table_order() {
+        let s = Fixture::new().load_file(None).unwrap();
+        let keys: Vec<String> = s
+            .entries()
+            .map(|(sec, key, _)| format!("{sec}.{key}"))
+            .collect();
+        assert_eq!(keys.first().map(String::as_str), Some("kompira.site_id"));
+        assert_eq!(
+            keys[1..6],
+            [
+                "logging.loglevel",
+                "logging.logdir",
+                "logging.logmaxsz",
+                "logging.logbackup",
+                "logging.logwhen"
+            ]
+        );
+        assert_eq!(keys[6], "amqp-connection.server");
+        assert_eq!(keys[18], "amqp-connection.connect_timeout");
+        assert_eq!(keys.last().map(String::as_str), Some("event.channel"));
+        assert_eq!(keys.len(), 20);
+    }
+
+    #[test]
+    fn file_values_are_typed_with_provenance() {
+        let f = Fixture::new();
+        let s = f
+            .load_text(
+                "[kompira]\nsite_id = 7\n[amqp-connection]\nServer = mq.example\nport: 5673\n\
+                 ssl = Yes\npassword = p%%w\n[event]\nchannel = /c\n[agent]\nname = x\n",
+            )
+            .unwrap();
+        let path = f.dir.path().join("kompira.conf");
+        assert_eq!(s.site_id(), 7);
+        assert_eq!(s.channel(), "/c");
+        assert_eq!(value_of(&s, "amqp-connection", "ssl"), Value::Bool(true));
+        assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Int(5673));
+        assert_eq!(value_of(&s, "amqp-connection", "password"), text("p%w"));
+        assert_eq!(
+            s.get("amqp-connection", "server").unwrap().source,
+            Source::File {
+                path: path.clone(),
+                line: 4
+            }
+        );
+        assert_eq!(
+            source_of(&s, "amqp-connection", "port"),
+            format!("{}:5", path.display())
+        );
+        assert_eq!(s.files_read(), std::slice::from_ref(&path));
+        assert_eq!(s.files_searched(), [path]);
+        assert!(s.get("agent", "name").is_none());
+    }
+
+    #[test]
+    fn booleans_accept_every_configparser_spelling() {
+        for (spelling, expected) in [
+            ("1", true),
+            ("yes", true),
+            ("true", true),
+            ("on", true),
+            ("TRUE", true),
+            ("On", true),
+            ("0", false),
+            ("no", false),
+            ("false", false),
+            ("off", false),
+            ("NO", false),
+            ("Off", false),
+        ] {
+            let s = Fixture::new()
+                .load_text(&format!("[amqp-connection]\nssl_verify = {spelling}\n"))
+                .unwrap();
+            assert_eq!(
+                value_of(&s, "amqp-connection", "ssl_verify"),
+                Value::Bool(expected),
+                "{spelling}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_boolean_names_file_line_and_key() {
+        let f = Fixture::new();
+        let e = f
+            .load_text("[amqp-connection]\n\nssl = maybe\n")
+            .unwrap_err()
+            .to_string();
+        let path = f.dir.path().join("kompira.conf");
+        assert_eq!(
+            e,
+            format!(
+                "{}:3: [amqp-connection] ssl: \"maybe\" is not a boolean (write 1/yes/true/on or 0/no/false/off)",
+                path.display()
+            )
+        );
+        assert!(Fixture::new()
+            .load_text("[amqp-connection]\nssl =\n")
+            .is_err());
+    }
+
+    #[test]
+    fn integers_parse_like_python_int() {
+        assert_eq!(parse_int(" 42 "), Some(42));
+        assert_eq!(parse_int("+3"), Some(3));
+        assert_eq!(parse_int("-3"), Some(-3));
+        assert_eq!(parse_int("1_000"), Some(1000));
+        assert_eq!(parse_int("007"), Some(7));
+        for bad in [
+            "",
+            "abc",
+            "1.5",
+            "0x10",
+            "1__0",
+            "_1",
+            "1_",
+            "- 1",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_int(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_integer_names_file_line_and_key() {
+        let f = Fixture::new();
+        let e = f
+            .load_text("[kompira]\n\nsite_id = abc\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}:3: [kompira] site_id: \"abc\" is not an integer",
+                f.dir.path().join("kompira.conf").display()
+            )
+        );
+    }
+
+    #[test]
+    fn out_of_range_port_names_file_line_and_key() {
+        let f = Fixture::new();
+        let e = f
+            .load_text("[amqp-connection]\nport = 70000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(":2: [amqp-connection] port: 70000 is out of range (1–65535)"),
+            "{e}"
+        );
+        assert!(f.load_text("[amqp-connection]\nport = 0\n").is_err());
+        assert!(f.load_text("[amqp-connection]\nmax_retry = -1\n").is_err());
+        assert!(f
+            .load_text("[amqp-connection]\nretry_interval = -1\n")
+            .is_err());
+        assert!(f
+            .load_text("[amqp-connection]\nconnect_timeout = 0\n")
+            .is_err());
+        assert!(f.load_text("[logging]\nlogbackup = -2\n").is_err());
+        assert!(f.load_text("[logging]\nlogmaxsz = -2\n").is_err());
+    }
+
+    #[test]
+    fn log_level_and_when_accept_any_case_and_store_upper() {
+        let s = Fixture::new()
+            .load_text("[logging]\nloglevel = debug\nlogwhen = w3\n")
+            .unwrap();
+        assert_eq!(s.logging().level, "DEBUG");
+        assert_eq!(s.logging().when, "W3");
+        assert_eq!(value_of(&s, "logging", "loglevel"), text("DEBUG"));
+        let e = Fixture::new()
+            .load_text("[logging]\nloglevel = verbose\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("[logging] loglevel: \"verbose\" is not a log level (use one of DEBUG, INFO, WARNING, ERROR, CRITICAL)"), "{e}");
+        assert!(Fixture::new()
+            .load_text("[logging]\nlogwhen = W7\n")
+            .is_err());
+    }
+
+    #[test]
+    fn default_section_applies_to_known_sections() {
+        let s = Fixture::new()
+            .load_text("[DEFAULT]\nloglevel = error\n[logging]\n")
+            .unwrap();
+        assert_eq!(s.logging().level, "ERROR");
+        // Without a [logging] section the DEFAULT does not apply (ConfigParser).
+        let s = Fixture::new()
+            .load_text("[DEFAULT]\nloglevel = error\n")
+            .unwrap();
+        assert_eq!(s.logging().level, "INFO");
+    }
+
+    #[test]
+    fn interpolation_error_in_known_key_fails_load() {
+        let e = Fixture::new()
+            .load_text("[amqp-connection]\npassword = 100%\n")
+            .unwrap_err();
+        assert!(
+            matches!(e, ConfigError::Interpolation { line: 2, .. }),
+            "{e}"
+        );
+        // An unknown key with bad syntax is not ours to judge.
+        Fixture::new().load_text("[agent]\nname = 100%\n").unwrap();
+    }
+
+    #[test]
+    fn parse_error_fails_load() {
+        let e = Fixture::new().load_text("server = x\n").unwrap_err();
+        assert!(matches!(e, ConfigError::Parse { line: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn later_files_override_earlier_ones_in_search_order() {
+        let f = Fixture::new();
+        let prefix = f.file(
+            "prefix/kompira.conf",
+            "[kompira]\nsite_id = 2\n[event]\nchannel = /prefix\n",
+        );
+        let work = f.file("work/kompira.conf", "[kompira]\nsite_id = 3\n");
+        let user = f.file("xdg/kompira/kompira.conf", "[kompira]\nsite_id = 4\n");
+
+        let s = f.load_search(false).unwrap();
+        assert_eq!(s.site_id(), 3);
+        assert_eq!(s.channel(), "/prefix");
+        assert_eq!(s.files_read(), [prefix.clone(), work.clone()]);
+        assert_eq!(
+            s.files_searched(),
+            [
+                PathBuf::from("/opt/kompira/kompira.conf"),
+                prefix.clone(),
+                work.clone()
+            ]
+        );
+
+        let s = f.load_search(true).unwrap();
+        assert_eq!(s.site_id(), 4);
+        assert_eq!(s.files_read(), [prefix, work, user.clone()]);
+        assert_eq!(s.files_searched().last(), Some(&user));
+        assert_eq!(
+            source_of(&s, "kompira", "site_id"),
+            format!("{}:2", user.display())
+        );
+    }
+
+    #[test]
+    fn interpolation_sees_keys_from_later_files() {
+        let f = Fixture::new();
+        f.file(
+            "prefix/kompira.conf",
+            "[event]\nchannel = /system/channels/%(name)s\n",
+        );
+        f.file("work/kompira.conf", "[event]\nname = Desk\n");
+        assert_eq!(
+            f.load_search(false).unwrap().channel(),
+            "/system/channels/Desk"
+        );
+    }
+
+    #[test]
+    fn duplicate_section_across_files_is_fine() {
+        let f = Fixture::new();
+        f.file("prefix/kompira.conf", "[kompira]\nsite_id = 2\n");
+        f.file("work/kompira.conf", "[kompira]\nsite_id = 3\n");
+        assert_eq!(f.load_search(false).unwrap().site_id(), 3);
+    }
+
+    #[test]
+    fn explicit_config_replaces_search_list() {
+        let f = Fixture::new();
+        f.file("work/kompira.conf", "[kompira]\nsite_id = 3\n");
+        let only = f.file("other.conf", "[kompira]\nsite_id = 9\n");
+        let s = f.load_file(Some(only.clone())).unwrap();
+        assert_eq!(s.site_id(), 9);
+        assert_eq!(s.files_searched(), [only]);
+    }
+
+    #[test]
+    fn explicit_config_missing_is_error() {
+        let f = Fixture::new();
+        let missing = f.dir.path().join("nope.conf");
+        let e = f.load_file(Some(missing.clone())).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("config file '{}' not found", missing.display())
+        );
+    }
+
+    #[test]
+    fn explicit_config_unreadable_is_error() {
+        let f = Fixture::new();
+        let dir = f.dir.path().join("dir.conf");
+        std::fs::create_dir(&dir).unwrap();
+        assert!(matches!(
+            f.load_file(Some(dir)),
+            Err(ConfigError::Unreadable { .. })
+        ));
+    }
+
+    #[test]
+    fn unreadable_searched_file_is_skipped_with_warning() {
+        let f = Fixture::new();
+        // A directory cannot be read as a file, even by root.
+        std::fs::create_dir_all(f.dir.path().join("prefix/kompira.conf")).unwrap();
+        f.file("work/kompira.conf", "[kompira]\nsite_id = 5\n");
+        let s = f.load_search(false).unwrap();
+        assert_eq!(s.site_id(), 5);
+        assert_eq!(s.warnings().len(), 1);
+        assert!(
+            s.warnings()[0].contains("prefix/kompira.conf"),
+            "{:?}",
+            s.warnings()
+        );
+    }
+
+    #[test]
+    fn non_utf8_file_is_skipped_with_warning() {
+        let f = Fixture::new();
+        std::fs::create_dir_all(f.dir.path().join("work")).unwrap();
+        std::fs::write(
+            f.dir.path().join("work/kompira.conf"),
+            b"[kompira]\nsite_id = \xff\n",
+        )
+        .unwrap();
+        let s = f.load_search(false).unwrap();
+        assert!(s.files_read().is_empty());
+        assert!(s.warnings()[0].contains("UTF-8"), "{:?}", s.warnings());
+    }
+
+    #[test]
+    fn each_environment_variable_overrides_file() {
+        let f = Fixture::new()
+            .env("AMQP_SSL_VERIFY", "on")
+            .env("AMQP_SSL_CACERTFILE", "/ca")
+            .env("AMQP_SSL_CERTFILE", "/cert")
+            .env("AMQP_SSL_KEYFILE", "/key")
+            .env("AMQP_MAX_RETRY", "5")
+            .env("AMQP_RETRY_INTERVAL", " 7 ")
+            .env("LOGGING_LEVEL", "warning")
+            .env("LOGGING_DIR", "/logs")
+            .env("LOGGING_MAXSZ", "0")
+            .env("LOGGING_BACKUP", "2")
+            .env("LOGGING_WHEN", "h");
+        let s = f
+            .load_text(
+                "[amqp-connection]\nssl_verify = no\nmax_retry = 1\n[logging]\nloglevel = DEBUG\n",
+            )
+            .unwrap();
+        let amqp = s.amqp();
+        assert!(amqp.ssl_verify);
+        assert_eq!(amqp.ca_file, PathBuf::from("/ca"));
+        assert_eq!(amqp.cert_file, PathBuf::from("/cert"));
+        assert_eq!(amqp.key_file, PathBuf::from("/key"));
+        assert_eq!(amqp.max_retry, 5);
+        assert_eq!(amqp.retry_interval_secs, 7);
+        assert_eq!(
+            s.logging(),
+            LoggingSettings {
+                level: "WARNING".into(),
+                dir: "/logs".into(),
+                max_bytes: 0,
+                backups: 2,
+                when: "H".into()
+            }
+        );
+        assert_eq!(
+            source_of(&s, "amqp-connection", "max_retry"),
+            "environment AMQP_MAX_RETRY"
+        );
+        assert_eq!(
+            source_of(&s, "logging", "logwhen"),
+            "environment LOGGING_WHEN"
+        );
+    }
+
+    #[test]
+    fn empty_environment_variable_is_ignored() {
+        let s = Fixture::new()
+            .env("AMQP_MAX_RETRY", "")
+            .env("AMQP_URL", "")
+            .load_file(None)
+            .unwrap();
+        assert_eq!(source_of(&s, "amqp-connection", "max_retry"), "default");
+        assert_eq!(source_of(&s, "amqp-connection", "server"), "default");
+    }
+
+    #[test]
+    fn bad_environment_values_name_the_variable() {
+        let e = Fixture::new()
+            .env("AMQP_MAX_RETRY", "x")
+            .load_file(None)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "AMQP_MAX_RETRY=\"x\" is not an integer");
+        let e = Fixture::new()
+            .env("AMQP_SSL_VERIFY", "sure")
+            .load_file(None)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("AMQP_SSL_VERIFY=\"sure\" is not a boolean"),
+            "{e}"
+        );
+        let e = Fixture::new()
+            .env("LOGGING_LEVEL", "loud")
+            .load_file(None)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("LOGGING_LEVEL=\"loud\" is not a log level"),
+            "{e}"
+        );
+        let e = Fixture::new()
+            .env("AMQP_RETRY_INTERVAL", "-1")
+            .load_file(None)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("AMQP_RETRY_INTERVAL=\"-1\" is out of range"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn amqp_url_sets_connection_keys() {
+        let s = Fixture::new()
+            .env("AMQP_URL", "amqps://us%40er:p%3Ass@MQ.Example:5999/vhost")
+            .load_text(
+                "[amqp-connection]\nserver = file\nport = 1\nuser = u\npassword = p\nssl = no\n",
+            )
+            .unwrap();
+        let amqp = s.amqp();
+        assert_eq!(amqp.server, "mq.example");
+        assert_eq!(amqp.port, 5999);
+        assert_eq!(amqp.user, "us@er");
+        assert_eq!(amqp.password.expose(), "p:ss");
+        assert!(amqp.ssl);
+        for key in ["server", "port", "user", "password", "ssl"] {
+            assert_eq!(
+                source_of(&s, "amqp-connection", key),
+                "environment AMQP_URL",
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn amqp_url_missing_parts_become_null() {
+        let s = Fixture::new()
+            .env("AMQP_URL", "amqp://mq.example")
+            .load_text("[amqp-connection]\nport = 1\nuser = u\npassword = p\nssl = yes\n")
+            .unwrap();
+        assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Null);
+        assert_eq!(value_of(&s, "amqp-connection", "user"), Value::Null);
+        assert_eq!(value_of(&s, "amqp-connection", "password"), Value::Null);
+        assert_eq!(value_of(&s, "amqp-connection", "ssl"), Value::Bool(false));
+        let amqp = s.amqp();
+        assert_eq!(
+            (amqp.port, amqp.user.as_str(), amqp.password.expose()),
+            (5672, "kompira", "kompira")
+        );
+        assert!(!amqp.user_is_set && !amqp.port_is_set);
+
+        let s = Fixture::new()
+            .env("AMQP_URL", "amqp://")
+            .load_file(None)
+            .unwrap();
+        assert_eq!(value_of(&s, "amqp-connection", "server"), Value::Null);
+        assert_eq!(s.amqp().server, "localhost");
+        assert_eq!(s.amqp().user, "guest");
+    }
+
+    #[test]
+    fn amqp_url_forms_parse_like_urlparse() {
+        let url = |u: &str| parse_amqp_url(u).unwrap();
+        assert_eq!(
+            url("AMQPS://u@h"),
+            AmqpUrl {
+                ssl: true,
+                host: Some("h".into()),
+                port: None,
+                user: Some("u".into()),
+                password: None
+            }
+        );
+        assert_eq!(url("amqp://:pw@h:").password.as_deref(), Some("pw"));
+        assert_eq!(url("amqp://:pw@h:").user.as_deref(), Some(""));
+        assert_eq!(url("amqp://[::1]:5672").host.as_deref(), Some("::1"));
+        assert_eq!(url("amqp://[::1]:5672").port, Some(5672));
+        assert_eq!(url("amqp://a@b@h/x?y").user.as_deref(), Some("a@b"));
+        assert_eq!(url("amqp:h").host, None);
+        assert!(parse_amqp_url("amqp://h:abc").is_err());
+        assert!(parse_amqp_url("amqp://h:70000").is_err());
+    }
+
+    #[test]
+    fn amqp_url_with_other_scheme_is_error() {
+        let e = Fixture::new()
+            .env("AMQP_URL", "http://u:secret@h")
+            .load_file(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("AMQP_URL=\"http://u:********@h\" is not an amqp:// or amqps:// URL"),
+            "{e}"
+        );
+        assert!(Fixture::new()
+            .env("AMQP_URL", "localhost")
+            .load_file(None)
+            .is_err());
+    }
+
+    #[test]
+    fn amqp_url_port_zero_is_error_without_showing_password() {
+        let e = Fixture::new()
+            .env("AMQP_URL", "amqp://u:secret@h:0")
+            .load_file(None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "AMQP_URL=\"amqp://u:********@h:0\" gives port 0, which is out of range (1–65535)"
+        );
+    }
+
+    #[test]
+    fn overrides_beat_environment_which_beats_file() {
+        let f = Fixture::new()
+            .env("AMQP_MAX_RETRY", "5")
+            .env("AMQP_RETRY_INTERVAL", "6")
+            .flag("amqp-connection", "max_retry", Value::Int(9), "--max-retry");
+        let s = f
+            .load_text(
+                "[amqp-connection]\nmax_retry = 1\nretry_interval = 2\nheartbeat_interval = 3\n",
+            )
+            .unwrap();
+        assert_eq!(value_of(&s, "amqp-connection", "max_retry"), Value::Int(9));
+        assert_eq!(
+            source_of(&s, "amqp-connection", "max_retry"),
+            "command line --max-retry"
+        );
+        assert_eq!(
+            value_of(&s, "amqp-connection", "retry_interval"),
+            Value::Int(6)
+        );
+        assert_eq!(
+            source_of(&s, "amqp-connection", "retry_interval"),
+            "environment AMQP_RETRY_INTERVAL"
+        );
+        assert_eq!(
+            value_of(&s, "amqp-connection", "heartbeat_interval"),
+            Value::Int(3)
+        );
+        assert!(source_of(&s, "amqp-connection", "heartbeat_interval").ends_with("kompira.conf:4"));
+        assert_eq!(
+            source_of(&s, "amqp-connection", "connect_timeout"),
+            "default"
+        );
+    }
+
+    #[test]
+    fn override_text_is_typed_and_checked() {
+        let s = Fixture::new()
+            .flag("amqp-connection", "port", text("5999"), "--port")
+            .flag("amqp-connection", "ssl", text("yes"), "--ssl")
+            .load_file(None)
+            .unwrap();
+        assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Int(5999));
+        assert_eq!(value_of(&s, "amqp-connection", "ssl"), Value::Bool(true));
+        let e = Fixture::new()
+            .flag("amqp-connection", "port", text("x"), "--port")
+            .load_file(None)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "command line --port: \"x\" is not an integer"
+        );
+        let e = Fixture::new()
+            .flag("amqp-connection", "port", Value::Int(0), "--port")
+            .load_file(None)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "command line --port: 0 is out of range (1–65535)"
+        );
+        let e = Fixture::new()
+            .flag("kompira", "site_id", Value::Bool(true), "--site-id")
+            .load_file(None)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "command line --site-id: true is not an integer"
+        );
+    }
+
+    #[test]
+    fn override_of_unknown_key_is_warned() {
+        let s = Fixture::new()
+            .flag("x", "y", Value::Int(1), "--y")
+            .load_file(None)
+            .unwrap();
+        assert_eq!(s.warnings().len(), 1);
+    }
+
+    #[test]
+    fn bad_file_value_replaced_by_later_layer_is_fine_but_type_errors_are_not() {
+        // A range problem in the file does not matter when the env replaces it …
+        let s = Fixture::new()
+            .env("AMQP_MAX_RETRY", "2")
+            .load_text("[amqp-connection]\nmax_retry = -5\n")
+            .unwrap();
+        assert_eq!(s.amqp().max_retry, 2);
+        // … but text that is not a number fails, as sendevt's getint does.
+        assert!(Fixture::new()
+            .env("AMQP_MAX_RETRY", "2")
+            .load_text("[amqp-connection]\nmax_retry = x\n")
+            .is_err());
+    }
+
+    #[test]
+    fn local_server_derives_guest_and_plain_port() {
+        for server in ["localhost", "127.0.0.1"] {
+            let s = Fixture::new()
+                .load_text(&format!("[amqp-connection]\nserver = {server}\n"))
+                .unwrap();
+            let amqp = s.amqp();
+            assert_eq!(
+                (amqp.user.as_str(), amqp.password.expose()),
+                ("guest", "guest")
+            );
+            assert_eq!((amqp.ssl, amqp.port), (false, 5672));
+            assert!(!amqp.user_is_set && !amqp.port_is_set);
+            let resolved: HashMap<_, _> = s.amqp_resolved().into_iter().collect();
+            assert_eq!(resolved["user"].source, Source::Derived("local server"));
+            assert_eq!(resolved["ssl"].source, Source::Derived("local server"));
+            assert_eq!(resolved["password"].source, Source::Derived("same as user"));
+            assert_eq!(resolved["port"].source.to_string(), "derived: ssl off");
+        }
+    }
+
+    #[test]
+    fn remote_server_derives_kompira_without_tls() {
+        let s = Fixture::new()
+            .load_text("[amqp-connection]\nserver = mq.example\n")
+            .unwrap();
+        let amqp = s.amqp();
+        assert_eq!(
+            (amqp.user.as_str(), amqp.password.expose()),
+            ("kompira", "kompira")
+        );
+        // sendevt 2.0.0 behaviour: no TLS unless ssl is set.
+        assert_eq!((amqp.ssl, amqp.port), (false, 5672));
+        let resolved: HashMap<_, _> = s.amqp_resolved().into_iter().collect();
+        assert_eq!(
+            resolved["user"].source.to_string(),
+            "derived: remote server"
+        );
+        assert_eq!(
+            resolved["server"].source.to_string(),
+            format!("{}:2", s.files_read()[0].display())
+        );
+    }
+
+    #[test]
+    fn ssl_derives_port_5671_and_password_follows_user() {
+        let s = Fixture::new()
+            .load_text("[amqp-connection]\nserver = mq\nssl = true\nuser = alice\n")
+            .unwrap();
+        let amqp = s.amqp();
+        assert_eq!(
+            (
+                amqp.ssl,
+                amqp.port,
+                amqp.user.as_str(),
+                amqp.password.expose()
+            ),
+            (true, 5671, "alice", "alice")
+        );
+        assert!(amqp.user_is_set);
+        assert_eq!(
+            amqp.ca_file,
+            PathBuf::from("/opt/kompira/ssl/certs/kompira-bundle-ca.crt")
+        );
+        assert_eq!(
+            amqp.cert_file,
+            PathBuf::from("/opt/kompira/ssl/certs/amqp-client-kompira.crt")
+        );
+        assert_eq!(
+            amqp.key_file,
+            PathBuf::from("/opt/kompira/ssl/certs/amqp-client-kompira.key")
+        );
+        let resolved: HashMap<_, _> = s.amqp_resolved().into_iter().collect();
+        assert_eq!(resolved["port"].source.to_string(), "derived: ssl on");
+        assert_eq!(
+            resolved["ssl_keyfile"].source.to_string(),
+            "derived: default certificate directory"
+        );
+    }
+
+    #[test]
+    fn explicit_values_are_not_derived() {
+        let s = Fixture::new()
+            .load_text("[amqp-connection]\nport = 1234\nuser = u\npassword = pw\nheartbeat_interval = 0\nconnect_timeout = 3\n")
+            .unwrap();
+        let amqp = s.amqp();
+        assert_eq!(
+            (amqp.port, amqp.user.as_str(), amqp.password.expose()),
+            (1234, "u", "pw")
+        );
+        assert!(amqp.port_is_set && amqp.user_is_set);
+        assert_eq!((amqp.heartbeat_secs, amqp.connect_timeout_secs), (0, 3));
+        assert_eq!(s.amqp_resolved().len(), 13);
+    }
+
+    #[test]
+    fn raw_json_lists_reference_keys_with_password_masked() {
+        let s = Fixture::new()
+            .load_text("[amqp-connection]\npassword = secret\nssl = on\n")
+            .unwrap();
+        let json = serde_json::to_string(&s.amqp_raw_json()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"server":"localhost","port":null,"user":null,"password":"********","ssl":true,"ssl_verify":false,"ssl_cacertfile":null,"ssl_certfile":null,"ssl_keyfile":null,"max_retry":3,"retry_interval":30}"#
+        );
+        let unset = Fixture::new().load_file(None).unwrap().amqp_raw_json();
+        assert_eq!(unset["password"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn debug_output_masks_password() {
+        let s = Fixture::new()
+            .load_text("[amqp-connection]\npassword = hunter2\n")
+            .unwrap();
+        let debug = format!("{s:?} {:?}", s.amqp());
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("********"));
+    }
+
+    #[test]
+    fn value_serializes_as_plain_json() {
+        let values = [Value::Null, text("a"), Value::Int(3), Value::Bool(true)];
+        assert_eq!(
+            serde_json::to_string(&values).unwrap(),
+            r#"[null,"a",3,true]"#
+        );
+    }
+
+    #[test]
+    fn source_display_forms() {
+        assert_eq!(Source::Default.to_string(), "default");
+        assert_eq!(
+            Source::Derived("remote server").to_string(),
+            "derived: remote server"
+        );
+        assert_eq!(
+            Source::File {
+                path: "/opt/kompira/kompira.conf".into(),
+                line: 12
+            }
+            .to_string(),
+            "/opt/kompira/kompira.conf:12"
+        );
+        assert_eq!(
+            Source::Env("AMQP_URL".into()).to_string(),
+            "environment AMQP_URL"
+        );
+        assert_eq!(
+            Source::Flag("--port".into()).to_string(),
+            "command line --port"
+        );
+    }
+}

@@ -1,0 +1,655 @@
+//! Changing a few keys of kompira.conf while keeping every other byte.
+//!
+//! The file is shared with other tools and edited by hand, so the editor
+//! touches only the lines of the keys it sets: other sections and keys,
+//! comments, blank lines, key spelling and line endings stay as they were.
+//! Lines are classified with the same rules as the reader, so a key's
+//! continuation lines are replaced together with it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::error::ConfigError;
+use super::ini::{is_py_space, section_header};
+
+/// Indentation of continuation lines in values this editor writes.
+const CONTINUATION_INDENT: &str = "    ";
+
+/// One change: set `[section] key` to `value`, or remove it (`None`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Section name (case-sensitive, as in ConfigParser).
+    pub section: String,
+    /// Key (matched case-insensitively).
+    pub key: String,
+    /// The plain value (it is escaped for `%` interpolation here); `None`
+    /// removes the key. Lines after the first become indented continuation
+    /// lines. ConfigParser cannot represent everything: surrounding
+    /// whitespace of each line is stripped on reading, and a continuation
+    /// line starting with `#` or `;` reads as a comment.
+    pub value: Option<String>,
+}
+
+impl std::fmt::Debug for Edit {
+    // By hand so that logging an edit of the password does not print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self.key.eq_ignore_ascii_case("password");
+        let value = match &self.value {
+            Some(_) if secret => Some("********"),
+            other => other.as_deref(),
+        };
+        f.debug_struct("Edit")
+            .field("section", &self.section)
+            .field("key", &self.key)
+            .field("value", &value)
+            .finish()
+    }
+}
+
+/// A key line and the continuation lines that belong to it.
+struct KeySpan {
+    name: String,
+    /// First line (the key line).
+    start: usize,
+    /// One past the last continuation line.
+    end: usize,
+}
+
+struct SectionSpan {
+    name: String,
+    header: usize,
+    keys: Vec<KeySpan>,
+}
+
+/// A line without its line ending.
+fn content(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
+/// Finds sections and keys the way the reader does.
+fn analyse(lines: &[String]) -> Vec<SectionSpan> {
+    let mut sections: Vec<SectionSpan> = Vec::new();
+    let mut indent = 0;
+    let mut in_value = false;
+    for (i, line) in lines.iter().enumerate() {
+        let text = content(line);
+        let text = if i == 0 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
+        let stripped = text.trim_matches(is_py_space);
+        if stripped.is_empty() || stripped.starts_with('#') || stripped.starts_with(';') {
+            continue;
+        }
+        let this_indent = text.chars().take_while(|c| is_py_space(*c)).count();
+        if in_value && this_indent > indent {
+            if let Some(key) = sections.last_mut().and_then(|s| s.keys.last_mut()) {
+                key.end = i + 1;
+            }
+            continue;
+        }
+        indent = this_indent;
+        in_value = false;
+        if let Some(name) = section_header(stripped) {
+            sections.push(SectionSpan {
+                name: name.to_string(),
+                header: i,
+                keys: Vec::new(),
+            });
+            continue;
+        }
+        let Some(section) = sections.last_mut() else {
+            continue;
+        };
+        if let Some(split) = stripped.find(['=', ':']) {
+            let name = stripped[..split]
+                .trim_end_matches(is_py_space)
+                .to_lowercase();
+            if !name.is_empty() {
+                section.keys.push(KeySpan {
+                    name,
+                    start: i,
+                    end: i + 1,
+                });
+                in_value = true;
+            }
+        }
+    }
+    sections
+}
+
+/// Escapes `%` so the reader's interpolation gives the text back.
+fn escape(value: &str) -> String {
+    value.replace('%', "%%")
+}
+
+/// The lines for `prefix` + value: continuation lines for a multi-line value.
+fn value_lines(prefix: &str, indent: &str, value: &str, eol: &str) -> Vec<String> {
+    let escaped = escape(value);
+    let mut parts = escaped.split('\n');
+    let first = parts.next().unwrap_or_default();
+    let mut out = vec![if first.is_empty() {
+        format!("{}{eol}", prefix.trim_end_matches(is_py_space))
+    } else {
+        format!("{prefix}{first}{eol}")
+    }];
+    for part in parts {
+        let part = part.strip_suffix('\r').unwrap_or(part);
+        // Blank lines inside a value are kept by the reader as-is.
+        out.push(if part.is_empty() {
+            eol.to_string()
+        } else {
+            format!("{indent}{CONTINUATION_INDENT}{part}{eol}")
+        });
+    }
+    out
+}
+
+/// The text of a key line up to where its value starts (`key = `, `key: `).
+fn key_prefix(line: &str) -> String {
+    let text = content(line);
+    let Some(split) = text.find(['=', ':']) else {
+        return format!("{text} = ");
+    };
+    let after = &text[split + 1..];
+    let spaces = after.len() - after.trim_start_matches(is_py_space).len();
+    let mut prefix = text[..split + 1 + spaces].to_string();
+    // `key =` with an empty value: write `key = value`, matching its style.
+    if spaces == 0 && text[..split].ends_with(is_py_space) {
+        prefix.push(' ');
+    }
+    prefix
+}
+
+/// Applies the edits to INI text and returns the new text. Everything not
+/// edited is kept byte for byte.
+pub fn apply_edits(text: &str, edits: &[Edit]) -> String {
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    for edit in edits {
+        apply_one(&mut lines, edit, eol);
+    }
+    lines.concat()
+}
+
+fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
+    let key = edit.key.to_lowercase();
+    let sections = analyse(lines);
+    let Some(section) = sections.iter().rev().find(|s| s.name == edit.section) else {
+        if let Some(value) = &edit.value {
+            append_section(lines, &edit.section, &edit.key, value, eol);
+        }
+        return;
+    };
+    let matching: Vec<&KeySpan> = section.keys.iter().filter(|k| k.name == key).collect();
+    match (&edit.value, matching.last()) {
+        (None, _) => {
+            // Remove every spelling of the key, last first so indices hold.
+            for span in matching.iter().rev() {
+                lines.drain(span.start..span.end);
+            }
+        }
+        (Some(value), Some(span)) => {
+            let old_last = &lines[span.end - 1];
+            let line_end = if old_last.ends_with('\n') { eol } else { "" };
+            let indent: String = content(&lines[span.start])
+                .chars()
+                .take_while(|c| is_py_space(*c))
+                .collect();
+            let mut new = value_lines(&key_prefix(&lines[span.start]), &indent, value, eol);
+            if let Some(last) = new.last_mut() {
+                *last = format!("{}{line_end}", last.strip_suffix(eol).unwrap_or(last));
+            }
+            lines.splice(span.start..span.end, new);
+        }
+        (Some(value), None) => {
+            let (at, indent) = match section.keys.last() {
+                Some(last) => (
+                    last.end,
+                    content(&lines[last.start])
+                        .chars()
+                        .take_while(|c| is_py_space(*c))
+                        .collect(),
+                ),
+                None => (section.header + 1, String::new()),
+            };
+            ensure_newline(lines, at, eol);
+            let prefix = format!("{indent}{} = ", edit.key);
+            let new = value_lines(&prefix, &indent, value, eol);
+            lines.splice(at..at, new);
+        }
+    }
+}
+
+/// Makes sure the line before `at` ends with a newline before inserting there.
+fn ensure_newline(lines: &mut [String], at: usize, eol: &str) {
+    if at > 0 && !lines[at - 1].ends_with('\n') {
+        lines[at - 1].push_str(eol);
+    }
+}
+
+fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str, eol: &str) {
+    let len = lines.len();
+    ensure_newline(lines, len, eol);
+    if lines
+        .last()
+        .is_some_and(|last| !content(last).trim().is_empty())
+    {
+        lines.push(eol.to_string());
+    }
+    lines.push(format!("[{section}]{eol}"));
+    lines.extend(value_lines(&format!("{key} = "), "", value, eol));
+}
+
+/// Applies the edits to the file at `path` and saves it atomically (a
+/// temporary file in the same directory, then a rename). A missing file is
+/// created (with its directories), readable only by the owner on Unix; an
+/// existing file keeps its permissions.
+pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
+    // Write through a symlink rather than replacing it.
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    };
+    let unreadable = |source| ConfigError::Unreadable {
+        path: target.clone(),
+        source,
+    };
+    let (text, permissions) = match std::fs::read(&target) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| {
+                unreadable(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "not UTF-8 text; save it as UTF-8 before editing",
+                ))
+            })?;
+            let permissions = std::fs::metadata(&target)
+                .map_err(unreadable)?
+                .permissions();
+            (text, Some(permissions))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), None),
+        Err(e) => return Err(unreadable(e)),
+    };
+    let new_text = apply_edits(&text, edits);
+    let write_error = |source| ConfigError::Write {
+        path: target.clone(),
+        source,
+    };
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(write_error)?;
+    let temp = temp_path(&dir, &target);
+    let result = write_new(&temp, new_text.as_bytes(), permissions)
+        .and_then(|()| std::fs::rename(&temp, &target));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(write_error)
+}
+
+fn temp_path(dir: &Path, target: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = target
+        .file_name()
+        .map_or_else(|| "kompira.conf".into(), |n| n.to_string_lossy());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+fn write_new(
+    temp: &Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        // Never readable by others, not even for a moment: it may hold a password.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(temp)?;
+    file.write_all(bytes)?;
+    if let Some(permissions) = permissions {
+        file.set_permissions(permissions)?;
+    }
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ini;
+    use super::*;
+
+    fn set(section: &str, key: &str, value: &str) -> Edit {
+        Edit {
+            section: section.into(),
+            key: key.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    fn remove(section: &str, key: &str) -> Edit {
+        Edit {
+            section: section.into(),
+            key: key.into(),
+            value: None,
+        }
+    }
+
+    /// Reads `[section] key` back through the real reader.
+    fn read_back(text: &str, section: &str, key: &str) -> Option<String> {
+        let doc = ini::parse(text, Path::new("t.conf")).expect("edited text parses");
+        doc.get(section, key)
+            .expect("interpolates")
+            .map(|v| v.value)
+    }
+
+    const SAMPLE: &str = "\
+# Kompira settings
+[kompira]
+site_id = 1
+
+[amqp-connection]
+; the broker
+Server: mq.example
+port = 5672
+# keep this comment
+password = old
+    continued
+
+[agent]
+name = job-manager
+";
+
+    #[test]
+    fn replaces_value_keeping_everything_else() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "port", "5671")]);
+        assert_eq!(out, SAMPLE.replace("port = 5672", "port = 5671"));
+    }
+
+    #[test]
+    fn key_match_is_case_insensitive_and_keeps_spelling() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "SERVER", "mq2")]);
+        assert_eq!(out, SAMPLE.replace("Server: mq.example", "Server: mq2"));
+    }
+
+    #[test]
+    fn replaces_continuation_lines_with_the_key() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "password", "new")]);
+        assert_eq!(
+            out,
+            SAMPLE.replace("password = old\n    continued\n", "password = new\n")
+        );
+        assert_eq!(
+            read_back(&out, "amqp-connection", "password").as_deref(),
+            Some("new")
+        );
+    }
+
+    #[test]
+    fn adds_new_key_after_last_key_of_section() {
+        let out = apply_edits(
+            SAMPLE,
+            &[
+                set("kompira", "extra", "x"),
+                set("amqp-connection", "ssl", "true"),
+            ],
+        );
+        let expected = SAMPLE
+            .replace("site_id = 1\n", "site_id = 1\nextra = x\n")
+            .replace("    continued\n", "    continued\nssl = true\n");
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn new_key_goes_before_trailing_comments() {
+        let text = "[s]\na = 1\n\n# about t\n[t]\n";
+        assert_eq!(
+            apply_edits(text, &[set("s", "b", "2")]),
+            "[s]\na = 1\nb = 2\n\n# about t\n[t]\n"
+        );
+    }
+
+    #[test]
+    fn new_key_in_empty_section_follows_header() {
+        assert_eq!(
+            apply_edits("[s]\n\n[t]\n", &[set("s", "k", "v")]),
+            "[s]\nk = v\n\n[t]\n"
+        );
+    }
+
+    #[test]
+    fn appends_new_section_after_blank_line() {
+        let out = apply_edits(SAMPLE, &[set("event", "channel", "/c")]);
+        assert_eq!(out, format!("{SAMPLE}\n[event]\nchannel = /c\n"));
+        assert_eq!(apply_edits("", &[set("s", "k", "v")]), "[s]\nk = v\n");
+        assert_eq!(
+            apply_edits("[a]\nx = 1\n\n", &[set("s", "k", "v")]),
+            "[a]\nx = 1\n\n[s]\nk = v\n"
+        );
+    }
+
+    #[test]
+    fn missing_final_newline_is_kept_unless_appending() {
+        assert_eq!(
+            apply_edits("[s]\nk = 1", &[set("s", "k", "2")]),
+            "[s]\nk = 2"
+        );
+        assert_eq!(
+            apply_edits("[s]\nk = 1", &[set("s", "j", "2")]),
+            "[s]\nk = 1\nj = 2\n"
+        );
+        assert_eq!(
+            apply_edits("[s]\nk = 1", &[set("t", "j", "2")]),
+            "[s]\nk = 1\n\n[t]\nj = 2\n"
+        );
+    }
+
+    #[test]
+    fn crlf_file_stays_crlf() {
+        let text = SAMPLE.replace('\n', "\r\n");
+        let out = apply_edits(
+            &text,
+            &[
+                set("amqp-connection", "port", "1"),
+                set("kompira", "new", "a\nb"),
+                set("event", "channel", "/c"),
+            ],
+        );
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+        assert!(out.contains("port = 1\r\n"));
+        assert!(out.ends_with("\r\n\r\n[event]\r\nchannel = /c\r\n"));
+        assert_eq!(read_back(&out, "kompira", "new").as_deref(), Some("a\nb"));
+    }
+
+    #[test]
+    fn removes_key_and_its_continuations() {
+        let out = apply_edits(SAMPLE, &[remove("amqp-connection", "password")]);
+        assert_eq!(out, SAMPLE.replace("password = old\n    continued\n", ""));
+        assert_eq!(
+            apply_edits(SAMPLE, &[remove("nope", "x"), remove("kompira", "x")]),
+            SAMPLE
+        );
+    }
+
+    #[test]
+    fn edits_last_occurrence_of_repeated_section() {
+        let text = "[s]\nk = 1\n[t]\n[s]\nj = 2\n";
+        assert_eq!(
+            apply_edits(text, &[set("s", "k", "3")]),
+            "[s]\nk = 1\n[t]\n[s]\nj = 2\nk = 3\n"
+        );
+    }
+
+    #[test]
+    fn section_names_are_case_sensitive() {
+        let out = apply_edits("[S]\nk = 1\n", &[set("s", "k", "2")]);
+        assert_eq!(out, "[S]\nk = 1\n\n[s]\nk = 2\n");
+    }
+
+    #[test]
+    fn percent_is_escaped_and_round_trips() {
+        let out = apply_edits(SAMPLE, &[set("amqp-connection", "password", "50%(off)s%")]);
+        assert!(out.contains("password = 50%%(off)s%%\n"));
+        assert_eq!(
+            read_back(&out, "amqp-connection", "password").as_deref(),
+            Some("50%(off)s%")
+        );
+    }
+
+    #[test]
+    fn multi_line_value_round_trips() {
+        let value = "first\nsecond\n\nafter blank";
+        let out = apply_edits("[s]\n  k = old\nz = 1\n", &[set("s", "k", value)]);
+        assert_eq!(
+            out,
+            "[s]\n  k = first\n      second\n\n      after blank\nz = 1\n"
+        );
+        assert_eq!(read_back(&out, "s", "k").as_deref(), Some(value));
+        assert_eq!(read_back(&out, "s", "z").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn empty_value_has_no_trailing_space() {
+        assert_eq!(
+            apply_edits("[s]\nk = v\n", &[set("s", "k", "")]),
+            "[s]\nk =\n"
+        );
+        assert_eq!(read_back("[s]\nk =\n", "s", "k").as_deref(), Some(""));
+        assert_eq!(
+            apply_edits("[s]\nk =\n", &[set("s", "k", "v")]),
+            "[s]\nk = v\n"
+        );
+        assert_eq!(
+            apply_edits("[s]\nk=\n", &[set("s", "k", "v")]),
+            "[s]\nk=v\n"
+        );
+    }
+
+    #[test]
+    fn parse_edit_parse_round_trip_keeps_other_values() {
+        let edits = [
+            set("amqp-connection", "server", "mq.other"),
+            set("amqp-connection", "ssl", "yes"),
+            remove("amqp-connection", "port"),
+            set("logging", "loglevel", "DEBUG"),
+        ];
+        let out = apply_edits(SAMPLE, &edits);
+        assert_eq!(
+            read_back(&out, "amqp-connection", "server").as_deref(),
+            Some("mq.other")
+        );
+        assert_eq!(
+            read_back(&out, "amqp-connection", "ssl").as_deref(),
+            Some("yes")
+        );
+        assert_eq!(read_back(&out, "amqp-connection", "port"), None);
+        assert_eq!(
+            read_back(&out, "logging", "loglevel").as_deref(),
+            Some("DEBUG")
+        );
+        assert_eq!(
+            read_back(&out, "amqp-connection", "password").as_deref(),
+            Some("old\ncontinued")
+        );
+        assert_eq!(
+            read_back(&out, "agent", "name").as_deref(),
+            Some("job-manager")
+        );
+        assert_eq!(read_back(&out, "kompira", "site_id").as_deref(), Some("1"));
+        assert!(out.starts_with("# Kompira settings\n"));
+        assert!(out.contains("; the broker\n") && out.contains("# keep this comment\n"));
+    }
+
+    #[test]
+    fn debug_of_password_edit_is_masked() {
+        let debug = format!("{:?}", set("amqp-connection", "Password", "hunter2"));
+        assert!(
+            !debug.contains("hunter2") && debug.contains("********"),
+            "{debug}"
+        );
+        assert!(format!("{:?}", set("s", "server", "mq")).contains("\"mq\""));
+    }
+
+    #[test]
+    fn bom_is_kept_and_first_section_found() {
+        let out = apply_edits("\u{feff}[s]\nk = 1\n", &[set("s", "k", "2")]);
+        assert_eq!(out, "\u{feff}[s]\nk = 2\n");
+    }
+
+    #[test]
+    fn write_file_creates_private_file_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/kompira.conf");
+        write_file(&path, &[set("amqp-connection", "password", "s%cret")]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "[amqp-connection]\npassword = s%%cret\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn write_file_edits_existing_file_keeping_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kompira.conf");
+        std::fs::write(&path, SAMPLE).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        write_file(&path, &[set("kompira", "site_id", "2")]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            SAMPLE.replace("site_id = 1", "site_id = 2")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_file_writes_through_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.conf");
+        let link = dir.path().join("kompira.conf");
+        std::fs::write(&real, "[s]\nk = 1\n").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_file(&link, &[set("s", "k", "2")]).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "[s]\nk = 2\n");
+    }
+
+    #[test]
+    fn write_file_refuses_non_utf8_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kompira.conf");
+        std::fs::write(&path, b"[s]\nk = \xff\n").unwrap();
+        let e = write_file(&path, &[set("s", "k", "2")]).unwrap_err();
+        assert!(matches!(e, ConfigError::Unreadable { .. }), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"[s]\nk = \xff\n");
+    }
+}
