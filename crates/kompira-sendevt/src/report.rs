@@ -96,18 +96,12 @@ pub fn settings_listing(settings: &Settings) -> String {
             let _ = writeln!(out, "\n[{name}]");
             section = name;
         }
-        let value = if key == "password" && !resolved.value.is_null() {
-            "********".to_owned()
-        } else {
-            resolved.value.to_string()
-        };
-        let line = format!("{key} = {value}");
+        let line = format!("{key} = {}", resolved.shown(name, key));
         let _ = writeln!(out, "{line:<40} ; {}", resolved.source);
     }
     let _ = writeln!(out, "\n; effective connection (derived defaults applied)");
     for (key, resolved) in settings.amqp_resolved() {
-        let value = if key == "password" { "********".to_owned() } else { resolved.value.to_string() };
-        let line = format!("; {key} = {value}");
+        let line = format!("; {key} = {}", resolved.shown("amqp-connection", key));
         let _ = writeln!(out, "{line:<40} ; {}", resolved.source);
     }
     out

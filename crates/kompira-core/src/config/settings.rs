@@ -97,12 +97,33 @@ impl fmt::Display for Source {
 }
 
 /// A value and its source.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Resolved {
     /// The value.
     pub value: Value,
     /// Where it came from.
     pub source: Source,
+}
+
+impl Resolved {
+    /// The value as a person should see it for `[section] key`: secrets masked, unset values
+    /// marked. Every screen and listing goes through this, so none can leak a password.
+    pub fn shown(&self, section: &str, key: &str) -> String {
+        match &self.value {
+            Value::Null => "(not set)".to_owned(),
+            _ if is_secret(section, key) => MASK.to_owned(),
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+// By hand: a `Resolved` carries no section name, so its Debug never shows a value.
+impl fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolved").field("source", &self.source).finish_non_exhaustive()
+    }
 }
 
 /// A value given on the command line, already typed (a `Value::Str` for an

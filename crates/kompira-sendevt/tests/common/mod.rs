@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
 //! Running the real `kompira_sendevt` binary against the real broker.
 
 use std::io::Write;
