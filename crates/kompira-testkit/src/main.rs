@@ -26,7 +26,7 @@ struct Cli {
 enum Cmd {
     /// Declare the queue (durable; nothing happens if it exists)
     DeclareQueue,
-    /// Drop every ready message of the queue
+    /// Drop every ready message of the queue (silently)
     Purge,
     /// Delete the queue
     DeleteQueue,
@@ -48,12 +48,7 @@ async fn main() -> ExitCode {
     let q = cli.queue.as_str();
     let res = match cli.cmd {
         Cmd::DeclareQueue => tk::declare_queue(&url, q).await.map(|_| ExitCode::SUCCESS),
-        Cmd::Purge => tk::purge(&url, q).await.map(|n| {
-            if n > 0 {
-                eprintln!("purged {n} message(s) from {q}");
-            }
-            ExitCode::SUCCESS
-        }),
+        Cmd::Purge => tk::purge(&url, q).await.map(|_| ExitCode::SUCCESS),
         Cmd::DeleteQueue => tk::delete_queue(&url, q).await.map(|_| ExitCode::SUCCESS),
         Cmd::Receive { timeout_secs, count } => {
             tk::receive_many(&url, q, count, Duration::from_secs(timeout_secs))
