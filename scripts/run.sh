@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The one run command (a demo for now): prepares the local broker, sends one
+# Zabbix-like event with kompira_sendevt, and shows exactly what arrived on
+# io_queue: properties, headers with their AMQP types, and the body.
+# Env: KOMPIRA_SENDEVT  sender to use instead of our release build
+#                       (e.g. .bench/venv/bin/kompira_sendevt, the reference tool)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh   # broker up, testkit built: exports KOMPIRA_TESTKIT
+
+if [[ -n "${KOMPIRA_SENDEVT:-}" ]]; then
+    sender="$KOMPIRA_SENDEVT"
+    [[ -x "$sender" ]] || sender="$(command -v "$sender" || true)"
+    [[ -n "$sender" && -x "$sender" ]] || { echo "run.sh: KOMPIRA_SENDEVT=$KOMPIRA_SENDEVT is not an executable" >&2; exit 1; }
+else
+    log="$(mktemp)"
+    if ! cargo build --quiet --release -p kompira-sendevt --bin kompira_sendevt >"$log" 2>&1; then
+        cat "$log" >&2; rm -f "$log"
+        echo "run.sh: building kompira_sendevt failed" >&2; exit 1
+    fi
+    rm -f "$log"
+    sender="$PWD/target/release/kompira_sendevt"
+fi
+
+logdir="$(mktemp -d "${TMPDIR:-/tmp}/kompira-run.XXXXXX")"
+trap 'rm -rf "$logdir"' EXIT
+
+"$KOMPIRA_TESTKIT" purge
+
+echo "== Sending an event with $sender"
+cmd=("$sender" --logdir "$logdir" hostname=web1 severity=4 status=PROBLEM
+     "trigger_name=Demo: event from Kompira Tray")
+printf '   %q' "${cmd[@]}"; echo
+set +e
+"${cmd[@]}"
+rc=$?
+set -e
+echo "   exit status: $rc"
+if [[ -s "$logdir/kompira_sendevt.log" ]]; then
+    echo "   its log ($logdir/kompira_sendevt.log):"
+    sed 's/^/     /' "$logdir/kompira_sendevt.log"
+fi
+
+echo
+echo "== What arrived on io_queue (kompira-testkit receive)"
+if ! "$KOMPIRA_TESTKIT" receive --timeout-secs 10; then
+    echo "run.sh: no event arrived on io_queue within 10 s (sender exit status $rc)." >&2
+    echo "        If kompira_sendevt is still a stub, try KOMPIRA_SENDEVT=<the reference tool>." >&2
+    exit 1
+fi
+
+cat <<'TXT'
+
+How to read this:
+  exchange ""/routing_key io_queue: the default exchange delivers straight to
+      io_queue, the queue the Kompira server consumes.
+  properties: delivery_mode 2 = persistent; correlation_id is a fresh uuid4;
+      content_type application/json because the body came from KEY=VAL args.
+  headers (each with its AMQP type): channel (LongString) names the Kompira
+      channel the event lands in; site_id is an integer; timestamp is local time
+      as text; ssl is Void on a plain connection (the TLS version on TLS).
+  body_utf8: the event itself, a JSON object of strings.
+TXT
+if ((rc != 0)); then
+    echo "run.sh: the event arrived but the sender exited with status $rc" >&2
+    exit 1
+fi

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The one test command: prepares the machine (scripts/setup.sh), then runs
+# every suite in KT_SUITES. Exits non-zero on the first failing suite.
+#   bash scripts/test.sh            # all suites
+#   bash scripts/test.sh cargo-test # only the named suites
+# Env: KOMPIRA_TEST_THREADS (cargo test --test-threads, default: cargo's choice).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh   # exports KOMPIRA_TEST_PKI, KOMPIRA_TEST_AMQP_URL, KOMPIRA_TESTKIT
+
+# --- suites: add a function suite_<name> and list <name> in KT_SUITES --------
+suite_build() {
+    cargo build --workspace --all-targets
+}
+
+suite_cargo-test() {
+    local args=()
+    if [[ -n "${KOMPIRA_TEST_THREADS:-}" ]]; then
+        args=(-- "--test-threads=$KOMPIRA_TEST_THREADS")
+    fi
+    cargo test --workspace "${args[@]}"
+}
+
+KT_SUITES=(build cargo-test)
+# -----------------------------------------------------------------------------
+
+if (($# > 0)); then
+    KT_SUITES=("$@")
+fi
+for suite in "${KT_SUITES[@]}"; do
+    declare -F "suite_$suite" >/dev/null || { echo "test.sh: unknown suite '$suite' (known: $(declare -F | awk '/suite_/{sub("suite_","",$3); printf "%s ", $3}'))" >&2; exit 2; }
+done
+
+failed=()
+for suite in "${KT_SUITES[@]}"; do
+    echo "==> $suite" >&2
+    start=$SECONDS
+    if "suite_$suite"; then
+        echo "==> $suite: ok ($((SECONDS - start)) s)" >&2
+    else
+        echo "==> $suite: FAILED ($((SECONDS - start)) s)" >&2
+        failed+=("$suite")
+        break   # later suites build on earlier ones
+    fi
+done
+if ((${#failed[@]})); then
+    echo "test.sh: FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "test.sh: all suites passed: ${KT_SUITES[*]}" >&2
