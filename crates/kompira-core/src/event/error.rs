@@ -67,3 +67,18 @@ impl fmt::Display for SendError {
 }
 
 impl std::error::Error for SendError {}
+
+/// A broker reply (`ACCESS_REFUSED`, `NOT_FOUND`, …) as a final error, with the setting that
+/// usually fixes it. Broker replies describe the request, so repeating it cannot help.
+pub fn broker_reply(stage: Stage, reply: &lapin::protocol::AMQPError) -> SendError {
+    let text = reply.get_message().as_str();
+    let hint = match reply.get_id() {
+        403 => " (check [amqp-connection] user and password)",
+        404 if text.contains("io_queue") => {
+            " (io_queue is declared by the Kompira server: is it running and using this broker?)"
+        }
+        530 => " (the user may not use this broker's vhost)",
+        _ => "",
+    };
+    SendError::fatal(stage, format!("{text}{hint}"))
+}

@@ -10,7 +10,7 @@ use lapin::{Confirmation, Connection, ErrorKind};
 
 pub use super::transport::SessionInfo;
 
-use super::error::{SendError, Stage};
+use super::error::{broker_reply, SendError, Stage};
 use super::message::{self, Event, Stamp, IO_QUEUE};
 use super::transport;
 use crate::secret::Secret;
@@ -209,7 +209,7 @@ async fn publish(
 /// Broker replies (NOT_FOUND, ACCESS_REFUSED, …) are final; a dropped connection is not.
 fn send_error(error: lapin::Error) -> SendError {
     match error.kind() {
-        ErrorKind::ProtocolError(amqp) => SendError::fatal(Stage::Send, amqp.to_string()),
+        ErrorKind::ProtocolError(reply) => broker_reply(Stage::Send, reply),
         ErrorKind::IOError(_) | ErrorKind::InvalidConnectionState(_) => {
             SendError::transient(Stage::Send, error.to_string())
         }

@@ -13,7 +13,7 @@ use lapin::{Connection, ConnectionProperties, ErrorKind};
 use rustls::ClientConfig;
 use tcp_stream::{AsyncTcpStream, RustlsConnector};
 
-use super::error::{SendError, Stage};
+use super::error::{broker_reply, SendError, Stage};
 use super::send::ConnectOptions;
 use super::tls;
 
@@ -178,7 +178,7 @@ fn classify_tls_error(error: io::Error, endpoint: &str) -> SendError {
 /// Errors after the socket is up: a refused login or vhost is fatal; I/O trouble is transient.
 fn classify_handshake_error(error: &lapin::Error, endpoint: &str) -> SendError {
     match error.kind() {
-        ErrorKind::ProtocolError(amqp) => SendError::fatal(Stage::Connect, amqp.to_string()),
+        ErrorKind::ProtocolError(reply) => broker_reply(Stage::Connect, reply),
         ErrorKind::IOError(io) if is_refused_login(io) => SendError::fatal(
             Stage::Connect,
             format!(
