@@ -16,6 +16,7 @@ fn local(port: u16) -> ConnectOptions {
         tls: None,
         connect_timeout: Duration::from_secs(5),
         heartbeat_secs: 10,
+        frame_max: event::ONE_SHOT_FRAME_MAX,
     }
 }
 

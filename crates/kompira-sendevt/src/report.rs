@@ -6,7 +6,9 @@ use std::time::Duration;
 use kompira_core::config::Settings;
 use kompira_core::event::message::{header_timestamp, Stamp};
 use kompira_core::event::pyfmt::{truncated_bytes_repr, truncated_text, LOG_LIMIT};
-use kompira_core::event::{ClientPki, ConnectOptions, Event, EventBody, RetryPolicy, TlsOptions};
+use kompira_core::event::{
+    ClientPki, ConnectOptions, Event, EventBody, RetryPolicy, TlsOptions, ONE_SHOT_FRAME_MAX,
+};
 use serde_json::{json, Map, Value};
 
 /// Engine connection options from `[amqp-connection]`, derived defaults applied.
@@ -27,6 +29,7 @@ pub fn connect_options(settings: &Settings) -> ConnectOptions {
         tls,
         connect_timeout: Duration::from_secs(amqp.connect_timeout_secs),
         heartbeat_secs: amqp.heartbeat_secs,
+        frame_max: ONE_SHOT_FRAME_MAX,
     }
 }
 

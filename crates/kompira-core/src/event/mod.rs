@@ -21,4 +21,7 @@ mod transport;
 pub use body::{decode_stdin, default_stdin_encoding, parse_key_values, EventBody};
 pub use error::{SendError, Stage};
 pub use message::{Event, IO_QUEUE};
-pub use send::{send_event, test_connection, ConnectOptions, RetryPolicy, SendReport, SessionInfo, TlsOptions, ClientPki};
+pub use send::{
+    send_event, test_connection, ClientPki, ConnectOptions, RetryPolicy, SendReport, SessionInfo, TlsOptions,
+    ONE_SHOT_FRAME_MAX,
+};

@@ -116,6 +116,7 @@ fn amqp_uri(options: &ConnectOptions) -> AMQPUri {
         vhost: "/".into(),
         query: AMQPQueryString {
             heartbeat: Some(options.heartbeat_secs),
+            frame_max: Some(options.frame_max),
             ..AMQPQueryString::default()
         },
     }
