@@ -314,3 +314,11 @@ async fn a_missing_log_directory_warns_and_still_sends() {
     assert_eq!(run.stderr.matches("WARNING:").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
 }
+
+#[test]
+fn the_default_localhost_server_is_reached_over_loopback() {
+    let sandbox = Sandbox::new("[amqp-connection]\nmax_retry = 0\n");
+    let run = sandbox.run(&["--test-connection"], b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.trim_end().ends_with("->127.0.0.1:5672)"), "{}", run.stdout);
+}

@@ -131,7 +131,7 @@ async fn open_socket(
 ) -> Result<(Socket, SessionInfo), SendError> {
     let host = uri.authority.host.as_str();
     let endpoint = format!("{host}:{}", uri.authority.port);
-    let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, uri.authority.port)))
+    let tcp = tokio::time::timeout(timeout, connect_tcp(host, uri.authority.port))
         .await
         .map_err(|_| {
             SendError::transient(
@@ -163,6 +163,18 @@ async fn open_socket(
     let tls_version = stream.get_ref().1.protocol_version().map(tls::protocol_name);
     let info = SessionInfo { local, peer, tls_version };
     Ok((AsyncTcpStream::Rustls(stream), info))
+}
+
+/// RFC 6761 §6.3: `localhost` is the loopback address, so the default server needs no
+/// resolver (a thread and four file reads per send). Should nothing listen on 127.0.0.1, the
+/// resolver gets its say (e.g. a broker bound to `::1` only).
+async fn connect_tcp(host: &str, port: u16) -> io::Result<tokio::net::TcpStream> {
+    if host.eq_ignore_ascii_case("localhost") {
+        if let Ok(tcp) = tokio::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, port)).await {
+            return Ok(tcp);
+        }
+    }
+    tokio::net::TcpStream::connect((host, port)).await
 }
 
 /// Certificate and protocol errors will not heal by themselves; a dropped connection may.
