@@ -26,16 +26,16 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, SendErro
     let config = match &options.verify {
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyServer { provider }))
+            .with_custom_certificate_verifier(Arc::new(KompiraVerifier { chain: None, provider }))
             .with_no_client_auth(),
         Some(pki) => {
-            let verifier = chain_only_verifier(pki, provider)?;
-            let chain = load_certificates(&pki.cert_file, "client certificate")?;
+            let chain = Some(chain_verifier(pki, provider.clone())?);
+            let certificates = load_certificates(&pki.cert_file, "client certificate")?;
             let key = load_private_key(&pki.key_file)?;
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(verifier)
-                .with_client_auth_cert(chain, key)
+                .with_custom_certificate_verifier(Arc::new(KompiraVerifier { chain, provider }))
+                .with_client_auth_cert(certificates, key)
                 .map_err(|e| {
                     setup_error(format!(
                         "client certificate {} does not match key {}: {e}",
@@ -82,30 +82,32 @@ fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, SendError> {
     })
 }
 
-fn chain_only_verifier(
+fn chain_verifier(
     pki: &ClientPki,
     provider: Arc<CryptoProvider>,
-) -> Result<Arc<dyn ServerCertVerifier>, SendError> {
+) -> Result<Arc<WebPkiServerVerifier>, SendError> {
     let mut roots = RootCertStore::empty();
     for cert in load_certificates(&pki.ca_file, "CA file")? {
         roots.add(cert).map_err(|e| {
             setup_error(format!("CA file {}: {e}", pki.ca_file.display()))
         })?;
     }
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
-        .map_err(|e| setup_error(format!("CA file {}: {e}", pki.ca_file.display())))?;
-    Ok(Arc::new(ChainOnlyVerifier { inner }))
+        .map_err(|e| setup_error(format!("CA file {}: {e}", pki.ca_file.display())))
 }
 
-/// Verifies the chain, validity dates and signatures, and forgives only a name mismatch.
-/// webpki checks the name last, so every other check has passed when that error comes.
+/// With `chain`, verifies the chain, validity dates and signatures and forgives only a name
+/// mismatch (webpki checks the name last, so every other check has passed when that error
+/// comes). Without it (`ssl_verify` off), accepts any certificate, as the reference's
+/// `verify_mode: none` does. Handshake signatures are checked either way.
 #[derive(Debug)]
-struct ChainOnlyVerifier {
-    inner: Arc<WebPkiServerVerifier>,
+struct KompiraVerifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for ChainOnlyVerifier {
+impl ServerCertVerifier for KompiraVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -114,57 +116,15 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// `ssl_verify = false`: any server certificate is accepted (as the reference's
-/// `verify_mode: none`), but handshake signatures are still checked.
-#[derive(Debug)]
-struct AcceptAnyServer {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyServer {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -186,9 +146,7 @@ impl ServerCertVerifier for AcceptAnyServer {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
