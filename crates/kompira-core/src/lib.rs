@@ -5,3 +5,4 @@ pub mod config;
 pub mod event;
 pub mod logfile;
 pub mod secret;
+pub mod watch;

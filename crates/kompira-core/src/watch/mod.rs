@@ -1,0 +1,27 @@
+//! Watching Kompira channels for alerts and turning them into notifications.
+//!
+//! - [`reading`]: a channel message (any JSON) → a [`Notification`] that reads well, with
+//!   Zabbix-style events (severity 0–5, hostname, trigger_name, status, detail) understood;
+//! - [`policy`]: pause, quiet hours, severity floor, "critical still gets through", and
+//!   de-duplication;
+//! - [`backoff`]: capped exponential backoff with jitter;
+//! - [`watcher`]: one long-poll task per channel, recovery, and one observable [`WatchState`].
+//!
+//! `.recv` *consumes*: a message the watcher takes is gone for everyone else, job flows waiting
+//! on that channel included. Watch a channel dedicated to the desktop (a job flow can forward
+//! alerts to it); see the README.
+//!
+//! Not here: HTTP (the source is a [`ChannelSource`], implemented by the REST client), popups
+//! (the app's [`AlertSink`]).
+
+pub mod backoff;
+pub mod policy;
+pub mod reading;
+mod watcher;
+
+pub use backoff::Backoff;
+pub use policy::{Decision, Deduplicator, Policy, QuietReason};
+pub use reading::{read_message, Notification, Severity};
+pub use watcher::{
+    AlertSink, ChannelSource, Connection, SourceError, WatchConfig, WatchState, Watcher, DEDUPE_WINDOW, LONG_POLL,
+};

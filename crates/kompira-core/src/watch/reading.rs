@@ -1,0 +1,358 @@
+//! Turning a channel message (any JSON value) into a notification a person can read at a
+//! glance: Zabbix-style events get "High: Disk full on web1", anything else a sensible title and
+//! a `key: value` body. Text is cleaned of control characters and cut to popup-friendly sizes;
+//! it stays plain text (renderers must not interpret it as markup).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Longest title kept, in characters.
+const TITLE_MAX_CHARS: usize = 120;
+/// Longest body kept, in characters.
+const BODY_MAX_CHARS: usize = 1000;
+/// Longest single field value kept, in characters.
+const FIELD_MAX_CHARS: usize = 300;
+/// Nesting shown before `…` stands in for deeper levels.
+const NESTING_MAX_DEPTH: usize = 4;
+
+/// Zabbix severities 0–5, the scale alerts are usually written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Severity {
+    /// 0
+    NotClassified,
+    /// 1
+    Information,
+    /// 2
+    Warning,
+    /// 3
+    Average,
+    /// 4
+    High,
+    /// 5
+    Disaster,
+}
+
+impl Severity {
+    /// All severities, lowest first.
+    pub const ALL: [Severity; 6] = [
+        Severity::NotClassified,
+        Severity::Information,
+        Severity::Warning,
+        Severity::Average,
+        Severity::High,
+        Severity::Disaster,
+    ];
+
+    /// The Zabbix number.
+    pub fn level(self) -> u8 {
+        self as u8
+    }
+
+    /// Zabbix's English name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::NotClassified => "Not classified",
+            Severity::Information => "Information",
+            Severity::Warning => "Warning",
+            Severity::Average => "Average",
+            Severity::High => "High",
+            Severity::Disaster => "Disaster",
+        }
+    }
+
+    /// From a number (0–5) or a name, in any case (`high`, `DISASTER`, `not classified`).
+    pub fn parse(text: &str) -> Option<Severity> {
+        let text = text.trim();
+        if let Ok(n) = text.parse::<u8>() {
+            return Severity::ALL.get(usize::from(n)).copied();
+        }
+        let wanted = text.to_ascii_lowercase().replace(['_', '-'], " ");
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.name().to_ascii_lowercase() == wanted)
+            .or(match wanted.as_str() {
+                "info" => Some(Severity::Information),
+                "warn" => Some(Severity::Warning),
+                "critical" | "fatal" => Some(Severity::Disaster),
+                "error" => Some(Severity::High),
+                _ => None,
+            })
+    }
+}
+
+/// One alert, ready for a popup, a history list or a log line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Notification {
+    /// Stable identity for de-duplication: an id in the message, else a digest of its content.
+    pub key: String,
+    /// Short headline.
+    pub title: String,
+    /// A few lines of detail.
+    pub body: String,
+    /// How bad; messages without a severity count as `NotClassified`.
+    pub severity: Severity,
+    /// `status: OK` (or RESOLVED): the problem is over.
+    pub resolved: bool,
+    /// Every top-level field as text, in message order (for "run a job flow with these").
+    pub fields: Vec<(String, String)>,
+    /// The channel it came from.
+    pub channel: String,
+    /// When the watcher received it.
+    pub received: DateTime<Utc>,
+}
+
+/// Reads one message from `channel`.
+pub fn read_message(channel: &str, message: &Value, received: DateTime<Utc>) -> Notification {
+    let (title, body, severity, resolved, fields) = match message {
+        Value::Object(map) => read_object(channel, map),
+        Value::String(text) => {
+            let text = clean(text, BODY_MAX_CHARS, true);
+            let title = first_line(&text).unwrap_or_else(|| default_title(channel));
+            (title, text, Severity::NotClassified, false, Vec::new())
+        }
+        other => (default_title(channel), render(other, 0), Severity::NotClassified, false, Vec::new()),
+    };
+    Notification {
+        key: identity(channel, message),
+        title: clean(&title, TITLE_MAX_CHARS, false),
+        body: clean(&body, BODY_MAX_CHARS, true),
+        severity,
+        resolved,
+        fields,
+        channel: channel.to_owned(),
+        received,
+    }
+}
+
+type Reading = (String, String, Severity, bool, Vec<(String, String)>);
+
+fn read_object(channel: &str, map: &Map<String, Value>) -> Reading {
+    let fields: Vec<(String, String)> = map
+        .iter()
+        .map(|(k, v)| (clean(k, FIELD_MAX_CHARS, false), clean(&render(v, 0), FIELD_MAX_CHARS, true)))
+        .collect();
+    let get = |names: &[&str]| -> Option<String> {
+        names.iter().find_map(|name| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| render(v, 0))
+                .filter(|v| !v.trim().is_empty())
+        })
+    };
+    let severity = get(&["severity", "priority", "level"])
+        .and_then(|s| Severity::parse(&s))
+        .unwrap_or(Severity::NotClassified);
+    let status = get(&["status", "state"]).unwrap_or_default().to_ascii_uppercase();
+    let resolved = matches!(status.as_str(), "OK" | "RESOLVED" | "RECOVERED");
+    let subject = get(&["trigger_name", "title", "subject", "summary", "name", "event"]);
+    let host = get(&["hostname", "host", "host_name", "node"]);
+    let detail = get(&["detail", "message", "body", "description", "text"]);
+
+    let title = match (&subject, &host) {
+        (Some(s), Some(h)) => format!("{s} on {h}"),
+        (Some(s), None) => s.clone(),
+        (None, Some(h)) => format!("Alert on {h}"),
+        (None, None) => default_title(channel),
+    };
+    let title = if resolved {
+        format!("Resolved: {title}")
+    } else if severity > Severity::NotClassified {
+        format!("{}: {title}", severity.name())
+    } else {
+        title
+    };
+    // The body: the detail first, then the fields the title did not already say.
+    let shown_in_title = [
+        "trigger_name", "title", "subject", "summary", "name", "event", "hostname", "host", "host_name",
+        "node", "detail", "message", "body", "description", "text", "severity", "priority", "level",
+        "status", "state",
+    ];
+    let mut lines = Vec::new();
+    if let Some(detail) = detail {
+        lines.push(detail);
+    }
+    for (key, value) in &fields {
+        if !shown_in_title.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            lines.push(format!("{key}: {value}"));
+        }
+    }
+    (title, lines.join("\n"), severity, resolved, fields)
+}
+
+fn default_title(channel: &str) -> String {
+    let name = channel.rsplit('/').find(|s| !s.is_empty()).unwrap_or(channel);
+    format!("Message on {name}")
+}
+
+fn first_line(text: &str) -> Option<String> {
+    text.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned)
+}
+
+/// Any JSON value as short text: strings bare, everything else compact JSON, deep nesting cut.
+fn render(value: &Value, depth: usize) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        _ if depth >= NESTING_MAX_DEPTH => "…".to_owned(),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(|v| render_nested(v, depth + 1)).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> =
+                map.iter().map(|(k, v)| format!("{k}: {}", render_nested(v, depth + 1))).collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+fn render_nested(value: &Value, depth: usize) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        other => render(other, depth),
+    }
+}
+
+/// Control characters out (newlines kept where asked, tabs as spaces), cut to `max_chars`.
+fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    let mut count = 0;
+    for ch in text.chars() {
+        let ch = match ch {
+            '\n' if keep_newlines => '\n',
+            '\r' => continue,
+            '\t' | '\n' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            // Bidirectional overrides can make text read differently from what it is.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+            c => c,
+        };
+        if count == max_chars {
+            out.push('…');
+            break;
+        }
+        out.push(ch);
+        count += 1;
+    }
+    out.trim().to_owned()
+}
+
+/// An id carried by the message, else a digest of channel + content.
+fn identity(channel: &str, message: &Value) -> String {
+    if let Value::Object(map) = message {
+        for name in ["event_id", "eventid", "id", "correlation_id", "uuid"] {
+            if let Some(value) = map.get(name).filter(|v| !v.is_null()) {
+                return format!("{channel}#{}", render(value, 0));
+            }
+        }
+    }
+    // FNV-1a over the canonical JSON: stable across runs, no extra dependency.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in channel.bytes().chain([0]).chain(message.to_string().bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{channel}#{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(message: Value) -> Notification {
+        read_message("/system/channels/Alert", &message, Utc::now())
+    }
+
+    #[test]
+    fn zabbix_problem_reads_as_severity_trigger_and_host() {
+        let n = read(json!({
+            "status": "PROBLEM", "severity": "4", "hostname": "web1",
+            "trigger_name": "Disk full", "trigger_key": "vfs.fs.size[/,pfree]",
+            "detail": "free space 2%"
+        }));
+        assert_eq!(n.title, "High: Disk full on web1");
+        assert_eq!(n.body, "free space 2%\ntrigger_key: vfs.fs.size[/,pfree]");
+        assert_eq!(n.severity, Severity::High);
+        assert!(!n.resolved);
+        assert_eq!(n.fields.len(), 6);
+    }
+
+    #[test]
+    fn zabbix_recovery_reads_as_resolved() {
+        let n = read(json!({"status": "OK", "severity": 5, "hostname": "db1", "trigger_name": "Down"}));
+        assert_eq!(n.title, "Resolved: Down on db1");
+        assert!(n.resolved);
+        assert_eq!(n.severity, Severity::Disaster);
+    }
+
+    #[test]
+    fn severities_parse_from_numbers_and_names() {
+        assert_eq!(Severity::parse("0"), Some(Severity::NotClassified));
+        assert_eq!(Severity::parse("not_classified"), Some(Severity::NotClassified));
+        assert_eq!(Severity::parse("DISASTER"), Some(Severity::Disaster));
+        assert_eq!(Severity::parse("6"), None);
+        assert_eq!(Severity::parse("bogus"), None);
+    }
+
+    #[test]
+    fn other_objects_get_a_channel_title_and_field_lines() {
+        let n = read(json!({"job": "backup", "ok": false, "files": [1, 2]}));
+        assert_eq!(n.title, "Message on Alert");
+        assert_eq!(n.body, "job: backup\nok: false\nfiles: [1, 2]");
+        assert_eq!(n.severity, Severity::NotClassified);
+    }
+
+    #[test]
+    fn text_messages_use_their_first_line_as_title() {
+        let n = read(json!("\n  backup finished\nall 12 files"));
+        assert_eq!(n.title, "backup finished");
+        assert_eq!(n.body, "backup finished\nall 12 files");
+        let n = read(json!(42));
+        assert_eq!((n.title.as_str(), n.body.as_str()), ("Message on Alert", "42"));
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_neutralised() {
+        let n = read(json!({"trigger_name": "a\u{7}b\u{202e}c\td", "detail": "x\r\ny"}));
+        assert_eq!(n.title, "a\u{fffd}b\u{fffd}c d");
+        assert_eq!(n.body, "x\ny");
+    }
+
+    #[test]
+    fn html_stays_literal_text() {
+        let n = read(json!({"trigger_name": "<img src=x onerror=alert(1)>"}));
+        assert_eq!(n.title, "<img src=x onerror=alert(1)>");
+    }
+
+    #[test]
+    fn long_and_deep_values_are_cut() {
+        let long = "x".repeat(5000);
+        let n = read(json!({"trigger_name": long, "detail": long}));
+        assert_eq!(n.title.chars().count(), TITLE_MAX_CHARS + 1);
+        assert!(n.title.ends_with('…'));
+        assert!(n.body.chars().count() <= BODY_MAX_CHARS + 1);
+        let mut deep = json!("bottom");
+        for _ in 0..200 {
+            deep = json!({ "d": deep });
+        }
+        let n = read(json!({ "nest": deep }));
+        assert!(n.body.contains('…'), "{}", n.body);
+        assert!(n.body.len() < 200);
+    }
+
+    #[test]
+    fn identity_prefers_an_event_id_and_is_stable_otherwise() {
+        let a = read(json!({"event_id": 7, "x": 1}));
+        let b = read(json!({"event_id": 7, "x": 2}));
+        assert_eq!(a.key, b.key);
+        let c = read(json!({"x": 1}));
+        let d = read(json!({"x": 1}));
+        let e = read(json!({"x": 2}));
+        assert_eq!(c.key, d.key);
+        assert_ne!(c.key, e.key);
+    }
+}

@@ -1,0 +1,297 @@
+//! The watcher: one task per channel long-polling `.recv`, alerts read, de-duplicated, judged
+//! by the policy and handed to the sink; connection trouble retried with backoff and visible
+//! as one state for the whole watcher.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::backoff::Backoff;
+use super::policy::{Decision, Deduplicator, Policy};
+use super::reading::{read_message, Notification};
+
+/// How long one `.recv` waits on the server before answering "nothing yet" (HTTP 408).
+pub const LONG_POLL: Duration = Duration::from_secs(25);
+/// A connection that stayed healthy this long starts its next backoff from the beginning.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+/// How long an alert's key suppresses the same alert.
+pub const DEDUPE_WINDOW: Duration = Duration::from_secs(300);
+const DEDUPE_CAPACITY: usize = 4096;
+
+/// Where messages come from: Kompira's channel `.recv` (the REST client), or a test double.
+pub trait ChannelSource: Send + Sync + 'static {
+    /// Takes the next message off `channel`, waiting up to `timeout`; `Ok(None)` when none came.
+    fn recv(
+        &self,
+        channel: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+}
+
+/// A failed `.recv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceError {
+    /// What went wrong, in words a user can act on.
+    pub message: String,
+    /// Worth retrying soon (network, server restart) rather than a setting to fix (401, 404).
+    pub transient: bool,
+}
+
+/// Where alerts go: popups in the app, a list in a test, lines on a terminal.
+pub trait AlertSink: Send + Sync + 'static {
+    /// One new alert and whether it should pop up. (State changes are observed through
+    /// [`Watcher::state`].)
+    fn alert(&self, alert: &Notification, decision: Decision);
+}
+
+/// The connection as a user should see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Connection {
+    /// Every channel is being watched.
+    Connected,
+    /// Trying again after a failure that may pass.
+    Reconnecting {
+        /// Attempts so far (the largest over the channels).
+        attempt: u32,
+    },
+    /// A failure that needs the user (bad token, missing channel); still retried slowly.
+    Offline,
+}
+
+/// Everything the tray icon and the status line need.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WatchState {
+    /// Connection health.
+    pub connection: Connection,
+    /// The latest error, kept after recovery for the status line.
+    pub last_error: Option<String>,
+    /// Whether popups are paused.
+    pub paused: bool,
+}
+
+/// What to watch and how.
+#[derive(Clone, Debug)]
+pub struct WatchConfig {
+    /// Channel paths, e.g. `/system/channels/Alert`.
+    pub channels: Vec<String>,
+    /// Server-side wait of each `.recv`.
+    pub long_poll: Duration,
+    /// Popup rules.
+    pub policy: Policy,
+    /// Reconnection pacing.
+    pub backoff: Backoff,
+}
+
+impl WatchConfig {
+    /// Watches `channels` with default timings and policy.
+    pub fn new(channels: Vec<String>) -> Self {
+        Self { channels, long_poll: LONG_POLL, policy: Policy::default(), backoff: Backoff::default() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ChannelHealth {
+    Connected,
+    Reconnecting(u32),
+    Offline,
+}
+
+/// Shared between the channel tasks and the handle.
+struct Shared {
+    policy: Policy,
+    paused_until: Option<Option<Instant>>,
+    dedupe: Deduplicator,
+    health: BTreeMap<String, ChannelHealth>,
+    last_error: Option<String>,
+}
+
+impl Shared {
+    fn paused(&mut self, now: Instant) -> bool {
+        match self.paused_until {
+            Some(Some(until)) if now >= until => {
+                self.paused_until = None;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    fn state(&mut self) -> WatchState {
+        let health = self.health.values();
+        let connection = if health.clone().any(|h| *h == ChannelHealth::Offline) {
+            Connection::Offline
+        } else if let Some(attempt) = health
+            .filter_map(|h| if let ChannelHealth::Reconnecting(a) = h { Some(*a) } else { None })
+            .max()
+        {
+            Connection::Reconnecting { attempt }
+        } else {
+            Connection::Connected
+        };
+        WatchState { connection, last_error: self.last_error.clone(), paused: self.paused(Instant::now()) }
+    }
+}
+
+/// A running watcher. Dropping it stops the watching tasks.
+pub struct Watcher {
+    shared: Arc<Mutex<Shared>>,
+    state: watch::Sender<WatchState>,
+    tasks: JoinSet<()>,
+}
+
+impl Watcher {
+    /// Starts one task per channel on the current tokio runtime.
+    pub fn spawn<S: ChannelSource, K: AlertSink>(source: Arc<S>, sink: Arc<K>, config: WatchConfig) -> Self {
+        let health = config.channels.iter().map(|c| (c.clone(), ChannelHealth::Reconnecting(0))).collect();
+        let shared = Arc::new(Mutex::new(Shared {
+            policy: config.policy.clone(),
+            paused_until: None,
+            dedupe: Deduplicator::new(DEDUPE_WINDOW, DEDUPE_CAPACITY),
+            health,
+            last_error: None,
+        }));
+        let initial = lock(&shared).state();
+        let (state, _) = watch::channel(initial);
+        let mut tasks = JoinSet::new();
+        for channel in config.channels.clone() {
+            let task = ChannelTask {
+                channel,
+                source: source.clone(),
+                sink: sink.clone(),
+                shared: shared.clone(),
+                state: state.clone(),
+                long_poll: config.long_poll,
+                backoff: config.backoff,
+            };
+            tasks.spawn(task.run());
+        }
+        Self { shared, state, tasks }
+    }
+
+    /// The current state, and every change after it.
+    pub fn state(&self) -> watch::Receiver<WatchState> {
+        self.state.subscribe()
+    }
+
+    /// Keeps alerts quiet (still recorded) until `until`, or until [`Watcher::resume`].
+    pub fn pause(&self, until: Option<Instant>) {
+        lock(&self.shared).paused_until = Some(until);
+        self.publish_state();
+    }
+
+    /// Lets alerts pop up again.
+    pub fn resume(&self) {
+        lock(&self.shared).paused_until = None;
+        self.publish_state();
+    }
+
+    /// Replaces the popup rules (settings changed).
+    pub fn set_policy(&self, policy: Policy) {
+        lock(&self.shared).policy = policy;
+    }
+
+    /// Stops watching. A `.recv` in flight is abandoned: should the server have taken a
+    /// message off the channel in that instant, it is lost with the connection; see README.
+    pub async fn stop(mut self) {
+        self.tasks.shutdown().await;
+    }
+
+    fn publish_state(&self) {
+        let state = lock(&self.shared).state();
+        self.state.send_if_modified(|current| replace_if_changed(current, state));
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    // A panic elsewhere must not silence alerts: keep using the data.
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn replace_if_changed(current: &mut WatchState, new: WatchState) -> bool {
+    if *current == new {
+        return false;
+    }
+    *current = new;
+    true
+}
+
+struct ChannelTask<S, K> {
+    channel: String,
+    source: Arc<S>,
+    sink: Arc<K>,
+    shared: Arc<Mutex<Shared>>,
+    state: watch::Sender<WatchState>,
+    long_poll: Duration,
+    backoff: Backoff,
+}
+
+impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
+    async fn run(self) {
+        let mut failures: u32 = 0;
+        let mut healthy_since: Option<Instant> = None;
+        loop {
+            match self.source.recv(&self.channel, self.long_poll).await {
+                Ok(message) => {
+                    let now = Instant::now();
+                    if failures > 0 && healthy_since.is_some_and(|t| now.duration_since(t) >= HEALTHY_AFTER) {
+                        failures = 0;
+                    }
+                    healthy_since.get_or_insert(now);
+                    self.set_health(ChannelHealth::Connected, None);
+                    if let Some(message) = message {
+                        self.deliver(&message);
+                    }
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    healthy_since = None;
+                    let health = if error.transient {
+                        ChannelHealth::Reconnecting(failures)
+                    } else {
+                        ChannelHealth::Offline
+                    };
+                    tracing::warn!(channel = %self.channel, attempt = failures, "watching failed: {}", error.message);
+                    self.set_health(health, Some(error.message));
+                    tokio::time::sleep(self.backoff.pause(failures)).await;
+                }
+            }
+        }
+    }
+
+    fn deliver(&self, message: &Value) {
+        let alert = read_message(&self.channel, message, chrono::Utc::now());
+        let decision = {
+            let mut shared = lock(&self.shared);
+            let now = Instant::now();
+            if !shared.dedupe.first_sighting(&alert.key, now) {
+                tracing::debug!(key = %alert.key, "duplicate alert skipped");
+                return;
+            }
+            let paused = shared.paused(now);
+            shared.policy.decide(&alert, chrono::Local::now().time(), paused)
+        };
+        self.sink.alert(&alert, decision);
+    }
+
+    fn set_health(&self, health: ChannelHealth, error: Option<String>) {
+        let state = {
+            let mut shared = lock(&self.shared);
+            if shared.health.get(&self.channel) == Some(&health) && error.is_none() {
+                return;
+            }
+            shared.health.insert(self.channel.clone(), health);
+            if error.is_some() {
+                shared.last_error = error;
+            }
+            shared.state()
+        };
+        self.state.send_if_modified(|current| replace_if_changed(current, state));
+    }
+}

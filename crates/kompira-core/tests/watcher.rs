@@ -1,0 +1,159 @@
+//! The watcher's behaviour over a scripted channel: delivery order, de-duplication, recovery
+//! from failures without losing messages, the offline state, pause and resume.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kompira_core::watch::{
+    AlertSink, Backoff, ChannelSource, Connection, Decision, Notification, QuietReason, SourceError, WatchConfig,
+    Watcher,
+};
+use serde_json::{json, Value};
+
+/// What the fake server answers to each `.recv`, in order; then "nothing yet" forever.
+#[derive(Default)]
+struct Script(Mutex<VecDeque<Result<Option<Value>, SourceError>>>);
+
+impl Script {
+    fn new(steps: Vec<Result<Option<Value>, SourceError>>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(steps.into())))
+    }
+}
+
+impl ChannelSource for Script {
+    async fn recv(&self, _channel: &str, timeout: Duration) -> Result<Option<Value>, SourceError> {
+        let step = self.0.lock().unwrap().pop_front();
+        match step {
+            Some(step) => step,
+            None => {
+                tokio::time::sleep(timeout).await;
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(Notification, Decision)>>);
+
+impl AlertSink for Recorder {
+    fn alert(&self, alert: &Notification, decision: Decision) {
+        self.0.lock().unwrap().push((alert.clone(), decision));
+    }
+}
+
+impl Recorder {
+    async fn wait_for(&self, count: usize) -> Vec<(Notification, Decision)> {
+        for _ in 0..500 {
+            if self.0.lock().unwrap().len() >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn config() -> WatchConfig {
+    let mut config = WatchConfig::new(vec!["/system/channels/Alert".into()]);
+    config.long_poll = Duration::from_millis(50);
+    config.backoff = Backoff { initial: Duration::from_millis(10), cap: Duration::from_millis(40) };
+    config
+}
+
+fn transient(message: &str) -> Result<Option<Value>, SourceError> {
+    Err(SourceError { message: message.into(), transient: true })
+}
+
+#[tokio::test]
+async fn alerts_arrive_in_order_and_duplicates_once() {
+    let source = Script::new(vec![
+        Ok(Some(json!({"event_id": 1, "severity": 4, "trigger_name": "Disk full", "hostname": "web1"}))),
+        Ok(None),
+        Ok(Some(json!({"event_id": 1, "severity": 4, "trigger_name": "Disk full", "hostname": "web1"}))),
+        Ok(Some(json!("plain text"))),
+    ]);
+    let sink = Arc::new(Recorder::default());
+    let watcher = Watcher::spawn(source, sink.clone(), config());
+    let got = sink.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got_later = sink.0.lock().unwrap().len();
+    watcher.stop().await;
+    let titles: Vec<_> = got.iter().map(|(n, _)| n.title.as_str()).collect();
+    assert_eq!(titles, ["High: Disk full on web1", "plain text"]);
+    assert_eq!(got_later, 2, "the duplicate was not delivered");
+    assert!(got.iter().all(|(_, d)| *d == Decision::Show));
+}
+
+#[tokio::test]
+async fn transient_failures_reconnect_and_lose_nothing() {
+    let source = Script::new(vec![
+        transient("connection refused"),
+        transient("connection refused"),
+        Ok(Some(json!({"n": 1}))),
+        transient("server restarting"),
+        Ok(Some(json!({"n": 2}))),
+    ]);
+    let sink = Arc::new(Recorder::default());
+    let watcher = Watcher::spawn(source, sink.clone(), config());
+    let mut state = watcher.state();
+    let mut seen_reconnecting = false;
+    let got = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Connection::Reconnecting { attempt } = state.borrow_and_update().connection {
+                seen_reconnecting |= attempt >= 1;
+            }
+            if sink.0.lock().unwrap().len() == 2 {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(20), state.changed()).await;
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "both messages arrived");
+    assert!(seen_reconnecting);
+    let final_state = watcher.state().borrow().clone();
+    watcher.stop().await;
+    assert_eq!(final_state.connection, Connection::Connected);
+    assert_eq!(final_state.last_error.as_deref(), Some("server restarting"));
+    let bodies: Vec<_> = sink.0.lock().unwrap().iter().map(|(n, _)| n.body.clone()).collect();
+    assert_eq!(bodies, ["n: 1", "n: 2"]);
+}
+
+#[tokio::test]
+async fn a_refused_token_shows_offline_with_the_reason() {
+    let source = Script::new(vec![Err(SourceError {
+        message: "401: the REST token was refused; check [rest] token".into(),
+        transient: false,
+    })]);
+    let watcher = Watcher::spawn(source, Arc::new(Recorder::default()), config());
+    let mut state = watcher.state();
+    let offline = tokio::time::timeout(
+        Duration::from_secs(5),
+        state.wait_for(|s| s.connection == Connection::Offline),
+    )
+    .await
+    .expect("went offline")
+    .unwrap()
+    .clone();
+    watcher.stop().await;
+    assert!(offline.last_error.unwrap().contains("[rest] token"));
+}
+
+#[tokio::test]
+async fn paused_alerts_are_recorded_quietly_until_resumed() {
+    let source = Script::new(vec![Ok(None), Ok(Some(json!({"a": 1}))), Ok(None), Ok(None), Ok(None)]);
+    let sink = Arc::new(Recorder::default());
+    let watcher = Watcher::spawn(source.clone(), sink.clone(), config());
+    watcher.pause(None);
+    assert!(watcher.state().borrow().paused);
+    let got = sink.wait_for(1).await;
+    assert_eq!(got[0].1, Decision::Quiet(QuietReason::Paused));
+    watcher.resume();
+    assert!(!watcher.state().borrow().paused);
+    source.0.lock().unwrap().push_back(Ok(Some(json!({"a": 2}))));
+    let got = sink.wait_for(2).await;
+    watcher.stop().await;
+    assert_eq!(got[1].1, Decision::Show);
+}
