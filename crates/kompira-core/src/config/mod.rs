@@ -26,6 +26,6 @@ pub use paths::{
     CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME,
 };
 pub use settings::{
-    load, AmqpSettings, LoadOptions, LoggingSettings, Override, Resolved, Settings, Source, Value,
+    load, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, Override, Resolved, Settings, Source, Value,
 };
 pub use writer::{apply_edits, write_file, Edit};

@@ -13,6 +13,8 @@ use super::error::ConfigError;
 use super::ini::{self, IniDocument};
 use super::paths::{self, Os};
 use crate::secret::Secret;
+use crate::watch::{Policy, Severity};
+use chrono::NaiveTime;
 
 /// The mask shown instead of a password.
 const MASK: &str = "********";
@@ -94,6 +96,17 @@ impl fmt::Display for Source {
             Source::Flag(flag) => write!(f, "command line {flag}"),
         }
     }
+}
+
+/// `[notify]`: what to watch and when to pop up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// Channel paths to watch.
+    pub channels: Vec<String>,
+    /// Popup rules.
+    pub policy: Policy,
+    /// Play the notification sound.
+    pub sound: bool,
 }
 
 /// A value and its source.
@@ -197,6 +210,7 @@ const KOMPIRA: &str = "kompira";
 const LOGGING: &str = "logging";
 const AMQP: &str = "amqp-connection";
 const EVENT: &str = "event";
+const NOTIFY: &str = "notify";
 
 /// The keys this program reads, in display order.
 const KEYS: &[KeySpec] = &[
@@ -226,6 +240,12 @@ const KEYS: &[KeySpec] = &[
         Kind::Str,
         Fallback::Str("/system/channels/Alert"),
     ),
+    // Ours: desktop alerts. Unset channels means the [event] channel.
+    spec(NOTIFY, "channels", Kind::Str, Fallback::None),
+    spec(NOTIFY, "min_severity", Kind::Str, Fallback::Str("Not classified")),
+    spec(NOTIFY, "quiet_hours", Kind::Str, Fallback::None),
+    spec(NOTIFY, "breakthrough", Kind::Str, Fallback::Str("Disaster")),
+    spec(NOTIFY, "sound", Kind::Bool, Fallback::Bool(true)),
 ];
 
 /// The amqp keys the reference `--dry-run` prints, in its order.
@@ -591,6 +611,26 @@ impl Settings {
         Ok(())
     }
 
+    /// Desktop alert settings: the channels to watch (the `[event] channel` when unset) and the
+    /// popup policy. Values were validated by [`load`].
+    pub fn notify(&self) -> NotifySettings {
+        let text = |key: &str| self.get(NOTIFY, key).and_then(|r| r.value.as_str().map(str::to_owned));
+        let channels = text("channels")
+            .and_then(|list| parse_channels(&list).ok())
+            .filter(|list| !list.is_empty())
+            .unwrap_or_else(|| vec![self.channel().to_owned()]);
+        let severity = |key: &str| text(key).and_then(|name| Severity::parse(&name));
+        NotifySettings {
+            channels,
+            policy: Policy {
+                min_severity: severity("min_severity").unwrap_or(Severity::NotClassified),
+                quiet_hours: text("quiet_hours").and_then(|t| parse_quiet_hours(&t).ok()),
+                breakthrough: severity("breakthrough"),
+            },
+            sound: self.get(NOTIFY, "sound").and_then(|r| r.value.as_bool()).unwrap_or(true),
+        }
+    }
+
     /// The resolved value of a known key.
     pub fn get(&self, section: &str, key: &str) -> Option<&Resolved> {
         self.entries
@@ -862,8 +902,56 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
         (AMQP, "retry_interval") => in_range(0, i64::MAX),
         (AMQP, "heartbeat_interval") => in_range(0, 65535),
         (AMQP, "connect_timeout") => in_range(1, i64::MAX),
+        (NOTIFY, "min_severity") => severity_name(value, false),
+        (NOTIFY, "breakthrough") => severity_name(value, true),
+        (NOTIFY, "quiet_hours") => match value.as_str() {
+            Some(text) => parse_quiet_hours(text)
+                .map(|(from, to)| Some(Value::Str(format!("{}-{}", from.format("%H:%M"), to.format("%H:%M"))))),
+            None => Ok(None),
+        },
+        (NOTIFY, "channels") => match value.as_str() {
+            Some(text) => parse_channels(text).map(|list| Some(Value::Str(list.join(", ")))),
+            None => Ok(None),
+        },
         _ => Ok(None),
     }
+}
+
+/// A Zabbix severity by number or name, normalised to its name; `none` where allowed.
+fn severity_name(value: &Value, none_allowed: bool) -> Result<Option<Value>, String> {
+    let Some(text) = value.as_str() else { return Ok(None) };
+    if none_allowed && matches!(text.trim().to_ascii_lowercase().as_str(), "none" | "off" | "") {
+        return Ok(Some(Value::Str("none".into())));
+    }
+    match Severity::parse(text) {
+        Some(severity) => Ok(Some(Value::Str(severity.name().into()))),
+        None => Err(format!(
+            "is not a severity (use 0-5 or Not classified, Information, Warning, Average, High, Disaster{})",
+            if none_allowed { ", or none" } else { "" }
+        )),
+    }
+}
+
+/// `22:00-07:00` (a range that passes midnight wraps).
+fn parse_quiet_hours(text: &str) -> Result<(NaiveTime, NaiveTime), String> {
+    let bad = || "is not a time range like 22:00-07:00".to_owned();
+    let (from, to) = text.split_once('-').ok_or_else(bad)?;
+    let time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
+    let (from, to) = (time(from)?, time(to)?);
+    if from == to {
+        return Err("is an empty range (start and end are the same)".into());
+    }
+    Ok((from, to))
+}
+
+/// Channel paths separated by commas, spaces or lines; each must be absolute.
+fn parse_channels(text: &str) -> Result<Vec<String>, String> {
+    let list: Vec<String> =
+        text.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    if let Some(bad) = list.iter().find(|p| !p.starts_with('/')) {
+        return Err(format!("lists {bad:?}, which is not a channel path (like /system/channels/Alert)"));
+    }
+    Ok(list)
 }
 
 /// What `urllib.parse.urlparse` gives for an `amqp[s]://` URL.
@@ -1217,6 +1305,48 @@ mod tests {
         assert!(Fixture::new()
             .load_text("[amqp-connection]\nssl =\n")
             .is_err());
+    }
+
+    #[test]
+    fn notify_defaults_watch_the_event_channel() {
+        let s = Fixture::new().load_text("[event]\nchannel = /root/channels/Mine\n").unwrap();
+        let notify = s.notify();
+        assert_eq!(notify.channels, ["/root/channels/Mine"]);
+        assert_eq!(notify.policy, Policy::default());
+        assert!(notify.sound);
+    }
+
+    #[test]
+    fn notify_settings_are_parsed_and_normalised() {
+        let s = Fixture::new()
+            .load_text(
+                "[notify]\nchannels = /root/channels/Desktop,\n  /system/channels/Alert\nmin_severity = 2\n\
+                 quiet_hours = 22:00 - 7:30\nbreakthrough = none\nsound = off\n",
+            )
+            .unwrap();
+        let notify = s.notify();
+        assert_eq!(notify.channels, ["/root/channels/Desktop", "/system/channels/Alert"]);
+        assert_eq!(notify.policy.min_severity, Severity::Warning);
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert_eq!(notify.policy.quiet_hours, Some((at(22, 0), at(7, 30))));
+        assert_eq!(notify.policy.breakthrough, None);
+        assert!(!notify.sound);
+        assert_eq!(value_of(&s, "notify", "quiet_hours"), Value::Str("22:00-07:30".into()));
+        assert_eq!(value_of(&s, "notify", "min_severity"), Value::Str("Warning".into()));
+    }
+
+    #[test]
+    fn bad_notify_values_name_the_line_and_the_fix() {
+        for (text, expected) in [
+            ("[notify]\nmin_severity = severe\n", ":2: [notify] min_severity: \"severe\" is not a severity"),
+            ("[notify]\nquiet_hours = 22-7\n", ":2: [notify] quiet_hours: \"22-7\" is not a time range like 22:00-07:00"),
+            ("[notify]\n\nquiet_hours = 07:00-07:00\n", ":3: [notify] quiet_hours: \"07:00-07:00\" is an empty range"),
+            ("[notify]\nchannels = Alert\n", ":2: [notify] channels: \"Alert\" lists \"Alert\", which is not a channel path"),
+            ("[notify]\nbreakthrough = loud\n", "or none"),
+        ] {
+            let err = Fixture::new().load_text(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
     }
 
     #[test]
