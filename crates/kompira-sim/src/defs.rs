@@ -223,8 +223,12 @@ impl Definitions {
                 .map(|(k, v)| (k, toml_to_json(v)))
                 .collect();
             let source = j.source.unwrap_or_else(|| {
-                let params = j.parameters.join(", ");
-                format!("| {params} |\n# simulated by kompira-sim: no job-flow language runs here\n")
+                let note = "# simulated by kompira-sim: no job-flow language runs here\n";
+                if j.parameters.is_empty() {
+                    note.to_string()
+                } else {
+                    format!("| {} |\n{note}", j.parameters.join(", "))
+                }
             });
             defs.jobflows.push(JobflowDef {
                 display_name: j.display_name.unwrap_or_else(|| last_segment(&path)),

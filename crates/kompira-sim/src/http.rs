@@ -139,22 +139,31 @@ fn unauthorized(text: &str) -> Response {
     r
 }
 
+/// A 400 answer not yet rendered (small, unlike `Response`).
+struct BadRequest(Value);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        reply(StatusCode::BAD_REQUEST, self.0)
+    }
+}
+
 /// Parses a request body as JSON; an empty body is `{}`.
-fn parse_body(body: &Bytes) -> Result<Value, Response> {
+fn parse_body(body: &Bytes) -> Result<Value, BadRequest> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
     serde_json::from_slice(body)
-        .map_err(|e| detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {e}")))
+        .map_err(|e| BadRequest(json!({ "detail": format!("JSON parse error - {e}") })))
 }
 
 /// The `timeout` field of a `.wait`/`.recv` body, in seconds (default 0).
-fn timeout_of(body: &Value) -> Result<Duration, Response> {
+fn timeout_of(body: &Value) -> Result<Duration, BadRequest> {
     let t = match body.get("timeout") {
         None | Some(Value::Null) => 0.0,
         Some(v) => match v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
             Some(t) if t >= 0.0 && t.is_finite() => t,
-            _ => return Err(field_error("timeout", "A valid number is required.")),
+            _ => return Err(BadRequest(json!({ "timeout": ["A valid number is required."] }))),
         },
     };
     Ok(Duration::from_secs_f64(t.min(MAX_TIMEOUT_SECS)))
@@ -414,7 +423,7 @@ impl Request {
                     )] }),
                 )
             }
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         let mut params = match body.get("parameters") {
             None | Some(Value::Null) => Map::new(),
@@ -501,7 +510,7 @@ impl Request {
     async fn wait(&self, id: u64) -> Response {
         let timeout = match parse_body(&self.body).and_then(|b| timeout_of(&b)) {
             Ok(t) => t,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         let deadline = tokio::time::Instant::now() + timeout;
         let mut changes = self.shared.process_changes.subscribe();
@@ -527,7 +536,7 @@ impl Request {
     fn send(&self, path: &str) -> Response {
         let body = match parse_body(&self.body) {
             Ok(b) => b,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         match self.shared.push_message(path, body) {
             Ok(()) => reply(StatusCode::OK, Value::Bool(true)),
@@ -545,7 +554,7 @@ impl Request {
     async fn recv(&self, path: &str) -> Response {
         let timeout = match parse_body(&self.body).and_then(|b| timeout_of(&b)) {
             Ok(t) => t,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         let deadline = tokio::time::Instant::now() + timeout;
         let mut shutdown = self.shared.shutdown.clone();
