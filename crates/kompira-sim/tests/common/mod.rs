@@ -18,7 +18,12 @@ pub async fn sim(amqp_url: Option<String>) -> SimHandle {
 }
 
 /// An authenticated JSON request; `body` None sends no body.
-pub async fn call(sim: &SimHandle, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn call(
+    sim: &SimHandle,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = reqwest::Client::new()
         .request(method, format!("{}{}", sim.base_url, path))
         .header("Accept", "application/json")
