@@ -19,6 +19,12 @@ pub enum SimError {
         /// What is wrong, starting with the line number when known.
         message: String,
     },
+    /// The HTTPS certificate or key is unusable.
+    #[error("TLS set-up: {message}")]
+    Tls {
+        /// What is wrong with the certificate or key.
+        message: String,
+    },
     /// The HTTP listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {

@@ -2,7 +2,6 @@
 //! negotiates, authenticates and dispatches by object kind, as Kompira's
 //! Django REST Framework views do.
 
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -10,6 +9,8 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Query, State};
+
+use crate::server::Peer;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
@@ -190,7 +191,7 @@ fn timeout_of(body: &Value) -> Result<Duration, BadRequest> {
 
 pub(crate) async fn handle(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

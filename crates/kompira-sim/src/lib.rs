@@ -23,8 +23,10 @@ mod error;
 mod http;
 mod server;
 mod state;
+mod tls;
 
 pub use defs::{ChannelDef, Definitions, JobflowDef, Outcome};
 pub use error::SimError;
 pub use server::{start, SimConfig, SimHandle};
 pub use state::Stats;
+pub use tls::SimTls;

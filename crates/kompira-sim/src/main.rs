@@ -32,6 +32,12 @@ struct Args {
     /// Serve HTTP only; do not consume io_queue.
     #[arg(long)]
     no_amqp: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -54,6 +60,16 @@ async fn main() -> ExitCode {
         },
         None => Definitions::builtin(),
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match (std::fs::read(cert), std::fs::read(key)) {
+            (Ok(cert_pem), Ok(key_pem)) => Some(kompira_sim::SimTls { cert_pem, key_pem }),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("kompira-sim: cannot read the TLS certificate or key: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let config = SimConfig {
         listen: args.listen,
         token: args
@@ -66,6 +82,7 @@ async fn main() -> ExitCode {
             .unwrap_or_else(|| DEFAULT_TOKEN.to_string()),
         amqp_url: (!args.no_amqp).then_some(args.amqp_url),
         definitions,
+        tls,
     };
     let handle = match kompira_sim::start(config).await {
         Ok(h) => h,

@@ -7,6 +7,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::state::{Shared, Stats};
+use crate::tls::{SimTls, TlsListener};
 use crate::{amqp, http, Definitions, SimError};
 
 /// How to run the simulator.
@@ -20,6 +21,8 @@ pub struct SimConfig {
     pub amqp_url: Option<String>,
     /// The object tree.
     pub definitions: Definitions,
+    /// Serve HTTPS with this certificate instead of plain HTTP.
+    pub tls: Option<SimTls>,
 }
 
 impl Default for SimConfig {
@@ -29,6 +32,7 @@ impl Default for SimConfig {
             token: "kompira-sim-token".to_string(),
             amqp_url: None,
             definitions: Definitions::builtin(),
+            tls: None,
         }
     }
 }
@@ -36,7 +40,7 @@ impl Default for SimConfig {
 /// A running simulator. Dropping it without [`SimHandle::shutdown`] leaves
 /// the tasks running until the runtime ends.
 pub struct SimHandle {
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing slash.
     pub base_url: String,
     /// The accepted token.
     pub token: String,
@@ -61,6 +65,8 @@ impl std::fmt::Debug for SimHandle {
 /// finished: subscribed, or failed and retrying in the background (see
 /// [`Stats::amqp_connected`]), so a dead broker never stops the HTTP side.
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+    // Checked before binding, so a bad certificate never leaves a half-started server.
+    let acceptor = config.tls.as_ref().map(SimTls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| SimError::Listen {
@@ -80,19 +86,11 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let app = axum::Router::new()
         .fallback(http::handle)
         .with_state(shared.clone());
-    let mut stop = shutdown_rx.clone();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    });
+    let stop = shutdown_rx.clone();
+    let (server, scheme) = match acceptor {
+        Some(acceptor) => (spawn_server(TlsListener { tcp: listener, acceptor }, app, stop), "https"),
+        None => (spawn_server(listener, app, stop), "http"),
+    };
     let consumer = match config.amqp_url {
         Some(url) => {
             let (ready_tx, ready_rx) = oneshot::channel();
@@ -103,13 +101,46 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         None => None,
     };
     Ok(SimHandle {
-        base_url: format!("http://{addr}"),
+        base_url: format!("{scheme}://{addr}"),
         token: config.token,
         addr,
         shared,
         shutdown,
         server,
         consumer,
+    })
+}
+
+/// The client's address, for plain and TLS listeners alike (axum only provides `SocketAddr`
+/// for its own TCP listener).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peer(pub(crate) SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+fn spawn_server<L>(listener: L, app: axum::Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    for<'a> Peer: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
     })
 }
 

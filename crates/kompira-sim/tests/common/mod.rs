@@ -12,6 +12,7 @@ pub async fn sim(amqp_url: Option<String>) -> SimHandle {
         token: TOKEN.to_string(),
         amqp_url,
         definitions: Definitions::builtin(),
+        tls: None,
     })
     .await
     .expect("sim starts")
