@@ -4,4 +4,5 @@
 pub mod config;
 pub mod event;
 pub mod logfile;
+pub mod rest;
 pub mod secret;
