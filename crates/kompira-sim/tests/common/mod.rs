@@ -1,0 +1,41 @@
+#![allow(dead_code)]
+
+use kompira_sim::{Definitions, SimConfig, SimHandle};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-token";
+
+pub async fn sim(amqp_url: Option<String>) -> SimHandle {
+    kompira_sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        token: TOKEN.to_string(),
+        amqp_url,
+        definitions: Definitions::builtin(),
+    })
+    .await
+    .expect("sim starts")
+}
+
+/// An authenticated JSON request; `body` None sends no body.
+pub async fn call(sim: &SimHandle, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{}", sim.base_url, path))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Token {TOKEN}"));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let v = resp.json::<Value>().await.expect("json body");
+    (status, v)
+}
+
+pub async fn get(sim: &SimHandle, path: &str) -> (StatusCode, Value) {
+    call(sim, Method::GET, path, None).await
+}
+
+pub async fn post(sim: &SimHandle, path: &str, body: Value) -> (StatusCode, Value) {
+    call(sim, Method::POST, path, Some(body)).await
+}
