@@ -1,7 +1,6 @@
 //! The one error type of the REST client. Every message says what happened, where (the
 //! server origin or the object path, never the token) and what the user can change.
 
-use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
@@ -89,6 +88,14 @@ impl RestError {
         timeout: Duration,
     ) -> Self {
         let cause = root_cause(error);
+        if is_tls(error) && cause.contains("InvalidContentType") {
+            return RestError::new(
+                RestErrorKind::Tls,
+                path,
+                format!("TLS handshake with {origin} failed: {cause}"),
+                "the server does not speak TLS on this port; should [rest] url start with http://?",
+            );
+        }
         if is_tls(error) {
             return RestError::new(
                 RestErrorKind::Tls,
@@ -255,30 +262,42 @@ pub(crate) fn excerpt(text: &str) -> String {
     }
 }
 
+/// The errors under `error`, outermost first. `io::Error` hides its payload from `source()`
+/// (it skips to the payload's own source), so the payload is visited explicitly: that is where
+/// rustls puts certificate failures.
+fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = vec![error];
+    let mut current = error;
+    loop {
+        let next = match current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(payload) => Some(payload as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+        match next {
+            Some(next) if out.len() < 32 => {
+                out.push(next);
+                current = next;
+            }
+            _ => return out,
+        }
+    }
+}
+
 /// The innermost description in an error chain; reqwest's outer text repeats the URL.
 fn root_cause(error: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    cause.to_string()
+    chain(error)
+        .last()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 fn is_tls(error: &reqwest::Error) -> bool {
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        if inner.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        // Verification failures arrive wrapped in io::Error by tokio-rustls.
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
-                return true;
-            }
-        }
-        cause = inner.source();
-    }
-    false
+    chain(error).iter().any(|e| e.is::<rustls::Error>())
 }
 
 #[cfg(test)]
