@@ -24,7 +24,13 @@ pub struct Cli {
 #[derive(Args, Debug)]
 pub struct Common {
     /// Read only this configuration file (not the system, install or per-user ones).
-    #[arg(short = 'c', long, value_name = "FILE", global = true, help_heading = "Server")]
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "FILE",
+        global = true,
+        help_heading = "Server"
+    )]
     pub config: Option<PathBuf>,
     /// Server base URL, e.g. https://kompira.example.com ([rest] url).
     #[arg(long, value_name = "URL", global = true, help_heading = "Server")]

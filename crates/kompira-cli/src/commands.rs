@@ -12,6 +12,10 @@ use serde_json::{Map, Value};
 use crate::args::{ChannelCommand, Command, JobflowCommand, ProcessCommand};
 use crate::output;
 
+/// Longest pause between console updates of `run --wait`: the length of one `.wait` poll.
+/// Shorter than the engine's default so that output of short job flows shows as it comes.
+const CONSOLE_REFRESH_SECS: u64 = 2;
+
 /// How a command ended, when it did not succeed.
 pub enum Failure {
     /// Bad input on the command line (exit 2).
@@ -143,7 +147,11 @@ pub async fn run(command: Command, client: &Client) -> Result<(), Failure> {
 /// Prints status changes and console output until the process finishes.
 async fn follow(client: &Client, process: &str) -> Result<(), Failure> {
     let mut at_line_start = true;
-    let last = rest::follow(client, process, FollowOptions::default(), |update| {
+    let options = FollowOptions {
+        wait_chunk: Duration::from_secs(CONSOLE_REFRESH_SECS),
+        ..FollowOptions::default()
+    };
+    let last = rest::follow(client, process, options, |update| {
         let mut stdout = std::io::stdout().lock();
         if !update.console_tail.is_empty() {
             let _ = stdout.write_all(update.console_tail.as_bytes());

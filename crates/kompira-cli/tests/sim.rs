@@ -19,11 +19,15 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
-        Self::with_token(TOKEN)
+        Self::with(TOKEN, Definitions::builtin())
     }
 
-    /// The simulator accepts [`TOKEN`]; the config file holds `token`.
     fn with_token(token: &str) -> Self {
+        Self::with(token, Definitions::builtin())
+    }
+
+    /// The simulator accepts [`TOKEN`] and serves `definitions`; the config file holds `token`.
+    fn with(token: &str, definitions: Definitions) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -34,14 +38,17 @@ impl Setup {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 token: TOKEN.to_string(),
                 amqp_url: None,
-                definitions: Definitions::builtin(),
+                definitions,
             }))
             .expect("sim starts");
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("kompira.conf");
         std::fs::write(
             &conf,
-            format!("[rest]\nurl = {}\ntoken = {token}\ntimeout = 10\n", sim.base_url),
+            format!(
+                "[rest]\nurl = {}\ntoken = {token}\ntimeout = 10\n",
+                sim.base_url
+            ),
         )
         .unwrap();
         Setup {
@@ -94,7 +101,14 @@ impl From<Output> for Run {
 #[test]
 fn run_with_wait_follows_to_done() {
     let s = Setup::new();
-    let run = s.kompira(&["jobflow", "run", "/root/restart_process", "-p", "host=web1", "--wait"]);
+    let run = s.kompira(&[
+        "jobflow",
+        "run",
+        "/root/restart_process",
+        "-p",
+        "host=web1",
+        "--wait",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(lines[0].starts_with("/process/id_"), "{run:?}");
@@ -112,7 +126,10 @@ fn run_with_wait_of_an_aborted_process_exits_1() {
     assert_eq!(run.code, 1, "{run:?}");
     let last = run.stdout.lines().last().unwrap();
     assert!(last.starts_with("ABORTED"), "{run:?}");
-    assert!(last.contains("simulated failure: no route to host"), "{run:?}");
+    assert!(
+        last.contains("simulated failure: no route to host"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -132,7 +149,8 @@ fn missing_job_flow_names_the_path() {
     let run = s.kompira(&["jobflow", "run", "/root/nope"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains("/root/nope not found; check the job flow path"),
+        run.stderr
+            .contains("/root/nope not found; check the job flow path"),
         "{run:?}"
     );
 }
@@ -146,9 +164,15 @@ fn process_show_summarises_and_prints_json() {
     assert_eq!(wait.code, 0, "{wait:?}");
     let show = s.kompira(&["process", "show", &process]);
     assert_eq!(show.code, 0, "{show:?}");
-    assert!(show.stdout.contains(&format!("process   {process}\n")), "{show:?}");
+    assert!(
+        show.stdout.contains(&format!("process   {process}\n")),
+        "{show:?}"
+    );
     assert!(show.stdout.contains("status    DONE\n"), "{show:?}");
-    assert!(show.stdout.contains("job       /root/check_disk\n"), "{show:?}");
+    assert!(
+        show.stdout.contains("job       /root/check_disk\n"),
+        "{show:?}"
+    );
     let json = s.kompira(&["process", "show", &format!("id_{id}"), "--json"]);
     let value: Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(value["abspath"], process.as_str());
@@ -181,7 +205,8 @@ fn channel_send_then_recv_round_trips_and_empty_channel_exits_1() {
     let recv = s.kompira(&["channel", "recv", channel, "--timeout", "1"]);
     assert_eq!(recv.code, 1, "{recv:?}");
     assert!(
-        recv.stderr.contains("no message on /root/channels/Desktop within 1 s"),
+        recv.stderr
+            .contains("no message on /root/channels/Desktop within 1 s"),
         "{recv:?}"
     );
 }
@@ -191,15 +216,25 @@ fn list_shows_every_job_flow_and_show_describes_one() {
     let s = Setup::new();
     let run = s.kompira(&["jobflow", "list"]);
     assert_eq!(run.code, 0, "{run:?}");
-    for path in ["/root/restart_process", "/root/check_disk", "/root/failing_job", "/root/slow_job"] {
+    for path in [
+        "/root/restart_process",
+        "/root/check_disk",
+        "/root/failing_job",
+        "/root/slow_job",
+    ] {
         assert!(
-            run.stdout.lines().any(|l| l.split('\t').next() == Some(path)),
+            run.stdout
+                .lines()
+                .any(|l| l.split('\t').next() == Some(path)),
             "{path}: {run:?}"
         );
     }
     let show = s.kompira(&["jobflow", "show", "/root/restart_process"]);
     assert_eq!(show.code, 0, "{show:?}");
-    assert!(show.stdout.contains("name         Restart process\n"), "{show:?}");
+    assert!(
+        show.stdout.contains("name         Restart process\n"),
+        "{show:?}"
+    );
 }
 
 #[test]
@@ -215,4 +250,28 @@ fn usage_errors_exit_2_and_missing_settings_name_the_key() {
         run.stderr,
         "kompira: set [rest] url (e.g. https://kompira.example.com) or KOMPIRA_URL\n"
     );
+}
+
+#[test]
+fn list_follows_every_page() {
+    // 60 job flows in two directories: three pages at the server's default page size.
+    let mut toml = String::new();
+    for i in 0..60 {
+        let dir = if i % 2 == 0 { "even" } else { "odd" };
+        toml.push_str(&format!("[[jobflow]]\npath = \"/root/{dir}/job_{i:02}\"\n"));
+    }
+    toml.push_str("[[jobflow]]\npath = \"/elsewhere/not_listed\"\n");
+    let s = Setup::with(TOKEN, Definitions::from_toml(&toml).unwrap());
+    let run = s.kompira(&["jobflow", "list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut paths: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    assert_eq!(paths.len(), 60, "{run:?}");
+    let run = s.kompira(&["jobflow", "list", "/root/odd"]);
+    assert_eq!(run.stdout.lines().count(), 30, "{run:?}");
 }
