@@ -390,7 +390,10 @@ mod tests {
     #[test]
     fn substitution() {
         let p = json!({"host": "web1", "n": 3}).as_object().unwrap().clone();
-        assert_eq!(substitute_str("on {host} x{n} {other} {", &p), "on web1 x3 {other} {");
+        assert_eq!(
+            substitute_str("on {host} x{n} {other} {", &p),
+            "on web1 x3 {other} {"
+        );
         assert_eq!(
             substitute(&json!({"h": ["{host}"], "k": 1}), &p),
             json!({"h": ["web1"], "k": 1})

@@ -53,7 +53,10 @@ fn timeout_response() -> Response {
 }
 
 fn shutting_down() -> Response {
-    detail(StatusCode::SERVICE_UNAVAILABLE, "kompira-sim is shutting down.")
+    detail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "kompira-sim is shutting down.",
+    )
 }
 
 fn percent_decode(s: &str) -> String {
@@ -88,7 +91,10 @@ fn percent_encode(s: &str) -> String {
 }
 
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn accepts_json(headers: &HeaderMap, params: &Params) -> bool {
@@ -115,9 +121,13 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option
         Some(h) => {
             let mut parts = h.split_whitespace();
             match (parts.next(), parts.next(), parts.next()) {
-                (Some(kw), Some(t), None) if kw.eq_ignore_ascii_case("token") => Some(t.to_string()),
+                (Some(kw), Some(t), None) if kw.eq_ignore_ascii_case("token") => {
+                    Some(t.to_string())
+                }
                 (Some(kw), None, _) if kw.eq_ignore_ascii_case("token") => {
-                    return Some(unauthorized("Invalid token header. No credentials provided."))
+                    return Some(unauthorized(
+                        "Invalid token header. No credentials provided.",
+                    ))
                 }
                 _ => None,
             }
@@ -126,7 +136,9 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option
     };
     let given = given.or_else(|| param(params, "token").map(str::to_string));
     match given {
-        None => Some(unauthorized("Authentication credentials were not provided.")),
+        None => Some(unauthorized(
+            "Authentication credentials were not provided.",
+        )),
         Some(t) if t == shared.token => None,
         Some(_) => Some(unauthorized("Invalid token.")),
     }
@@ -161,9 +173,16 @@ fn parse_body(body: &Bytes) -> Result<Value, BadRequest> {
 fn timeout_of(body: &Value) -> Result<Duration, BadRequest> {
     let t = match body.get("timeout") {
         None | Some(Value::Null) => 0.0,
-        Some(v) => match v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+        Some(v) => match v
+            .as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        {
             Some(t) if t >= 0.0 && t.is_finite() => t,
-            _ => return Err(BadRequest(json!({ "timeout": ["A valid number is required."] }))),
+            _ => {
+                return Err(BadRequest(
+                    json!({ "timeout": ["A valid number is required."] }),
+                ))
+            }
         },
     };
     Ok(Duration::from_secs_f64(t.min(MAX_TIMEOUT_SECS)))
@@ -188,7 +207,10 @@ pub(crate) async fn handle(
                 return r;
             }
         }
-        return reply(StatusCode::OK, serde_json::to_value(shared.stats()).unwrap_or_default());
+        return reply(
+            StatusCode::OK,
+            serde_json::to_value(shared.stats()).unwrap_or_default(),
+        );
     }
     if !accepts_json(&headers, &params) {
         return detail(
@@ -246,7 +268,10 @@ impl Request {
                 _ => not_found(),
             };
         }
-        if let Some(id) = path.strip_prefix("/process/id_").and_then(|n| n.parse().ok()) {
+        if let Some(id) = path
+            .strip_prefix("/process/id_")
+            .and_then(|n| n.parse().ok())
+        {
             return self.process(id, op).await;
         }
         enum Target {
@@ -326,9 +351,11 @@ impl Request {
             items.retain(|item| match item.get(k) {
                 Some(Value::String(s)) => s == want,
                 Some(Value::Null) => want.is_empty() || want == "null" || want == "None",
-                Some(v) => v.to_string().eq_ignore_ascii_case(want)
-                    || (v == &Value::Bool(true) && want == "True")
-                    || (v == &Value::Bool(false) && want == "False"),
+                Some(v) => {
+                    v.to_string().eq_ignore_ascii_case(want)
+                        || (v == &Value::Bool(true) && want == "True")
+                        || (v == &Value::Bool(false) && want == "False")
+                }
                 None => false,
             });
         }
@@ -431,7 +458,10 @@ impl Request {
             Some(other) => {
                 return field_error(
                     "parameters",
-                    format!("Expected a dictionary of items but got type \"{}\".", json_type(other)),
+                    format!(
+                        "Expected a dictionary of items but got type \"{}\".",
+                        json_type(other)
+                    ),
                 )
             }
         };
@@ -444,8 +474,13 @@ impl Request {
             None => {}
             Some(Value::String(m)) if ["NOTHING", "MAIL", "ABORT_MAIL"].contains(&m.as_str()) => {}
             Some(other) => {
-                let shown = other.as_str().map_or_else(|| other.to_string(), str::to_string);
-                return field_error("monitoring_mode", format!("\"{shown}\" is not a valid choice."));
+                let shown = other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_string);
+                return field_error(
+                    "monitoring_mode",
+                    format!("\"{shown}\" is not a valid choice."),
+                );
             }
         }
         for (k, v) in &job.defaults {
@@ -469,7 +504,11 @@ impl Request {
         if !exists {
             return not_found();
         }
-        let verb = if op.is_none() { Method::GET } else { Method::POST };
+        let verb = if op.is_none() {
+            Method::GET
+        } else {
+            Method::POST
+        };
         if !matches!(op, None | Some("wait" | "terminate" | "suspend" | "resume")) {
             return not_found();
         }
@@ -545,7 +584,13 @@ impl Request {
     }
 
     fn clear(&self, path: &str) -> Response {
-        if let Some(Kind::Channel(c)) = self.shared.lock().objects.get_mut(path).map(|o| &mut o.kind) {
+        if let Some(Kind::Channel(c)) = self
+            .shared
+            .lock()
+            .objects
+            .get_mut(path)
+            .map(|o| &mut o.kind)
+        {
             c.messages.clear();
         }
         reply(StatusCode::OK, Value::Bool(true))
@@ -559,7 +604,13 @@ impl Request {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut shutdown = self.shared.shutdown.clone();
         loop {
-            let notify = match self.shared.lock().objects.get_mut(path).map(|o| &mut o.kind) {
+            let notify = match self
+                .shared
+                .lock()
+                .objects
+                .get_mut(path)
+                .map(|o| &mut o.kind)
+            {
                 Some(Kind::Channel(c)) => c.notify.clone(),
                 _ => return not_found(),
             };
@@ -567,7 +618,13 @@ impl Request {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let taken = match self.shared.lock().objects.get_mut(path).map(|o| &mut o.kind) {
+            let taken = match self
+                .shared
+                .lock()
+                .objects
+                .get_mut(path)
+                .map(|o| &mut o.kind)
+            {
                 Some(Kind::Channel(c)) => c.messages.pop_front(),
                 _ => return not_found(),
             };
@@ -660,7 +717,10 @@ mod tests {
 
     #[test]
     fn splits_method_suffix() {
-        assert_eq!(split_method("/root/x.execute"), ("/root/x", Some("execute")));
+        assert_eq!(
+            split_method("/root/x.execute"),
+            ("/root/x", Some("execute"))
+        );
         assert_eq!(split_method("/process/id_3"), ("/process/id_3", None));
         assert_eq!(split_method("/a.b/c"), ("/a.b/c", None));
     }

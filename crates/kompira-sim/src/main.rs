@@ -23,7 +23,11 @@ struct Args {
     #[arg(long)]
     definitions: Option<PathBuf>,
     /// Broker to consume io_queue from.
-    #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f", conflicts_with = "no_amqp")]
+    #[arg(
+        long,
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        conflicts_with = "no_amqp"
+    )]
     amqp_url: String,
     /// Serve HTTP only; do not consume io_queue.
     #[arg(long)]
@@ -54,7 +58,11 @@ async fn main() -> ExitCode {
         listen: args.listen,
         token: args
             .token
-            .or_else(|| std::env::var("KOMPIRA_SIM_TOKEN").ok().filter(|t| !t.is_empty()))
+            .or_else(|| {
+                std::env::var("KOMPIRA_SIM_TOKEN")
+                    .ok()
+                    .filter(|t| !t.is_empty())
+            })
             .unwrap_or_else(|| DEFAULT_TOKEN.to_string()),
         amqp_url: (!args.no_amqp).then_some(args.amqp_url),
         definitions,

@@ -241,7 +241,13 @@ impl Shared {
             }
         };
         for dir in ["/root", "/system", "/system/channels", "/system/types"] {
-            add(&mut inner, dir, &dir[dir.rfind('/').unwrap_or(0) + 1..], "", Kind::Directory);
+            add(
+                &mut inner,
+                dir,
+                &dir[dir.rfind('/').unwrap_or(0) + 1..],
+                "",
+                Kind::Directory,
+            );
         }
         for dir in &defs.directories {
             let name = &dir[dir.rfind('/').unwrap_or(0) + 1..];
@@ -252,7 +258,13 @@ impl Shared {
                 messages: VecDeque::new(),
                 notify: Arc::new(Notify::new()),
             };
-            add(&mut inner, &c.path, &c.display_name, &c.description, Kind::Channel(q));
+            add(
+                &mut inner,
+                &c.path,
+                &c.display_name,
+                &c.description,
+                Kind::Channel(q),
+            );
         }
         for j in &defs.jobflows {
             let kind = Kind::Jobflow(Arc::new(j.clone()));
@@ -324,7 +336,11 @@ impl Shared {
     }
 
     /// Creates a process in state NEW and starts its runner.
-    pub fn start_process(self: &Arc<Self>, job: Arc<JobflowDef>, params: Map<String, Value>) -> String {
+    pub fn start_process(
+        self: &Arc<Self>,
+        job: Arc<JobflowDef>,
+        params: Map<String, Value>,
+    ) -> String {
         let path = {
             let mut inner = self.lock();
             let id = inner.next_process;
@@ -433,7 +449,10 @@ mod tests {
 
     #[test]
     fn timedelta_like_python() {
-        assert_eq!(timedelta(chrono::TimeDelta::milliseconds(1234)), "0:00:01.234000");
+        assert_eq!(
+            timedelta(chrono::TimeDelta::milliseconds(1234)),
+            "0:00:01.234000"
+        );
         assert_eq!(timedelta(chrono::TimeDelta::seconds(3725)), "1:02:05");
     }
 }

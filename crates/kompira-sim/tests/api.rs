@@ -22,12 +22,18 @@ async fn auth_by_header_or_query() {
     let accept = ("Accept", "application/json");
     let (st, v) = raw(url.clone(), &[accept]).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    assert_eq!(v, json!({"detail": "Authentication credentials were not provided."}));
+    assert_eq!(
+        v,
+        json!({"detail": "Authentication credentials were not provided."})
+    );
     let (st, v) = raw(url.clone(), &[accept, ("Authorization", "Token nope")]).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(v, json!({"detail": "Invalid token."}));
     let (st, v) = raw(format!("{url}?token=nope"), &[accept]).await;
-    assert_eq!((st, v["detail"].as_str()), (StatusCode::UNAUTHORIZED, Some("Invalid token.")));
+    assert_eq!(
+        (st, v["detail"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("Invalid token."))
+    );
     let good = format!("Token {TOKEN}");
     let (st, v) = raw(url.clone(), &[accept, ("Authorization", good.as_str())]).await;
     assert_eq!(st, StatusCode::OK);
@@ -43,10 +49,17 @@ async fn json_only_when_asked() {
     let url = format!("{}/root?token={TOKEN}", s.base_url);
     let (st, v) = raw(url.clone(), &[]).await;
     assert_eq!(st, StatusCode::NOT_ACCEPTABLE);
-    assert_eq!(v, json!({"detail": "Could not satisfy the request Accept header."}));
+    assert_eq!(
+        v,
+        json!({"detail": "Could not satisfy the request Accept header."})
+    );
     let (st, _) = raw(url.clone(), &[("Accept", "*/*")]).await;
     assert_eq!(st, StatusCode::NOT_ACCEPTABLE);
-    let (st, _) = raw(url.clone(), &[("Accept", "text/html, application/json;q=0.9")]).await;
+    let (st, _) = raw(
+        url.clone(),
+        &[("Accept", "text/html, application/json;q=0.9")],
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     let (st, _) = raw(format!("{url}&format=json"), &[]).await;
     assert_eq!(st, StatusCode::OK);
@@ -74,31 +87,58 @@ async fn objects_and_not_found() {
     let (st, v) = post(&s, "/root/restart_process.execute", json!("x")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(v["non_field_errors"].is_array());
-    let r = common::http_builder().build().unwrap()
-        .post(format!("{}/root/restart_process.execute?format=json&token={TOKEN}", s.base_url))
+    let r = common::http_builder()
+        .build()
+        .unwrap()
+        .post(format!(
+            "{}/root/restart_process.execute?format=json&token={TOKEN}",
+            s.base_url
+        ))
         .body("{nope")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let v: Value = r.json().await.unwrap();
-    assert!(v["detail"].as_str().unwrap().starts_with("JSON parse error - "), "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("JSON parse error - "),
+        "{v}"
+    );
     s.shutdown().await;
 }
 
 #[tokio::test]
 async fn descendant_is_paginated_and_filtered() {
     let s = sim(None).await;
-    let (st, v) = get(&s, "/root.descendant?type_object=/system/types/Jobflow&page_size=3&order_by=-id").await;
+    let (st, v) = get(
+        &s,
+        "/root.descendant?type_object=/system/types/Jobflow&page_size=3&order_by=-id",
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["count"], 4);
     assert_eq!(v["results"].as_array().unwrap().len(), 3);
     assert!(v["previous"].is_null());
     let next = v["next"].as_str().unwrap();
-    assert!(next.starts_with(&s.base_url) && next.contains("page=2") && next.contains("order_by=-id"), "{next}");
-    let ids: Vec<i64> = v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(
+        next.starts_with(&s.base_url) && next.contains("page=2") && next.contains("order_by=-id"),
+        "{next}"
+    );
+    let ids: Vec<i64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
-    let (_, v2) = get(&s, "/root.descendant?type_object=/system/types/Jobflow&page_size=3&order_by=-id&page=2").await;
+    let (_, v2) = get(
+        &s,
+        "/root.descendant?type_object=/system/types/Jobflow&page_size=3&order_by=-id&page=2",
+    )
+    .await;
     assert_eq!(v2["results"].as_array().unwrap().len(), 1);
     assert!(v2["next"].is_null());
     assert!(!v2["previous"].as_str().unwrap().contains("page="));
@@ -106,7 +146,12 @@ async fn descendant_is_paginated_and_filtered() {
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(v, json!({"detail": "Invalid page."}));
     let (_, v) = get(&s, "/root.descendant").await;
-    let types: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["type_object"].as_str().unwrap()).collect();
+    let types: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type_object"].as_str().unwrap())
+        .collect();
     assert!(types.contains(&"/system/types/Directory") && types.contains(&"/system/types/Channel"));
     s.shutdown().await;
 }
@@ -114,7 +159,12 @@ async fn descendant_is_paginated_and_filtered() {
 #[tokio::test]
 async fn execute_runs_to_done() {
     let s = sim(None).await;
-    let (st, p) = post(&s, "/root/restart_process.execute", json!({"parameters": {"host": "web1"}, "monitoring_mode": "MAIL"})).await;
+    let (st, p) = post(
+        &s,
+        "/root/restart_process.execute",
+        json!({"parameters": {"host": "web1"}, "monitoring_mode": "MAIL"}),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     let p = p.as_str().unwrap().to_string();
     assert!(p.starts_with("/process/id_"));
@@ -133,8 +183,16 @@ async fn execute_runs_to_done() {
     let (_, l) = get(&s, "/process?status=DONE&job=/root/restart_process").await;
     assert_eq!(l["count"], 1);
     let (_, v) = post(&s, "/root/check_disk.execute", json!({})).await;
-    let (_, v) = post(&s, &format!("{}.wait", v.as_str().unwrap()), json!({"timeout": 5})).await;
-    assert_eq!(v["result"], json!({"host": "localhost", "mount": "/", "used_percent": 42, "ok": true}));
+    let (_, v) = post(
+        &s,
+        &format!("{}.wait", v.as_str().unwrap()),
+        json!({"timeout": 5}),
+    )
+    .await;
+    assert_eq!(
+        v["result"],
+        json!({"host": "localhost", "mount": "/", "used_percent": 42, "ok": true})
+    );
     s.shutdown().await;
 }
 
@@ -142,7 +200,12 @@ async fn execute_runs_to_done() {
 async fn execute_runs_to_aborted() {
     let s = sim(None).await;
     let (_, p) = post(&s, "/root/failing_job.execute", json!({})).await;
-    let (_, v) = post(&s, &format!("{}.wait", p.as_str().unwrap()), json!({"timeout": 5})).await;
+    let (_, v) = post(
+        &s,
+        &format!("{}.wait", p.as_str().unwrap()),
+        json!({"timeout": 5}),
+    )
+    .await;
     assert_eq!(v["status"], "ABORTED");
     assert_eq!(v["exit_status"], 1);
     assert_eq!(v["error"], "simulated failure: no route to host");
@@ -156,10 +219,23 @@ async fn execute_validates() {
     let (st, v) = post(&s, "/root/restart_process.execute", json!({})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(v, json!({"parameters": ["missing parameter: host"]}));
-    let (st, v) = post(&s, "/root/restart_process.execute", json!({"parameters": {"host": "a"}, "monitoring_mode": "X"})).await;
+    let (st, v) = post(
+        &s,
+        "/root/restart_process.execute",
+        json!({"parameters": {"host": "a"}, "monitoring_mode": "X"}),
+    )
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert_eq!(v, json!({"monitoring_mode": ["\"X\" is not a valid choice."]}));
-    let (st, v) = post(&s, "/root/restart_process.execute", json!({"parameters": {"host": "a"}, "step_mode": "yes"})).await;
+    assert_eq!(
+        v,
+        json!({"monitoring_mode": ["\"X\" is not a valid choice."]})
+    );
+    let (st, v) = post(
+        &s,
+        "/root/restart_process.execute",
+        json!({"parameters": {"host": "a"}, "step_mode": "yes"}),
+    )
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(v["step_mode"].is_array());
     s.shutdown().await;
@@ -182,7 +258,9 @@ async fn wait_times_out_and_terminate_aborts() {
     let waiter = {
         let (base, p) = (s.base_url.clone(), p.clone());
         tokio::spawn(async move {
-            common::http_builder().build().unwrap()
+            common::http_builder()
+                .build()
+                .unwrap()
                 .post(format!("{base}{p}.wait?format=json&token={TOKEN}"))
                 .json(&json!({"timeout": 30}))
                 .send()
@@ -222,7 +300,13 @@ async fn channel_send_recv_clear() {
     let (_, v) = post(&s, &format!("{ch}.clear_messages"), json!({})).await;
     assert_eq!(v, json!(true));
     let (st, v) = post(&s, &format!("{ch}.recv"), json!({"timeout": 0})).await;
-    assert_eq!((st, v), (StatusCode::REQUEST_TIMEOUT, json!({"detail": "Request timeout."})));
+    assert_eq!(
+        (st, v),
+        (
+            StatusCode::REQUEST_TIMEOUT,
+            json!({"detail": "Request timeout."})
+        )
+    );
     assert_eq!(s.stats().messages_per_channel[ch], 0);
     s.shutdown().await;
 }
@@ -235,7 +319,9 @@ async fn concurrent_recv_waiters_get_distinct_messages() {
     for _ in 0..3 {
         let (base, ch) = (s.base_url.clone(), ch.to_string());
         waiters.push(tokio::spawn(async move {
-            common::http_builder().build().unwrap()
+            common::http_builder()
+                .build()
+                .unwrap()
                 .post(format!("{base}{ch}.recv?format=json&token={TOKEN}"))
                 .json(&json!({"timeout": 10}))
                 .send()
@@ -264,7 +350,10 @@ async fn concurrent_recv_waiters_get_distinct_messages() {
 async fn recv_client_gone_keeps_the_message() {
     let s = sim(None).await;
     let ch = "/root/channels/Desktop";
-    let client = common::http_builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let client = common::http_builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let r = client
         .post(format!("{}{ch}.recv?format=json&token={TOKEN}", s.base_url))
         .json(&json!({"timeout": 5}))
@@ -281,8 +370,15 @@ async fn recv_client_gone_keeps_the_message() {
 #[tokio::test]
 async fn stats_without_auth_on_localhost() {
     let s = sim(None).await;
-    let v: Value = reqwest::get(format!("{}/_sim/stats", s.base_url)).await.unwrap().json().await.unwrap();
+    let v: Value = reqwest::get(format!("{}/_sim/stats", s.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["events_consumed"], 0);
-    assert!(v["messages_per_channel"].get("/system/channels/Alert").is_some());
+    assert!(v["messages_per_channel"]
+        .get("/system/channels/Alert")
+        .is_some());
     s.shutdown().await;
 }

@@ -27,8 +27,15 @@ pub async fn sim(amqp_url: Option<String>) -> SimHandle {
 }
 
 /// An authenticated JSON request; `body` None sends no body.
-pub async fn call(sim: &SimHandle, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = http_builder().build().unwrap()
+pub async fn call(
+    sim: &SimHandle,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http_builder()
+        .build()
+        .unwrap()
         .request(method, format!("{}{}", sim.base_url, path))
         .header("Accept", "application/json")
         .header("Authorization", format!("Token {TOKEN}"));
