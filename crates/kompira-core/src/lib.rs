@@ -4,5 +4,6 @@
 pub mod config;
 pub mod event;
 pub mod logfile;
+pub mod rest;
 pub mod secret;
 pub mod watch;

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn raw(url: String, headers: &[(&str, &str)]) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().get(url);
+    let mut req = common::http_builder().build().unwrap().get(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -87,7 +87,9 @@ async fn objects_and_not_found() {
     let (st, v) = post(&s, "/root/restart_process.execute", json!("x")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(v["non_field_errors"].is_array());
-    let r = reqwest::Client::new()
+    let r = common::http_builder()
+        .build()
+        .unwrap()
         .post(format!(
             "{}/root/restart_process.execute?format=json&token={TOKEN}",
             s.base_url
@@ -256,7 +258,9 @@ async fn wait_times_out_and_terminate_aborts() {
     let waiter = {
         let (base, p) = (s.base_url.clone(), p.clone());
         tokio::spawn(async move {
-            reqwest::Client::new()
+            common::http_builder()
+                .build()
+                .unwrap()
                 .post(format!("{base}{p}.wait?format=json&token={TOKEN}"))
                 .json(&json!({"timeout": 30}))
                 .send()
@@ -315,7 +319,9 @@ async fn concurrent_recv_waiters_get_distinct_messages() {
     for _ in 0..3 {
         let (base, ch) = (s.base_url.clone(), ch.to_string());
         waiters.push(tokio::spawn(async move {
-            reqwest::Client::new()
+            common::http_builder()
+                .build()
+                .unwrap()
                 .post(format!("{base}{ch}.recv?format=json&token={TOKEN}"))
                 .json(&json!({"timeout": 10}))
                 .send()
@@ -344,7 +350,7 @@ async fn concurrent_recv_waiters_get_distinct_messages() {
 async fn recv_client_gone_keeps_the_message() {
     let s = sim(None).await;
     let ch = "/root/channels/Desktop";
-    let client = reqwest::Client::builder()
+    let client = common::http_builder()
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();

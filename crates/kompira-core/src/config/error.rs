@@ -78,6 +78,16 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A key that this use needs has no value.
+    #[error("set [{section}] {key} {hint}")]
+    Missing {
+        /// The section, e.g. `rest`.
+        section: String,
+        /// The key, e.g. `url`.
+        key: String,
+        /// An example and the environment variable that can set it instead.
+        hint: String,
+    },
     /// Saving a file failed.
     #[error("cannot write config file '{}': {source}", path.display())]
     Write {

@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use super::error::ConfigError;
 use super::ini::{self, IniDocument};
 use super::paths::{self, Os};
+use crate::rest::RestSettings;
 use crate::secret::Secret;
 use crate::watch::{Policy, Severity};
 use chrono::NaiveTime;
+use std::time::Duration;
 
 /// The mask shown instead of a password.
 const MASK: &str = "********";
@@ -211,6 +213,7 @@ const LOGGING: &str = "logging";
 const AMQP: &str = "amqp-connection";
 const EVENT: &str = "event";
 const NOTIFY: &str = "notify";
+const REST: &str = "rest";
 
 /// The keys this program reads, in display order.
 const KEYS: &[KeySpec] = &[
@@ -240,6 +243,12 @@ const KEYS: &[KeySpec] = &[
         Kind::Str,
         Fallback::Str("/system/channels/Alert"),
     ),
+    // Ours: the REST API of the Kompira server (the `kompira` command, the app).
+    spec(REST, "url", Kind::Str, Fallback::None),
+    spec(REST, "token", Kind::Str, Fallback::None),
+    spec(REST, "ca_file", Kind::Str, Fallback::None),
+    spec(REST, "insecure", Kind::Bool, Fallback::Bool(false)),
+    spec(REST, "timeout", Kind::Int, Fallback::Int(30)),
     // Ours: desktop alerts. Unset channels means the [event] channel.
     spec(NOTIFY, "channels", Kind::Str, Fallback::None),
     spec(NOTIFY, "min_severity", Kind::Str, Fallback::Str("Not classified")),
@@ -276,6 +285,8 @@ const ENV_VARS: &[(&str, &str, &str)] = &[
     ("LOGGING_MAXSZ", LOGGING, "logmaxsz"),
     ("LOGGING_BACKUP", LOGGING, "logbackup"),
     ("LOGGING_WHEN", LOGGING, "logwhen"),
+    ("KOMPIRA_URL", REST, "url"),
+    ("KOMPIRA_TOKEN", REST, "token"),
 ];
 
 /// The variable that sets server, port, user, password and ssl at once.
@@ -291,7 +302,7 @@ fn find_spec(section: &str, key: &str) -> Option<&'static KeySpec> {
 }
 
 fn is_secret(section: &str, key: &str) -> bool {
-    section == AMQP && key == "password"
+    matches!((section, key), (AMQP, "password") | (REST, "token"))
 }
 
 /// Logging settings, validated.
@@ -521,7 +532,7 @@ impl Settings {
             let spec = find_spec(section, key).expect("env key in KEYS");
             let value = typed(spec.kind, &raw).map_err(|message| ConfigError::BadEnv {
                 var: var.to_string(),
-                value: raw.clone(),
+                value: if is_secret(section, key) { MASK.to_string() } else { raw.clone() },
                 message,
             })?;
             *self.slot(section, key).expect("env key") = Resolved {
@@ -800,6 +811,36 @@ impl Settings {
         }
     }
 
+    /// The `[rest]` settings for the REST client; an unset url or token is an error that
+    /// says which key (or variable) to set.
+    pub fn rest(&self) -> Result<RestSettings, ConfigError> {
+        let text = |key: &str| {
+            self.value(REST, key)
+                .as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let url = text("url").ok_or_else(|| ConfigError::Missing {
+            section: REST.into(),
+            key: "url".into(),
+            hint: "(e.g. https://kompira.example.com) or KOMPIRA_URL".into(),
+        })?;
+        let token = text("token").ok_or_else(|| ConfigError::Missing {
+            section: REST.into(),
+            key: "token".into(),
+            hint: "(the REST API token from your Kompira user settings) or KOMPIRA_TOKEN".into(),
+        })?;
+        let timeout = u64::try_from(self.int_or_default(REST, "timeout")).unwrap_or(30).max(1);
+        Ok(RestSettings {
+            url,
+            token: Secret::new(token),
+            ca_file: text("ca_file").map(PathBuf::from),
+            insecure: self.value(REST, "insecure").as_bool().unwrap_or(false),
+            timeout: Duration::from_secs(timeout),
+        })
+    }
+
     /// The 11 amqp keys the reference `--dry-run` prints, as configured
     /// (`null` where unset), with the password masked.
     pub fn amqp_raw_json(&self) -> serde_json::Value {
@@ -814,6 +855,13 @@ impl Settings {
         }
         serde_json::Value::Object(map)
     }
+}
+
+fn is_http_url(text: &str) -> bool {
+    let lower = text.trim().to_ascii_lowercase();
+    ["http://", "https://"]
+        .iter()
+        .any(|scheme| lower.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()))
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -912,6 +960,13 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
         (NOTIFY, "channels") => match value.as_str() {
             Some(text) => parse_channels(text).map(|list| Some(Value::Str(list.join(", ")))),
             None => Ok(None),
+        },
+        (REST, "timeout") => in_range(1, i64::MAX),
+        (REST, "url") => match value.as_str() {
+            Some(url) if !url.is_empty() && !is_http_url(url) => {
+                Err("is not an http:// or https:// URL (e.g. https://kompira.example.com)".into())
+            }
+            _ => Ok(None),
         },
         _ => Ok(None),
     }
@@ -1225,8 +1280,10 @@ mod tests {
         );
         assert_eq!(keys[6], "amqp-connection.server");
         assert_eq!(keys[18], "amqp-connection.connect_timeout");
-        assert_eq!(keys.last().map(String::as_str), Some("event.channel"));
-        assert_eq!(keys.len(), 20);
+        assert_eq!(keys[19], "event.channel");
+        assert_eq!(keys[20], "rest.url");
+        assert_eq!(keys.last().map(String::as_str), Some("rest.timeout"));
+        assert_eq!(keys.len(), 25);
     }
 
     #[test]
@@ -1983,6 +2040,82 @@ mod tests {
         let debug = format!("{s:?} {:?}", s.amqp());
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("********"));
+    }
+
+    #[test]
+    fn rest_settings_come_from_the_file() {
+        let s = Fixture::new()
+            .load_text("[rest]\nurl = https://kompira.example.com\ntoken = abc123\nca_file = /etc/ca.pem\ninsecure = yes\ntimeout = 7\n")
+            .unwrap();
+        let rest = s.rest().unwrap();
+        assert_eq!(rest.url, "https://kompira.example.com");
+        assert_eq!(rest.token.expose(), "abc123");
+        assert_eq!(rest.ca_file, Some(PathBuf::from("/etc/ca.pem")));
+        assert!(rest.insecure);
+        assert_eq!(rest.timeout, Duration::from_secs(7));
+    }
+
+    #[test]
+    fn rest_defaults_and_missing_keys_say_what_to_set() {
+        let s = Fixture::new().load_file(None).unwrap();
+        assert_eq!(value_of(&s, "rest", "timeout"), Value::Int(30));
+        assert_eq!(value_of(&s, "rest", "insecure"), Value::Bool(false));
+        assert_eq!(
+            s.rest().unwrap_err().to_string(),
+            "set [rest] url (e.g. https://kompira.example.com) or KOMPIRA_URL"
+        );
+        let s = Fixture::new()
+            .load_text("[rest]\nurl = https://k\ntoken =\n")
+            .unwrap();
+        assert!(s
+            .rest()
+            .unwrap_err()
+            .to_string()
+            .starts_with("set [rest] token ("));
+        let rest = Fixture::new()
+            .load_text("[rest]\nurl = https://k\ntoken = t\n")
+            .unwrap()
+            .rest()
+            .unwrap();
+        assert_eq!((rest.ca_file, rest.insecure, rest.timeout), (None, false, Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn rest_environment_beats_the_file() {
+        let s = Fixture::new()
+            .env("KOMPIRA_URL", "http://sim:8080")
+            .env("KOMPIRA_TOKEN", "from-env")
+            .load_text("[rest]\nurl = https://file\ntoken = from-file\n")
+            .unwrap();
+        let rest = s.rest().unwrap();
+        assert_eq!((rest.url.as_str(), rest.token.expose()), ("http://sim:8080", "from-env"));
+        assert_eq!(source_of(&s, "rest", "token"), "environment KOMPIRA_TOKEN");
+    }
+
+    #[test]
+    fn rest_values_are_checked() {
+        let e = Fixture::new()
+            .load_text("[rest]\ntimeout = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("[rest] timeout: 0 is out of range (must be 1 or more)"), "{e}");
+        let e = Fixture::new()
+            .env("KOMPIRA_URL", "kompira.example.com")
+            .load_file(None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("KOMPIRA_URL=\"kompira.example.com\" is not an http:// or https:// URL"), "{e}");
+    }
+
+    #[test]
+    fn rest_token_is_masked_everywhere() {
+        let s = Fixture::new()
+            .load_text("[rest]\nurl = https://k\ntoken = hunter2\n")
+            .unwrap();
+        let shown = s.get("rest", "token").unwrap().shown("rest", "token");
+        let debug = format!("{s:?} {:?}", s.rest().unwrap());
+        assert_eq!(shown, "********");
+        assert!(!debug.contains("hunter2"), "{debug}");
     }
 
     #[test]

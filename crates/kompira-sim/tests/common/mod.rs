@@ -6,6 +6,15 @@ use serde_json::Value;
 
 pub const TOKEN: &str = "test-token";
 
+/// A reqwest builder that works in this workspace: reqwest is built with `rustls-no-provider`
+/// (kompira-core hands it a ring-based TLS config), so a plain `reqwest::Client::new()` would
+/// panic for want of a process-wide crypto provider. Installing ring first avoids that.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    // Err only means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 pub async fn sim(amqp_url: Option<String>) -> SimHandle {
     kompira_sim::start(SimConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -25,7 +34,9 @@ pub async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new()
+    let mut req = http_builder()
+        .build()
+        .unwrap()
         .request(method, format!("{}{}", sim.base_url, path))
         .header("Accept", "application/json")
         .header("Authorization", format!("Token {TOKEN}"));

@@ -1,0 +1,87 @@
+//! `kompira`: run job flows, follow processes and use channels over the Kompira REST API.
+//! Exit status 0 when done, 1 on any failure or an ABORTED process, 2 on a usage error.
+
+mod args;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kompira_core::config::{self, LoadOptions, Os};
+use kompira_core::rest::Client;
+use tracing_subscriber::EnvFilter;
+
+use args::Cli;
+use commands::Failure;
+
+const EXIT_FAILURE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    if let Err(failure) = commands::check(&cli.command) {
+        return exit(failure);
+    }
+    let client =
+        match load_settings(&cli).and_then(|rest| Client::new(&rest).map_err(|e| e.to_string())) {
+            Ok(client) => client,
+            Err(message) => return exit(Failure::Runtime(message)),
+        };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return exit(Failure::Runtime(format!("cannot start: {e}"))),
+    };
+    match runtime.block_on(commands::run(cli.command, &client)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => exit(failure),
+    }
+}
+
+/// `tracing` to stderr, filtered by RUST_LOG (default: warnings and errors only).
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn load_settings(cli: &Cli) -> Result<kompira_core::rest::RestSettings, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = config::load(&LoadOptions {
+        os: Os::current(),
+        explicit_config: cli.common.config.clone(),
+        exe: std::env::current_exe().ok(),
+        cwd,
+        include_user_file: true,
+        env: &env,
+        overrides: cli.common.overrides(),
+    })
+    .map_err(|e| e.to_string())?;
+    for warning in settings.warnings() {
+        tracing::warn!("{warning}");
+    }
+    tracing::debug!(files = ?settings.files_read(), "config files read");
+    settings.rest().map_err(|e| e.to_string())
+}
+
+fn exit(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Usage(message) => {
+            eprintln!("kompira: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Failure::Runtime(message) => {
+            eprintln!("kompira: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+        Failure::Reported => ExitCode::from(EXIT_FAILURE),
+    }
+}

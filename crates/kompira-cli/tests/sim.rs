@@ -1,0 +1,278 @@
+//! The real `kompira` binary against kompira-sim (the local stand-in for the Kompira REST API).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use kompira_sim::{Definitions, SimConfig, SimHandle};
+use serde_json::Value;
+
+const TOKEN: &str = "sim-token-do-not-print";
+
+/// A running simulator, a scratch directory and a kompira.conf pointing at the simulator.
+struct Setup {
+    // Keeps the simulator's tasks alive while the binary runs.
+    _runtime: tokio::runtime::Runtime,
+    _sim: SimHandle,
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Self {
+        Self::with(TOKEN, Definitions::builtin())
+    }
+
+    fn with_token(token: &str) -> Self {
+        Self::with(token, Definitions::builtin())
+    }
+
+    /// The simulator accepts [`TOKEN`] and serves `definitions`; the config file holds `token`.
+    fn with(token: &str, definitions: Definitions) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sim = runtime
+            .block_on(kompira_sim::start(SimConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                token: TOKEN.to_string(),
+                amqp_url: None,
+                definitions,
+                tls: None,
+            }))
+            .expect("sim starts");
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("kompira.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[rest]\nurl = {}\ntoken = {token}\ntimeout = 10\n",
+                sim.base_url
+            ),
+        )
+        .unwrap();
+        Setup {
+            _runtime: runtime,
+            _sim: sim,
+            dir,
+            conf,
+        }
+    }
+
+    fn kompira(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_kompira"))
+            .arg("-c")
+            .arg(&self.conf)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("KOMPIRA_URL")
+            .env_remove("KOMPIRA_TOKEN")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("kompira runs");
+        Run::from(output)
+    }
+
+    /// Starts a job flow without waiting; its process path.
+    fn start(&self, jobflow: &str) -> String {
+        let run = self.kompira(&["jobflow", "run", jobflow]);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout.trim().to_owned()
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+#[test]
+fn run_with_wait_follows_to_done() {
+    let s = Setup::new();
+    let run = s.kompira(&[
+        "jobflow",
+        "run",
+        "/root/restart_process",
+        "-p",
+        "host=web1",
+        "--wait",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("/process/id_"), "{run:?}");
+    assert!(run.stdout.contains("connecting to web1\n"), "{run:?}");
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("DONE exit_status=0"), "{run:?}");
+    assert!(last.contains("restarted on web1"), "{run:?}");
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn run_with_wait_of_an_aborted_process_exits_1() {
+    let s = Setup::new();
+    let run = s.kompira(&["jobflow", "run", "/root/failing_job", "--wait"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let last = run.stdout.lines().last().unwrap();
+    assert!(last.starts_with("ABORTED"), "{run:?}");
+    assert!(
+        last.contains("simulated failure: no route to host"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn refused_token_names_the_setting_and_hides_the_token() {
+    let s = Setup::with_token("wrong-secret-value");
+    let run = s.kompira(&["jobflow", "run", "/root/restart_process"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.starts_with("kompira: 401"), "{run:?}");
+    assert!(run.stderr.contains("[rest] token"), "{run:?}");
+    assert!(!run.stderr.contains("wrong-secret-value"), "{run:?}");
+    assert!(!run.stdout.contains("wrong-secret-value"), "{run:?}");
+}
+
+#[test]
+fn missing_job_flow_names_the_path() {
+    let s = Setup::new();
+    let run = s.kompira(&["jobflow", "run", "/root/nope"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("/root/nope not found; check the job flow path"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn process_show_summarises_and_prints_json() {
+    let s = Setup::new();
+    let process = s.start("/root/check_disk");
+    let id = process.trim_start_matches("/process/id_");
+    let wait = s.kompira(&["process", "wait", id]);
+    assert_eq!(wait.code, 0, "{wait:?}");
+    let show = s.kompira(&["process", "show", &process]);
+    assert_eq!(show.code, 0, "{show:?}");
+    assert!(
+        show.stdout.contains(&format!("process   {process}\n")),
+        "{show:?}"
+    );
+    assert!(show.stdout.contains("status    DONE\n"), "{show:?}");
+    assert!(
+        show.stdout.contains("job       /root/check_disk\n"),
+        "{show:?}"
+    );
+    let json = s.kompira(&["process", "show", &format!("id_{id}"), "--json"]);
+    let value: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(value["abspath"], process.as_str());
+}
+
+#[test]
+fn process_wait_with_timeout_reports_a_running_process() {
+    let s = Setup::new();
+    let process = s.start("/root/slow_job");
+    let run = s.kompira(&["process", "wait", &process, "--timeout", "1"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is still RUNNING after 1 s"), "{run:?}");
+    let run = s.kompira(&["process", "terminate", &process]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn channel_send_then_recv_round_trips_and_empty_channel_exits_1() {
+    let s = Setup::new();
+    let channel = "/root/channels/Desktop";
+    let send = s.kompira(&["channel", "send", channel, "host=web1", "msg=a=b"]);
+    assert_eq!(send.code, 0, "{send:?}");
+    let send = s.kompira(&["channel", "send", channel, "--json", "[1, null]"]);
+    assert_eq!(send.code, 0, "{send:?}");
+    let recv = s.kompira(&["channel", "recv", channel]);
+    assert_eq!(recv.code, 0, "{recv:?}");
+    assert_eq!(recv.stdout, "{\"host\":\"web1\",\"msg\":\"a=b\"}\n");
+    let recv = s.kompira(&["channel", "recv", channel, "--timeout", "1"]);
+    assert_eq!(recv.stdout, "[1,null]\n");
+    let recv = s.kompira(&["channel", "recv", channel, "--timeout", "1"]);
+    assert_eq!(recv.code, 1, "{recv:?}");
+    assert!(
+        recv.stderr
+            .contains("no message on /root/channels/Desktop within 1 s"),
+        "{recv:?}"
+    );
+}
+
+#[test]
+fn list_shows_every_job_flow_and_show_describes_one() {
+    let s = Setup::new();
+    let run = s.kompira(&["jobflow", "list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for path in [
+        "/root/restart_process",
+        "/root/check_disk",
+        "/root/failing_job",
+        "/root/slow_job",
+    ] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.split('\t').next() == Some(path)),
+            "{path}: {run:?}"
+        );
+    }
+    let show = s.kompira(&["jobflow", "show", "/root/restart_process"]);
+    assert_eq!(show.code, 0, "{show:?}");
+    assert!(
+        show.stdout.contains("name         Restart process\n"),
+        "{show:?}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_missing_settings_name_the_key() {
+    let s = Setup::new();
+    let run = s.kompira(&["jobflow", "run", "/root/x", "-p", "novalue"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.starts_with("kompira: -p \"novalue\""), "{run:?}");
+    std::fs::write(&s.conf, "[rest]\n").unwrap();
+    let run = s.kompira(&["jobflow", "list"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "kompira: set [rest] url (e.g. https://kompira.example.com) or KOMPIRA_URL\n"
+    );
+}
+
+#[test]
+fn list_follows_every_page() {
+    // 60 job flows in two directories: three pages at the server's default page size.
+    let mut toml = String::new();
+    for i in 0..60 {
+        let dir = if i % 2 == 0 { "even" } else { "odd" };
+        toml.push_str(&format!("[[jobflow]]\npath = \"/root/{dir}/job_{i:02}\"\n"));
+    }
+    toml.push_str("[[jobflow]]\npath = \"/elsewhere/not_listed\"\n");
+    let s = Setup::with(TOKEN, Definitions::from_toml(&toml).unwrap());
+    let run = s.kompira(&["jobflow", "list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut paths: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    assert_eq!(paths.len(), 60, "{run:?}");
+    let run = s.kompira(&["jobflow", "list", "/root/odd"]);
+    assert_eq!(run.stdout.lines().count(), 30, "{run:?}");
+}

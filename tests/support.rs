@@ -1,0 +1,54 @@
+//! Shared pieces of the end-to-end suites: locating the built binaries, a recording alert sink,
+//! and a stand-in started with the broker consumer.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kompira_core::watch::{AlertSink, Decision, Notification};
+
+/// A binary of this workspace, built by `cargo build --workspace` (scripts/test.sh does that
+/// first). Test binaries live in `target/<profile>/deps/`, the programs one level up.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("deps dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built: run `cargo build --workspace` (scripts/test.sh does)", path.display());
+    path
+}
+
+/// Records every alert with the instant it arrived.
+#[derive(Default)]
+pub struct RecordingSink {
+    alerts: Mutex<Vec<(Notification, Decision, Instant)>>,
+}
+
+impl AlertSink for RecordingSink {
+    fn alert(&self, alert: &Notification, decision: Decision) {
+        self.alerts.lock().unwrap().push((alert.clone(), decision, Instant::now()));
+    }
+}
+
+impl RecordingSink {
+    /// A new, shareable sink.
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Everything recorded so far.
+    pub fn alerts(&self) -> Vec<(Notification, Decision, Instant)> {
+        self.alerts.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` alerts arrived, or `timeout` passed.
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<(Notification, Decision, Instant)> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline && self.alerts.lock().unwrap().len() < count {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        self.alerts()
+    }
+}
