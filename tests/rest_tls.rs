@@ -98,7 +98,6 @@ async fn an_unreadable_ca_file_is_reported_by_name() {
         insecure: false,
         timeout: Duration::from_secs(1),
     })
-    .err()
-    .expect("a missing CA file is an error");
+    .expect_err("a missing CA file is an error");
     assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
 }
