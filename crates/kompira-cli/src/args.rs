@@ -144,6 +144,19 @@ pub enum ChannelCommand {
         #[arg(long, value_name = "JSON", conflicts_with = "fields")]
         json: Option<String>,
     },
+    /// Watch channels for alerts and print each as it arrives (Ctrl+C stops). Like recv, this
+    /// consumes the messages: watch a channel of your own (see the README).
+    Watch {
+        /// Channels to watch [default: [notify] channels, else the [event] channel].
+        paths: Vec<String>,
+        /// One JSON object per alert instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many alerts (for scripts). Alerts already taken off the channel
+        /// when it stops are printed too, never dropped.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+    },
     /// Take the first message off a channel and print it as JSON; exit 1 if none came.
     /// This consumes the message: job flows waiting on the channel will not see it.
     Recv {

@@ -9,6 +9,8 @@ use kompira_core::rest::{
 };
 use serde_json::{Map, Value};
 
+use kompira_core::config::NotifySettings;
+
 use crate::args::{ChannelCommand, Command, JobflowCommand, ProcessCommand};
 use crate::output;
 
@@ -43,7 +45,8 @@ pub fn check(command: &Command) -> Result<(), Failure> {
     }
 }
 
-pub async fn run(command: Command, client: &Client) -> Result<(), Failure> {
+pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Result<(), Failure> {
+    let client = &client;
     match command {
         Command::Jobflow(JobflowCommand::Run {
             path,
@@ -126,6 +129,10 @@ pub async fn run(command: Command, client: &Client) -> Result<(), Failure> {
                 .send(&path, &message(&fields, json.as_deref())?)
                 .await?;
             Ok(())
+        }
+        Command::Channel(ChannelCommand::Watch { paths, json, count }) => {
+            let channels = if paths.is_empty() { notify.channels } else { paths };
+            crate::watch::run(client.clone(), channels, notify.policy, json, count).await
         }
         Command::Channel(ChannelCommand::Recv { path, wait_timeout }) => {
             match client

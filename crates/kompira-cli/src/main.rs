@@ -4,11 +4,12 @@
 mod args;
 mod commands;
 mod output;
+mod watch;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use kompira_core::config::{self, LoadOptions, Os};
+use kompira_core::config::{self, LoadOptions, NotifySettings, Os};
 use kompira_core::rest::Client;
 use tracing_subscriber::EnvFilter;
 
@@ -24,11 +25,12 @@ fn main() -> ExitCode {
     if let Err(failure) = commands::check(&cli.command) {
         return exit(failure);
     }
-    let client =
-        match load_settings(&cli).and_then(|rest| Client::new(&rest).map_err(|e| e.to_string())) {
-            Ok(client) => client,
-            Err(message) => return exit(Failure::Runtime(message)),
-        };
+    let (client, notify) = match load_settings(&cli)
+        .and_then(|(rest, notify)| Client::new(&rest).map(|c| (c, notify)).map_err(|e| e.to_string()))
+    {
+        Ok(loaded) => loaded,
+        Err(message) => return exit(Failure::Runtime(message)),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -36,7 +38,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return exit(Failure::Runtime(format!("cannot start: {e}"))),
     };
-    match runtime.block_on(commands::run(cli.command, &client)) {
+    match runtime.block_on(commands::run(cli.command, client, notify)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => exit(failure),
     }
@@ -52,7 +54,7 @@ fn init_logging() {
         .init();
 }
 
-fn load_settings(cli: &Cli) -> Result<kompira_core::rest::RestSettings, String> {
+fn load_settings(cli: &Cli) -> Result<(kompira_core::rest::RestSettings, NotifySettings), String> {
     let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
     let env = |name: &str| std::env::var(name).ok();
     let settings = config::load(&LoadOptions {
@@ -69,7 +71,8 @@ fn load_settings(cli: &Cli) -> Result<kompira_core::rest::RestSettings, String> 
         tracing::warn!("{warning}");
     }
     tracing::debug!(files = ?settings.files_read(), "config files read");
-    settings.rest().map_err(|e| e.to_string())
+    let rest = settings.rest().map_err(|e| e.to_string())?;
+    Ok((rest, settings.notify()))
 }
 
 fn exit(failure: Failure) -> ExitCode {

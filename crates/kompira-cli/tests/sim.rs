@@ -74,6 +74,29 @@ impl Setup {
         Run::from(output)
     }
 
+    /// Runs `kompira`, killing it (and failing the test) if it runs longer than 20 s.
+    fn kompira_with_deadline(&self, args: &[&str]) -> Run {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kompira"))
+            .arg("-c")
+            .arg(&self.conf)
+            .args(args)
+            .env_remove("KOMPIRA_URL")
+            .env_remove("KOMPIRA_TOKEN")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kompira runs");
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("kompira {args:?} did not finish within 20 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Run::from(child.wait_with_output().unwrap())
+    }
+
     /// Starts a job flow without waiting; its process path.
     fn start(&self, jobflow: &str) -> String {
         let run = self.kompira(&["jobflow", "run", jobflow]);
@@ -275,4 +298,65 @@ fn list_follows_every_page() {
     assert_eq!(paths.len(), 60, "{run:?}");
     let run = s.kompira(&["jobflow", "list", "/root/odd"]);
     assert_eq!(run.stdout.lines().count(), 30, "{run:?}");
+}
+
+#[test]
+fn channel_watch_prints_each_alert_readably_and_as_json() {
+    let s = Setup::new();
+    let send = |fields: &[&str]| {
+        let mut args = vec!["channel", "send", "/system/channels/Alert"];
+        args.extend_from_slice(fields);
+        assert_eq!(s.kompira(&args).code, 0);
+    };
+    send(&["status=PROBLEM", "severity=4", "hostname=web1", "trigger_name=Disk full", "detail=free 2%"]);
+    let run = s.kompira_with_deadline(&["channel", "watch", "/system/channels/Alert", "--count", "1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<_> = run.stdout.lines().collect();
+    assert!(lines[0].ends_with(" [High] High: Disk full on web1"), "{}", run.stdout);
+    assert_eq!(lines[1], "    free 2%");
+    assert!(run.stderr.contains("watching /system/channels/Alert"), "{}", run.stderr);
+
+    send(&["note=<b>not markup</b>"]);
+    let run = s.kompira_with_deadline(&["channel", "watch", "--json", "--count", "1", "/system/channels/Alert"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let alert: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(alert["alert"]["body"], "note: <b>not markup</b>");
+    assert_eq!(alert["alert"]["severity"], "NotClassified");
+    assert_eq!(alert["decision"], "Show");
+}
+
+#[test]
+fn channel_watch_never_drops_alerts_it_took_beyond_its_count() {
+    let s = Setup::new();
+    for n in ["1", "2", "3"] {
+        assert_eq!(s.kompira(&["channel", "send", "/system/channels/Alert", &format!("n={n}")]).code, 0);
+    }
+    let run = s.kompira_with_deadline(&["channel", "watch", "--count", "1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let printed = run.stdout.lines().filter(|l| l.trim_start().starts_with("n: ")).count();
+    let left = s.kompira(&["channel", "recv", "/system/channels/Alert"]).stdout.lines().count()
+        + s.kompira(&["channel", "recv", "/system/channels/Alert"]).stdout.lines().count();
+    assert_eq!(printed + left, 3, "every alert is either printed or still on the channel: {run:?}");
+}
+
+#[test]
+fn channel_watch_reports_a_refused_token_and_keeps_trying() {
+    let s = Setup::with_token("wrong-token");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kompira"))
+        .args(["-c", s.conf.to_str().unwrap(), "channel", "watch"])
+        .env_remove("KOMPIRA_URL")
+        .env_remove("KOMPIRA_TOKEN")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(still_running, "watch gave up instead of retrying: {stderr}");
+    assert!(stderr.contains("kompira: offline: "), "{stderr}");
+    assert!(stderr.contains("[rest] token"), "{stderr}");
+    assert!(!stderr.contains("wrong-token"), "{stderr}");
 }
