@@ -4,6 +4,7 @@
 pub mod config;
 pub mod event;
 pub mod logfile;
+mod pki;
 pub mod rest;
 pub mod secret;
 pub mod watch;

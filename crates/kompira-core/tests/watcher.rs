@@ -157,3 +157,34 @@ async fn paused_alerts_are_recorded_quietly_until_resumed() {
     watcher.stop().await;
     assert_eq!(got[1].1, Decision::Show);
 }
+
+/// Answers the first `.recv` after `delay` with a message, then waits forever (an idle poll).
+struct SlowAnswer {
+    delay: Duration,
+    answered: Mutex<bool>,
+}
+
+impl ChannelSource for SlowAnswer {
+    async fn recv(&self, _channel: &str, _timeout: Duration) -> Result<Option<Value>, SourceError> {
+        let first = !std::mem::replace(&mut *self.answered.lock().unwrap(), true);
+        if first {
+            tokio::time::sleep(self.delay).await;
+            return Ok(Some(json!({"taken": "while stopping"})));
+        }
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn stopping_delivers_an_answer_already_on_its_way_and_abandons_idle_polls() {
+    let source = Arc::new(SlowAnswer { delay: Duration::from_millis(100), answered: Mutex::new(false) });
+    let sink = Arc::new(Recorder::default());
+    let watcher = Watcher::spawn(source, sink.clone(), config());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    tokio::time::timeout(Duration::from_secs(5), watcher.stop())
+        .await
+        .expect("stop does not wait for an idle long poll");
+    let got = sink.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "the message the server had already handed over was delivered");
+    assert_eq!(got[0].0.body, "taken: while stopping");
+}

@@ -3,15 +3,15 @@
 //! not checked (Kompira's broker certificates name the server, not the address users type);
 //! without `ssl_verify`, the connection is encrypted but the server is not authenticated.
 
+use crate::pki::{self, LenientVerifier, PemProblem};
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, RootCertStore};
 
 use super::error::{SendError, Stage};
 use super::send::{ClientPki, TlsOptions};
@@ -19,22 +19,22 @@ use super::send::{ClientPki, TlsOptions};
 /// Builds the rustls configuration, reading and checking every file first so a missing or
 /// unreadable file is reported by name before any network traffic.
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, SendError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = pki::provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| setup_error(format!("TLS set-up failed: {e}")))?;
     let config = match &options.verify {
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(KompiraVerifier { chain: None, provider }))
+            .with_custom_certificate_verifier(Arc::new(LenientVerifier::accept_any(provider)))
             .with_no_client_auth(),
         Some(pki) => {
-            let chain = Some(chain_verifier(pki, provider.clone())?);
+            let chain = chain_verifier(pki, provider.clone())?;
             let certificates = load_certificates(&pki.cert_file, "client certificate")?;
             let key = load_private_key(&pki.key_file)?;
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(KompiraVerifier { chain, provider }))
+                .with_custom_certificate_verifier(Arc::new(LenientVerifier::chain_without_name(chain, provider)))
                 .with_client_auth_cert(certificates, key)
                 .map_err(|e| {
                     setup_error(format!(
@@ -59,17 +59,13 @@ fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, SendError> {
 }
 
 fn load_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, SendError> {
-    let pem = read_file(path, what)?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| setup_error(format!("{what} {} is not valid PEM: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(setup_error(format!(
-            "{what} {} holds no PEM certificate",
-            path.display()
-        )));
-    }
-    Ok(certs)
+    pki::read_certificates(path).map_err(|problem| {
+        setup_error(match problem {
+            PemProblem::Unreadable(e) => format!("cannot read {what} {}: {e}", path.display()),
+            PemProblem::Invalid(e) => format!("{what} {} is not valid PEM: {e}", path.display()),
+            PemProblem::Empty => format!("{what} {} holds no PEM certificate", path.display()),
+        })
+    })
 }
 
 fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, SendError> {
@@ -95,59 +91,6 @@ fn chain_verifier(
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|e| setup_error(format!("CA file {}: {e}", pki.ca_file.display())))
-}
-
-/// With `chain`, verifies the chain, validity dates and signatures and forgives only a name
-/// mismatch (webpki checks the name last, so every other check has passed when that error
-/// comes). Without it (`ssl_verify` off), accepts any certificate, as the reference's
-/// `verify_mode: none` does. Handshake signatures are checked either way.
-#[derive(Debug)]
-struct KompiraVerifier {
-    chain: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for KompiraVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(chain) = &self.chain else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// The protocol name as Python's `SSLSocket.version()` prints it.

@@ -1,14 +1,13 @@
 //! TLS for the REST client: rustls on ring, verified against the system's roots plus an
 //! optional CA file, or — only when the user opted in with `insecure` — not verified.
 
+use crate::pki::{self, LenientVerifier, PemProblem};
 use std::path::Path;
 use std::sync::{Arc, Once};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::CertificateDer;
+use rustls::ClientConfig;
 
 use super::error::{RestError, RestErrorKind};
 
@@ -16,7 +15,7 @@ static INSECURE_WARNING: Once = Once::new();
 
 /// The rustls configuration for `ca_file` and `insecure`.
 pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> Result<ClientConfig, RestError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = pki::provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| setup(format!("TLS set-up failed: {e}")))?;
@@ -28,7 +27,7 @@ pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> Result<ClientCon
         INSECURE_WARNING.call_once(|| {
             tracing::warn!("[rest] insecure = true: the server's certificate is not checked");
         });
-        Arc::new(AcceptAnyCertificate { provider })
+        Arc::new(LenientVerifier::accept_any(provider))
     } else {
         let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
             .map_err(|e| {
@@ -50,77 +49,18 @@ fn setup(message: String) -> RestError {
 
 fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, RestError> {
     let shown = path.display();
-    let pem = std::fs::read(path).map_err(|e| {
-        RestError::new(
+    pki::read_certificates(path).map_err(|problem| match problem {
+        PemProblem::Unreadable(e) => RestError::new(
             RestErrorKind::Setup,
             "",
             format!("cannot read [rest] ca_file {shown}: {e}"),
             "set [rest] ca_file to a readable PEM file, or remove it to use the system's CAs",
-        )
-    })?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| setup(format!("[rest] ca_file {shown} is not valid PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(setup(format!(
+        ),
+        PemProblem::Invalid(e) => setup(format!("[rest] ca_file {shown} is not valid PEM: {e}")),
+        PemProblem::Empty => setup(format!(
             "[rest] ca_file {shown} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"
-        )));
-    }
-    Ok(certs)
-}
-
-/// Accepts any server certificate but still checks the handshake signatures, so the
-/// connection is encrypted to whoever holds the presented key.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+        )),
+    })
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// How long an alert's key suppresses the same alert.
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(300);
 const DEDUPE_CAPACITY: usize = 4096;
+/// On stop, how long an answer already on its way may take to reach the sink before the
+/// remaining (idle) long polls are abandoned.
+const STOP_GRACE: Duration = Duration::from_millis(500);
 
 /// Where messages come from: Kompira's channel `.recv` (the REST client), or a test double.
 pub trait ChannelSource: Send + Sync + 'static {
@@ -143,6 +146,7 @@ impl Shared {
 pub struct Watcher {
     shared: Arc<Mutex<Shared>>,
     state: watch::Sender<WatchState>,
+    stopping: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
 
@@ -159,6 +163,7 @@ impl Watcher {
         }));
         let initial = lock(&shared).state();
         let (state, _) = watch::channel(initial);
+        let (stopping, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for channel in config.channels.clone() {
             let task = ChannelTask {
@@ -167,12 +172,13 @@ impl Watcher {
                 sink: sink.clone(),
                 shared: shared.clone(),
                 state: state.clone(),
+                stopping: stopping.subscribe(),
                 long_poll: config.long_poll,
                 backoff: config.backoff,
             };
             tasks.spawn(task.run());
         }
-        Self { shared, state, tasks }
+        Self { shared, state, stopping, tasks }
     }
 
     /// The current state, and every change after it.
@@ -197,10 +203,18 @@ impl Watcher {
         lock(&self.shared).policy = policy;
     }
 
-    /// Stops watching. A `.recv` in flight is abandoned: should the server have taken a
-    /// message off the channel in that instant, it is lost with the connection; see README.
+    /// Stops watching. No new `.recv` starts; an answer already on its way gets [`STOP_GRACE`]
+    /// to reach the sink (it was taken off the server's channel, so dropping it would lose it);
+    /// then idle long polls are abandoned.
     pub async fn stop(mut self) {
-        self.tasks.shutdown().await;
+        let _ = self.stopping.send(true);
+        let finished = tokio::time::timeout(STOP_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            self.tasks.shutdown().await;
+        }
     }
 
     fn publish_state(&self) {
@@ -228,15 +242,16 @@ struct ChannelTask<S, K> {
     sink: Arc<K>,
     shared: Arc<Mutex<Shared>>,
     state: watch::Sender<WatchState>,
+    stopping: watch::Receiver<bool>,
     long_poll: Duration,
     backoff: Backoff,
 }
 
 impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
-    async fn run(self) {
+    async fn run(mut self) {
         let mut failures: u32 = 0;
         let mut healthy_since: Option<Instant> = None;
-        loop {
+        while !*self.stopping.borrow() {
             match self.source.recv(&self.channel, self.long_poll).await {
                 Ok(message) => {
                     let now = Instant::now();
@@ -259,7 +274,9 @@ impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
                     };
                     tracing::warn!(channel = %self.channel, attempt = failures, "watching failed: {}", error.message);
                     self.set_health(health, Some(error.message));
-                    tokio::time::sleep(self.backoff.pause(failures)).await;
+                    let pause = self.backoff.pause(failures);
+                    // Stopping cuts a backoff pause short: nothing is in flight then.
+                    let _ = tokio::time::timeout(pause, self.stopping.wait_for(|stop| *stop)).await;
                 }
             }
         }
