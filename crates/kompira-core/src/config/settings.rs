@@ -1282,8 +1282,10 @@ mod tests {
         assert_eq!(keys[18], "amqp-connection.connect_timeout");
         assert_eq!(keys[19], "event.channel");
         assert_eq!(keys[20], "rest.url");
-        assert_eq!(keys.last().map(String::as_str), Some("rest.timeout"));
-        assert_eq!(keys.len(), 25);
+        assert_eq!(keys[24], "rest.timeout");
+        assert_eq!(keys[25], "notify.channels");
+        assert_eq!(keys.last().map(String::as_str), Some("notify.sound"));
+        assert_eq!(keys.len(), 30);
     }
 
     #[test]
