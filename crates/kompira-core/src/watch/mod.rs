@@ -5,7 +5,8 @@
 //! - [`policy`]: pause, quiet hours, severity floor, "critical still gets through", and
 //!   de-duplication;
 //! - [`backoff`]: capped exponential backoff with jitter;
-//! - [`watcher`]: one long-poll task per channel, recovery, and one observable [`WatchState`].
+//! - [`watcher`]: one long-poll task per channel, recovery, and one observable [`WatchState`];
+//! - [`history`]: the bounded, searchable alert list with read state (the app's Alerts view).
 //!
 //! `.recv` *consumes*: a message the watcher takes is gone for everyone else, job flows waiting
 //! on that channel included. Watch a channel dedicated to the desktop (a job flow can forward
@@ -15,11 +16,13 @@
 //! (the app's [`AlertSink`]).
 
 pub mod backoff;
+pub mod history;
 pub mod policy;
 pub mod reading;
 mod watcher;
 
 pub use backoff::Backoff;
+pub use history::{AlertHistory, HistoryEntry, HISTORY_CAPACITY};
 pub use policy::{Decision, Deduplicator, Policy, QuietReason};
 pub use reading::{read_message, Notification, Severity};
 pub use watcher::{
