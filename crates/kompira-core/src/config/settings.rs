@@ -14,6 +14,7 @@ use super::ini::{self, IniDocument};
 use super::paths::{self, Os};
 use crate::rest::RestSettings;
 use crate::secret::Secret;
+use crate::remedy::{parse_remedies, Remedy};
 use crate::watch::{Policy, Severity};
 use chrono::NaiveTime;
 use std::time::Duration;
@@ -109,6 +110,8 @@ pub struct NotifySettings {
     pub policy: Policy,
     /// Play the notification sound.
     pub sound: bool,
+    /// Job flows alerts may offer to run, per channel.
+    pub remedies: Vec<Remedy>,
 }
 
 /// A value and its source.
@@ -255,6 +258,8 @@ const KEYS: &[KeySpec] = &[
     spec(NOTIFY, "quiet_hours", Kind::Str, Fallback::None),
     spec(NOTIFY, "breakthrough", Kind::Str, Fallback::Str("Disaster")),
     spec(NOTIFY, "sound", Kind::Bool, Fallback::Bool(true)),
+    // `CHANNEL JOBFLOW` lines: alerts from CHANNEL offer to run JOBFLOW (see remedy.rs).
+    spec(NOTIFY, "remedies", Kind::Str, Fallback::None),
 ];
 
 /// The amqp keys the reference `--dry-run` prints, in its order.
@@ -639,6 +644,7 @@ impl Settings {
                 breakthrough: severity("breakthrough"),
             },
             sound: self.get(NOTIFY, "sound").and_then(|r| r.value.as_bool()).unwrap_or(true),
+            remedies: text("remedies").and_then(|t| parse_remedies(&t).ok()).unwrap_or_default(),
         }
     }
 
@@ -955,6 +961,10 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
         (NOTIFY, "quiet_hours") => match value.as_str() {
             Some(text) => parse_quiet_hours(text)
                 .map(|(from, to)| Some(Value::Str(format!("{}-{}", from.format("%H:%M"), to.format("%H:%M"))))),
+            None => Ok(None),
+        },
+        (NOTIFY, "remedies") => match value.as_str() {
+            Some(text) => parse_remedies(text).map(|_| None),
             None => Ok(None),
         },
         (NOTIFY, "channels") => match value.as_str() {
@@ -1284,8 +1294,8 @@ mod tests {
         assert_eq!(keys[20], "rest.url");
         assert_eq!(keys[24], "rest.timeout");
         assert_eq!(keys[25], "notify.channels");
-        assert_eq!(keys.last().map(String::as_str), Some("notify.sound"));
-        assert_eq!(keys.len(), 30);
+        assert_eq!(keys.last().map(String::as_str), Some("notify.remedies"));
+        assert_eq!(keys.len(), 31);
     }
 
     #[test]
@@ -1392,6 +1402,11 @@ mod tests {
         assert!(!notify.sound);
         assert_eq!(value_of(&s, "notify", "quiet_hours"), Value::Str("22:00-07:30".into()));
         assert_eq!(value_of(&s, "notify", "min_severity"), Value::Str("Warning".into()));
+        assert!(notify.remedies.is_empty());
+        let s = Fixture::new()
+            .load_text("[notify]\nremedies =\n    /system/channels/Alert /root/restart_process\n")
+            .unwrap();
+        assert_eq!(s.notify().remedies[0].jobflow, "/root/restart_process");
     }
 
     #[test]
@@ -1402,6 +1417,7 @@ mod tests {
             ("[notify]\n\nquiet_hours = 07:00-07:00\n", ":3: [notify] quiet_hours: \"07:00-07:00\" is an empty range"),
             ("[notify]\nchannels = Alert\n", ":2: [notify] channels: \"Alert\" lists \"Alert\", which is not a channel path"),
             ("[notify]\nbreakthrough = loud\n", "or none"),
+            ("[notify]\nremedies =\n  /system/channels/Alert\n", ":2: [notify] remedies: "),
         ] {
             let err = Fixture::new().load_text(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text:?}: {err}");
