@@ -4,9 +4,9 @@
 //! - [`body`]: what the user gives (KEY=VAL arguments or raw/decoded stdin) → body bytes;
 //! - [`pyfmt`]: Python-compatible renderings (compact JSON, `bytes` repr) the reference shows;
 //! - [`message`]: body + channel + site id → AMQP properties and headers;
-//! - [`tls`]: rustls set-up (CA-verified chain without a host-name check, client certificate);
-//! - [`transport`]: TCP (+TLS) with a timeout, handed to `lapin`;
-//! - [`send`]: connect, passive-declare `io_queue`, publish with confirms, retry transient failures.
+//! - `tls`: rustls set-up (CA-verified chain without a host-name check, client certificate);
+//! - `transport`: TCP (+TLS) with a timeout, handed to `lapin`;
+//! - `send`: connect, passive-declare `io_queue`, publish with confirms, retry transient failures.
 //!
 //! Not here: reading kompira.conf (see `config`), printing, process exit codes.
 
