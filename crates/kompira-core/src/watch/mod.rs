@@ -5,7 +5,7 @@
 //! - [`policy`]: pause, quiet hours, severity floor, "critical still gets through", and
 //!   de-duplication;
 //! - [`backoff`]: capped exponential backoff with jitter;
-//! - [`watcher`]: one long-poll task per channel, recovery, and one observable [`WatchState`];
+//! - `watcher`: one long-poll task per channel, recovery, and one observable [`WatchState`];
 //! - [`history`]: the bounded, searchable alert list with read state (the app's Alerts view).
 //!
 //! `.recv` *consumes*: a message the watcher takes is gone for everyone else, job flows waiting

@@ -203,7 +203,7 @@ impl Watcher {
         lock(&self.shared).policy = policy;
     }
 
-    /// Stops watching. No new `.recv` starts; an answer already on its way gets [`STOP_GRACE`]
+    /// Stops watching. No new `.recv` starts; an answer already on its way gets `STOP_GRACE` (500 ms)
     /// to reach the sink (it was taken off the server's channel, so dropping it would lose it);
     /// then idle long polls are abandoned.
     pub async fn stop(mut self) {
