@@ -17,6 +17,7 @@ mod error;
 mod ini;
 mod paths;
 mod settings;
+mod templates;
 mod writer;
 
 pub use error::ConfigError;
@@ -28,4 +29,5 @@ pub use paths::{
 pub use settings::{
     load, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, Override, Resolved, Settings, Source, Value,
 };
+pub use templates::{template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
 pub use writer::{apply_edits, write_file, Edit};

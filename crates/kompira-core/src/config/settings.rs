@@ -14,6 +14,7 @@ use super::ini::{self, IniDocument};
 use super::paths::{self, Os};
 use crate::rest::RestSettings;
 use crate::secret::Secret;
+use super::templates::{read_templates, Template};
 use crate::remedy::{parse_remedies, Remedy};
 use crate::watch::{Policy, Severity};
 use chrono::NaiveTime;
@@ -368,6 +369,7 @@ pub struct Settings {
     files_read: Vec<PathBuf>,
     files_searched: Vec<PathBuf>,
     warnings: Vec<String>,
+    templates: Vec<Template>,
 }
 
 impl fmt::Debug for Settings {
@@ -410,9 +412,11 @@ pub fn load(opts: &LoadOptions) -> Result<Settings, ConfigError> {
         files_read: Vec::new(),
         files_searched: Vec::new(),
         warnings: Vec::new(),
+        templates: Vec::new(),
     };
     let doc = settings.read_files(opts)?;
     settings.apply_files(&doc)?;
+    settings.templates = read_templates(&doc)?;
     settings.apply_env(opts.env)?;
     settings.apply_overrides(&opts.overrides)?;
     settings.validate(opts.env)?;
@@ -646,6 +650,11 @@ impl Settings {
             sound: self.get(NOTIFY, "sound").and_then(|r| r.value.as_bool()).unwrap_or(true),
             remedies: text("remedies").and_then(|t| parse_remedies(&t).ok()).unwrap_or_default(),
         }
+    }
+
+    /// Saved quick-send templates (`[template:NAME]` sections), in file order.
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
     }
 
     /// The resolved value of a known key.
@@ -1374,6 +1383,17 @@ mod tests {
         assert!(Fixture::new()
             .load_text("[amqp-connection]\nssl =\n")
             .is_err());
+    }
+
+    #[test]
+    fn templates_are_loaded_with_the_settings_and_bad_ones_fail_the_load() {
+        let s = Fixture::new()
+            .load_text("[template:Ping]\nkind = event\nfields = ping=1\n")
+            .unwrap();
+        assert_eq!(s.templates().len(), 1);
+        assert_eq!(s.templates()[0].name, "Ping");
+        let err = Fixture::new().load_text("[template:Bad]\nkind = nope\n").unwrap_err();
+        assert!(err.to_string().contains(":2: [template:Bad] kind"), "{err}");
     }
 
     #[test]

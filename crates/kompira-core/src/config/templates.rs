@@ -1,0 +1,249 @@
+//! Saved quick-send templates, in kompira.conf sections of our own (the official tools ignore
+//! them):
+//!
+//! ```ini
+//! [template:Disk full on web1]
+//! kind = event
+//! channel = /system/channels/Alert
+//! fields =
+//!     hostname=web1
+//!     severity=4
+//!
+//! [template:Restart web1]
+//! kind = jobflow
+//! jobflow = /root/restart_process
+//! parameters =
+//!     host=web1
+//! wait = true
+//! ```
+//!
+//! `fields` and `parameters` follow the KEY=VAL rules of `kompira_sendevt` (split on the first
+//! `=`; a repeated key keeps its first place and takes the last value). An event template has
+//! `fields` or a raw `body`, not both.
+
+use super::error::ConfigError;
+use super::ini::IniDocument;
+use super::writer::Edit;
+use crate::event::{parse_key_values, EventBody};
+
+/// The prefix that marks a template section.
+pub const TEMPLATE_SECTION_PREFIX: &str = "template:";
+
+/// One saved template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// Shown in the form's list; the part of the section name after `template:`.
+    pub name: String,
+    /// What it sends or runs.
+    pub action: TemplateAction,
+}
+
+/// A template's action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplateAction {
+    /// Send an event.
+    Event {
+        /// Target channel; `None` uses the `[event] channel`.
+        channel: Option<String>,
+        /// Site id; `None` uses `[kompira] site_id`.
+        site_id: Option<i64>,
+        /// KEY=VAL fields (a JSON body) …
+        fields: Vec<(String, String)>,
+        /// … or a raw text body.
+        body: Option<String>,
+    },
+    /// Run a job flow.
+    Jobflow {
+        /// Job flow path.
+        path: String,
+        /// Parameters as text.
+        parameters: Vec<(String, String)>,
+        /// Follow the process to its end.
+        wait: bool,
+    },
+}
+
+const KEYS: [&str; 8] = ["kind", "channel", "site_id", "fields", "body", "jobflow", "parameters", "wait"];
+
+/// Every `[template:NAME]` section of the merged files, in the order first seen.
+pub(crate) fn read_templates(doc: &IniDocument) -> Result<Vec<Template>, ConfigError> {
+    let names: Vec<String> = doc
+        .sections()
+        .filter_map(|s| s.strip_prefix(TEMPLATE_SECTION_PREFIX))
+        .map(str::to_owned)
+        .collect();
+    names.iter().map(|name| read_one(doc, name)).collect()
+}
+
+fn read_one(doc: &IniDocument, name: &str) -> Result<Template, ConfigError> {
+    let section = format!("{TEMPLATE_SECTION_PREFIX}{name}");
+    let get = |key: &str| doc.get(&section, key);
+    let bad = |key: &str, message: String| -> ConfigError {
+        let at = doc.raw(&section, key);
+        ConfigError::BadValue {
+            path: at.map(|v| v.path.clone()).unwrap_or_default(),
+            line: at.map_or(0, |v| v.line),
+            section: section.clone(),
+            key: key.to_owned(),
+            message,
+        }
+    };
+    if name.trim().is_empty() {
+        return Err(bad("kind", "the template has no name (write [template:NAME])".into()));
+    }
+    let text = |key: &str| -> Result<Option<String>, ConfigError> { Ok(get(key)?.map(|v| v.value)) };
+    let pairs = |key: &str| -> Result<Vec<(String, String)>, ConfigError> {
+        let Some(lines) = text(key)? else { return Ok(Vec::new()) };
+        let args: Vec<&str> = lines.lines().map(str::trim).collect();
+        match parse_key_values(&args) {
+            Ok(Some(EventBody::Fields(fields))) => Ok(fields),
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => Err(bad(key, format!("has {:?}, which is not KEY=VALUE", e.argument))),
+        }
+    };
+    let kind = text("kind")?.unwrap_or_default();
+    let action = match kind.trim().to_ascii_lowercase().as_str() {
+        "event" => {
+            let fields = pairs("fields")?;
+            let body = text("body")?;
+            if !fields.is_empty() && body.is_some() {
+                return Err(bad("body", "is set together with fields; keep one of them".into()));
+            }
+            let site_id = match text("site_id")? {
+                Some(v) => Some(v.trim().parse::<i64>().map_err(|_| bad("site_id", format!("{v:?} is not an integer")))?),
+                None => None,
+            };
+            let channel = text("channel")?.filter(|c| !c.trim().is_empty());
+            if let Some(c) = channel.as_deref().filter(|c| !c.starts_with('/')) {
+                return Err(bad("channel", format!("{c:?} is not a channel path (like /system/channels/Alert)")));
+            }
+            TemplateAction::Event { channel, site_id, fields, body }
+        }
+        "jobflow" => {
+            let path = text("jobflow")?.filter(|p| p.starts_with('/')).ok_or_else(|| {
+                bad("jobflow", "must name the job flow's path (like /root/restart_process)".into())
+            })?;
+            let wait = match text("wait")?.map(|w| w.trim().to_ascii_lowercase()) {
+                None => false,
+                Some(w) if matches!(w.as_str(), "1" | "yes" | "true" | "on") => true,
+                Some(w) if matches!(w.as_str(), "0" | "no" | "false" | "off") => false,
+                Some(w) => return Err(bad("wait", format!("{w:?} is not a boolean"))),
+            };
+            TemplateAction::Jobflow { path, parameters: pairs("parameters")?, wait }
+        }
+        other => return Err(bad("kind", format!("{other:?} is not a template kind (use event or jobflow)"))),
+    };
+    Ok(Template { name: name.to_owned(), action })
+}
+
+/// The writer edits that save `template` (every template key set or removed).
+pub fn template_edits(template: &Template) -> Vec<Edit> {
+    let section = format!("{TEMPLATE_SECTION_PREFIX}{}", template.name);
+    let lines = |pairs: &[(String, String)]| -> Option<String> {
+        (!pairs.is_empty()).then(|| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n"))
+    };
+    let mut values: Vec<(&str, Option<String>)> = match &template.action {
+        TemplateAction::Event { channel, site_id, fields, body } => vec![
+            ("kind", Some("event".into())),
+            ("channel", channel.clone()),
+            ("site_id", site_id.map(|s| s.to_string())),
+            ("fields", lines(fields)),
+            ("body", body.clone()),
+        ],
+        TemplateAction::Jobflow { path, parameters, wait } => vec![
+            ("kind", Some("jobflow".into())),
+            ("jobflow", Some(path.clone())),
+            ("parameters", lines(parameters)),
+            ("wait", Some(wait.to_string())),
+        ],
+    };
+    for key in KEYS {
+        if !values.iter().any(|(k, _)| *k == key) {
+            values.push((key, None));
+        }
+    }
+    values
+        .into_iter()
+        .map(|(key, value)| Edit { section: section.clone(), key: key.to_owned(), value })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{apply_edits, parse_ini};
+    use std::path::Path;
+
+    fn read(text: &str) -> Result<Vec<Template>, ConfigError> {
+        read_templates(&parse_ini(text, Path::new("kompira.conf")).unwrap())
+    }
+
+    #[test]
+    fn event_and_jobflow_templates_are_read() {
+        let templates = read(
+            "[event]\nchannel = /c\n[template:Disk]\nkind = event\nfields =\n    hostname=web1\n    msg=a=b\n\
+             [template:Restart web1]\nkind = JobFlow\njobflow = /root/restart_process\nparameters = host=web1\nwait = yes\n",
+        )
+        .unwrap();
+        assert_eq!(templates.len(), 2);
+        assert_eq!(
+            templates[0],
+            Template {
+                name: "Disk".into(),
+                action: TemplateAction::Event {
+                    channel: None,
+                    site_id: None,
+                    fields: vec![("hostname".into(), "web1".into()), ("msg".into(), "a=b".into())],
+                    body: None
+                }
+            }
+        );
+        assert_eq!(
+            templates[1].action,
+            TemplateAction::Jobflow {
+                path: "/root/restart_process".into(),
+                parameters: vec![("host".into(), "web1".into())],
+                wait: true
+            }
+        );
+    }
+
+    #[test]
+    fn bad_templates_name_the_line_and_the_fix() {
+        for (text, expected) in [
+            ("[template:x]\nkind = mail\n", "kompira.conf:2: [template:x] kind: \"mail\" is not a template kind"),
+            ("[template:x]\nkind = event\nfields =\n    oops\n", "kompira.conf:3: [template:x] fields: has \"oops\""),
+            ("[template:x]\nkind = event\nfields = a=1\nbody = raw\n", ":4: [template:x] body: is set together with fields"),
+            ("[template:x]\nkind = jobflow\njobflow = restart\n", ":3: [template:x] jobflow: must name"),
+            ("[template:x]\nkind = event\nsite_id = one\n", ":3: [template:x] site_id: \"one\" is not an integer"),
+        ] {
+            let err = read(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn saving_round_trips_through_the_writer_and_keeps_other_text() {
+        let original = "# my settings\r\n[event]\r\nchannel = /c\r\n";
+        let template = Template {
+            name: "Disk 100%".into(),
+            action: TemplateAction::Event {
+                channel: Some("/root/channels/Desktop".into()),
+                site_id: Some(3),
+                fields: vec![("hostname".into(), "web1".into()), ("note".into(), "50% full".into())],
+                body: None,
+            },
+        };
+        let saved = apply_edits(original, &template_edits(&template));
+        assert!(saved.starts_with(original), "{saved:?}");
+        assert_eq!(read(&saved).unwrap(), vec![template.clone()]);
+        // Turning it into a job flow template removes the event keys.
+        let changed = Template {
+            name: template.name.clone(),
+            action: TemplateAction::Jobflow { path: "/root/x".into(), parameters: vec![], wait: false },
+        };
+        let resaved = apply_edits(&saved, &template_edits(&changed));
+        assert_eq!(read(&resaved).unwrap(), vec![changed]);
+        assert!(!resaved.contains("hostname"), "{resaved}");
+    }
+}
