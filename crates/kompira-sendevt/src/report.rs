@@ -1,45 +1,21 @@
 //! Turning resolved settings into what this command prints or hands to the engine.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use kompira_core::config::Settings;
 use kompira_core::event::message::{header_timestamp, Stamp};
 use kompira_core::event::pyfmt::{truncated_bytes_repr, truncated_text, LOG_LIMIT};
-use kompira_core::event::{
-    ClientPki, ConnectOptions, Event, EventBody, RetryPolicy, TlsOptions, ONE_SHOT_FRAME_MAX,
-};
+use kompira_core::event::{ConnectOptions, Event, EventBody, RetryPolicy, ONE_SHOT_FRAME_MAX};
 use serde_json::{json, Map, Value};
 
 /// Engine connection options from `[amqp-connection]`, derived defaults applied.
 pub fn connect_options(settings: &Settings) -> ConnectOptions {
-    let amqp = settings.amqp();
-    let tls = amqp.ssl.then(|| TlsOptions {
-        verify: amqp.ssl_verify.then(|| ClientPki {
-            ca_file: amqp.ca_file.clone(),
-            cert_file: amqp.cert_file.clone(),
-            key_file: amqp.key_file.clone(),
-        }),
-    });
-    ConnectOptions {
-        server: amqp.server,
-        port: amqp.port,
-        user: amqp.user,
-        password: amqp.password,
-        tls,
-        connect_timeout: Duration::from_secs(amqp.connect_timeout_secs),
-        heartbeat_secs: amqp.heartbeat_secs,
-        frame_max: ONE_SHOT_FRAME_MAX,
-    }
+    ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX)
 }
 
 /// `max_retry` further attempts, `retry_interval` seconds apart.
 pub fn retry_policy(settings: &Settings) -> RetryPolicy {
-    let amqp = settings.amqp();
-    RetryPolicy {
-        max_retry: amqp.max_retry,
-        interval: Duration::from_secs(amqp.retry_interval_secs),
-    }
+    RetryPolicy::from_settings(&settings.amqp())
 }
 
 /// `amqp[s]://[user@]server[:port]<channel>` from the settings as given (not derived), which

@@ -45,6 +45,37 @@ pub struct ConnectOptions {
 /// instead of 8 MiB with RabbitMQ's default 128 KiB frames.
 pub const ONE_SHOT_FRAME_MAX: u32 = 8192;
 
+impl ConnectOptions {
+    /// From `[amqp-connection]` (derived defaults applied), with the frame size for the caller:
+    /// [`ONE_SHOT_FRAME_MAX`] for a process that sends and exits.
+    pub fn from_settings(amqp: &crate::config::AmqpSettings, frame_max: u32) -> Self {
+        let tls = amqp.ssl.then(|| TlsOptions {
+            verify: amqp.ssl_verify.then(|| ClientPki {
+                ca_file: amqp.ca_file.clone(),
+                cert_file: amqp.cert_file.clone(),
+                key_file: amqp.key_file.clone(),
+            }),
+        });
+        Self {
+            server: amqp.server.clone(),
+            port: amqp.port,
+            user: amqp.user.clone(),
+            password: amqp.password.clone(),
+            tls,
+            connect_timeout: Duration::from_secs(amqp.connect_timeout_secs),
+            heartbeat_secs: amqp.heartbeat_secs,
+            frame_max,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// `max_retry` further attempts, `retry_interval` seconds apart.
+    pub fn from_settings(amqp: &crate::config::AmqpSettings) -> Self {
+        Self { max_retry: amqp.max_retry, interval: Duration::from_secs(amqp.retry_interval_secs) }
+    }
+}
+
 /// TLS settings; `verify: None` encrypts without authenticating the server (`ssl_verify` off).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsOptions {
