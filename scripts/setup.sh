@@ -18,7 +18,9 @@ export KOMPIRA_TESTKIT="$KT_ROOT/target/debug/kompira-testkit"
 KT_RABBIT_CONF=/etc/rabbitmq/rabbitmq.conf
 KT_RABBIT_WAIT_SECS="${KOMPIRA_RABBIT_WAIT_SECS:-90}"
 KT_APT_PACKAGES=(rabbitmq-server libssl-dev pkg-config openssl hyperfine time
-                 python3-venv curl ca-certificates procps)
+                 python3-venv curl ca-certificates procps
+                 # the tray app (Tauri 2, WebKitGTK; ksni tray, so no appindicator)
+                 libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libsoup-3.0-dev)
 
 kt_say() { printf 'setup: %s\n' "$*" >&2; }
 kt_info() { if [[ "${KOMPIRA_SETUP_VERBOSE:-0}" == 1 ]]; then kt_say "$@"; fi; }

@@ -1,0 +1,6 @@
+//! Tauri commands, one file per area; each validates input, calls the engine and returns plain
+//! data or an error sentence for the window.
+
+pub mod alerts;
+pub mod events;
+pub mod status;

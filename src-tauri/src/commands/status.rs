@@ -1,0 +1,31 @@
+//! One line for the window's status bar.
+
+use serde::Serialize;
+use tauri::State;
+
+use crate::state::{lock, AppState};
+
+/// What the window shows at the top.
+#[derive(Serialize)]
+pub struct Status {
+    /// `tray::tooltip`'s sentence.
+    pub summary: String,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// Why settings could not be loaded, if so.
+    pub settings_error: Option<String>,
+    /// The channel events go to by default.
+    pub default_channel: Option<String>,
+}
+
+#[tauri::command]
+pub fn status(state: State<'_, AppState>) -> Status {
+    let watch_state = lock(&state.watch_state).clone();
+    let unread = lock(&state.history).unread_count();
+    Status {
+        summary: crate::tray::tooltip(watch_state.as_ref(), unread),
+        last_error: watch_state.and_then(|s| s.last_error),
+        settings_error: state.settings.as_ref().err().cloned(),
+        default_channel: state.settings.as_ref().ok().map(|s| s.channel().to_owned()),
+    }
+}

@@ -1,0 +1,66 @@
+//! Kompira Tray: a Tauri shell that wires the engine (`kompira-core`) to a tray icon, a small
+//! window and desktop popups. It holds no Kompira logic of its own.
+
+mod alerts;
+mod commands;
+mod state;
+mod tray;
+
+use tauri::{Manager, RunEvent, WindowEvent};
+
+use state::AppState;
+
+/// Builds and runs the app until Quit.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let start_hidden = std::env::args().any(|a| a == "--minimized");
+    let state = AppState::load();
+
+    let app = tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::events::send_event,
+            commands::alerts::list_alerts,
+            commands::alerts::mark_alerts_read,
+            commands::alerts::clear_alerts,
+            commands::status::status,
+        ])
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let tray_ready = tray::build(&handle);
+            alerts::start_watching(&handle);
+            // Without a tray there is no other way in: show the window whatever was asked.
+            if !start_hidden || !tray_ready {
+                tray::show_window(&handle);
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing hides: alerts keep coming while the window is away.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("kompira-tray: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        // Hidden windows must not end the app; only Quit (app.exit) does.
+        if let RunEvent::ExitRequested { api, code: None, .. } = event {
+            api.prevent_exit();
+        }
+        let _ = handle.try_state::<AppState>();
+    });
+}
