@@ -6,7 +6,7 @@ mod commands;
 mod state;
 mod tray;
 
-use tauri::{Manager, RunEvent, WindowEvent};
+use tauri::{RunEvent, WindowEvent};
 
 use state::AppState;
 
@@ -56,11 +56,10 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
+    app.run(|_handle, event| {
         // Hidden windows must not end the app; only Quit (app.exit) does.
         if let RunEvent::ExitRequested { api, code: None, .. } = event {
             api.prevent_exit();
         }
-        let _ = handle.try_state::<AppState>();
     });
 }
