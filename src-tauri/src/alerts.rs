@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use kompira_core::rest::Client;
-use kompira_core::watch::{AlertSink, Decision, Notification, Severity, WatchConfig, Watcher};
+use kompira_core::watch::{AlertSink, Decision, Notification, WatchConfig, Watcher};
 use tauri::{AppHandle, Emitter, Manager};
 
+use crate::popups::{self, Loudness};
 use crate::state::{lock, AppState};
 use crate::tray;
 
@@ -29,8 +29,8 @@ impl AlertSink for AppSink {
 /// Starts watching when `[rest]` is configured; otherwise says why in the log and the status.
 pub fn start_watching(app: &AppHandle) {
     let state = app.state::<AppState>();
-    let Ok(settings) = &state.settings else { return };
-    let client = match settings.rest().map_err(|e| e.to_string()).and_then(|rest| Client::new(&rest).map_err(|e| e.to_string())) {
+    let Ok(settings) = state.settings() else { return };
+    let client = match state.rest_client() {
         Ok(client) => client,
         Err(reason) => {
             tracing::warn!("not watching for alerts: {reason}");
@@ -57,24 +57,6 @@ pub fn start_watching(app: &AppHandle) {
     });
 }
 
-/// A desktop popup; D-Bus calls block, so they run off the async threads.
 fn popup(alert: Notification) {
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut popup = notify_rust::Notification::new();
-        popup.appname("Kompira Tray").summary(&alert.title).body(&alert.body);
-        #[cfg(all(unix, not(target_os = "macos")))]
-        popup.urgency(urgency(alert.severity));
-        if let Err(e) = popup.show() {
-            tracing::warn!("desktop notification not shown: {e}");
-        }
-    });
-}
-
-#[cfg(all(unix, not(target_os = "macos")))]
-fn urgency(severity: Severity) -> notify_rust::Urgency {
-    match severity {
-        Severity::High | Severity::Disaster => notify_rust::Urgency::Critical,
-        Severity::Warning | Severity::Average => notify_rust::Urgency::Normal,
-        Severity::NotClassified | Severity::Information => notify_rust::Urgency::Low,
-    }
+    popups::show(alert.title, alert.body, Loudness::of(alert.severity));
 }

@@ -3,6 +3,8 @@
 
 mod alerts;
 mod commands;
+mod popups;
+mod runs;
 mod state;
 mod tray;
 

@@ -8,7 +8,7 @@ use kompira_core::watch::{Connection, WatchState};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
 
 use crate::state::{lock, AppState};
 
@@ -77,7 +77,8 @@ pub fn build(app: &AppHandle) -> bool {
         .tooltip(tooltip(None, 0))
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id.as_ref() {
-            "open" | "alerts" => show_window(app),
+            "open" => show_view(app, "send"),
+            "alerts" => show_view(app, "alerts"),
             "pause" => pause(app, Some(Instant::now() + Duration::from_secs(3600))),
             "resume" => pause(app, None),
             "quit" => app.exit(0),
@@ -118,6 +119,12 @@ pub fn show_window(app: &AppHandle) {
         let _ = window.unminimize();
         let _ = window.set_focus();
     }
+}
+
+/// Shows the window on one of its views (`send`, `alerts`, …).
+pub fn show_view(app: &AppHandle, view: &str) {
+    show_window(app);
+    let _ = app.emit_to("main", "show-view", view);
 }
 
 /// Redraws icon and tooltip from the current state.

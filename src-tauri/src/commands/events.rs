@@ -28,8 +28,8 @@ pub struct SendForm {
 /// Sends the event; the correlation id on success, an error sentence otherwise.
 #[tauri::command]
 pub async fn send_event(state: State<'_, AppState>, form: SendForm) -> Result<String, String> {
-    let settings = state.settings.as_ref().map_err(|e| format!("settings not loaded: {e}"))?;
-    send(settings, form).await
+    let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
+    send(&settings, form).await
 }
 
 /// The command's work, without Tauri (tested against the real broker).

@@ -22,10 +22,11 @@ pub struct Status {
 pub fn status(state: State<'_, AppState>) -> Status {
     let watch_state = lock(&state.watch_state).clone();
     let unread = lock(&state.history).unread_count();
+    let settings = state.settings();
     Status {
         summary: crate::tray::tooltip(watch_state.as_ref(), unread),
         last_error: watch_state.and_then(|s| s.last_error),
-        settings_error: state.settings.as_ref().err().cloned(),
-        default_channel: state.settings.as_ref().ok().map(|s| s.channel().to_owned()),
+        settings_error: settings.as_ref().err().cloned(),
+        default_channel: settings.as_ref().ok().map(|s| s.channel().to_owned()),
     }
 }
