@@ -40,6 +40,7 @@ pub fn start_watching(app: &AppHandle) {
     let notify = settings.notify();
     let mut config = WatchConfig::new(notify.channels);
     config.policy = notify.policy;
+    tracing::info!("watching for alerts on {}", config.channels.join(", "));
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let watcher = Watcher::spawn(Arc::new(client), Arc::new(AppSink { app: app.clone() }), config);

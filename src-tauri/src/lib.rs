@@ -2,18 +2,32 @@
 //! window and desktop popups. It holds no Kompira logic of its own.
 
 mod alerts;
+mod cli;
 mod commands;
 mod popups;
 mod runs;
 mod state;
 mod tray;
 
+use std::process::ExitCode;
+
+use clap::Parser;
 use tauri::{RunEvent, WindowEvent};
 
 use state::AppState;
 
 /// Builds and runs the app until Quit.
-pub fn run() {
+pub fn run() -> ExitCode {
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if args.config_files {
+        return cli::print_config_files();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -21,7 +35,7 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let start_hidden = std::env::args().any(|a| a == "--minimized");
+    let start_hidden = args.minimized;
     let state = AppState::load();
 
     let app = tauri::Builder::default()
@@ -55,7 +69,7 @@ pub fn run() {
         Ok(app) => app,
         Err(e) => {
             eprintln!("kompira-tray: cannot start: {e}");
-            std::process::exit(1);
+            return ExitCode::FAILURE;
         }
     };
     app.run(|_handle, event| {
@@ -64,4 +78,5 @@ pub fn run() {
             api.prevent_exit();
         }
     });
+    ExitCode::SUCCESS
 }
