@@ -3,6 +3,7 @@
 
 mod alerts;
 mod commands;
+mod connection_notice;
 mod popups;
 mod runs;
 mod state;
@@ -32,6 +33,13 @@ pub fn run() {
             commands::alerts::mark_alerts_read,
             commands::alerts::clear_alerts,
             commands::status::status,
+            commands::jobflows::run_jobflow,
+            commands::jobflows::list_jobflows,
+            commands::jobflows::run_remedy,
+            commands::jobflows::list_remedies,
+            commands::templates::list_templates,
+            commands::templates::save_template,
+            commands::templates::delete_template,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
