@@ -4,6 +4,7 @@
 mod alerts;
 mod cli;
 mod commands;
+mod connection_notice;
 mod popups;
 mod runs;
 mod state;
@@ -46,6 +47,13 @@ pub fn run() -> ExitCode {
             commands::alerts::mark_alerts_read,
             commands::alerts::clear_alerts,
             commands::status::status,
+            commands::jobflows::run_jobflow,
+            commands::jobflows::list_jobflows,
+            commands::jobflows::run_remedy,
+            commands::jobflows::list_remedies,
+            commands::templates::list_templates,
+            commands::templates::save_template,
+            commands::templates::delete_template,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
