@@ -91,7 +91,11 @@ function setText(id, text) {
 
 function showUpdate(update) {
   consoleText = (consoleText + update.console_tail).slice(-CONSOLE_KEEP_CHARS);
-  $("jobflow-output").hidden = false;
+  const output = $("jobflow-output");
+  if (output.hidden) {
+    output.hidden = false;
+    output.scrollIntoView({ block: "nearest" });
+  }
   setText("jobflow-status", update.status);
   setText("jobflow-process", update.process);
   setText("jobflow-result", update.result === "null" ? "" : update.result);
