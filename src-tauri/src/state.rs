@@ -101,7 +101,9 @@ impl AppState {
     }
 }
 
-fn load_settings() -> LoadedSettings {
+/// Reads kompira.conf from the places the official tools use, plus the per-user file;
+/// `KOMPIRA_CONF` names one file explicitly.
+pub fn load_settings() -> LoadedSettings {
     with_load_options(|opts| config::load(opts).map(Arc::new).map_err(|e| e.to_string()))?
 }
 

@@ -30,5 +30,5 @@ pub use paths::{
 pub use settings::{
     load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, Override, Resolved, Settings, Source, Value, LANGUAGES,
 };
-pub use templates::{template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
-pub use writer::{apply_edits, can_write, write_file, Edit};
+pub use templates::{check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
+pub use writer::{apply_edits, can_write, remove_section, remove_section_in_file, write_file, Edit};
