@@ -138,6 +138,7 @@ function renderField(field) {
   const box = document.createElement("div");
   box.className = field.widget === "toggle" ? "field toggle" : "field";
   box.id = `field-${field.id}`;
+  box.dataset.field = field.id;
   const label = document.createElement("label");
   label.htmlFor = inputId(field.id);
   const key = document.createElement("code");
@@ -177,7 +178,7 @@ function render(view) {
   $("settings-save").disabled = !view.target;
   for (const group of ["amqp", "rest", "notify", "app"]) {
     const set = $(`settings-${group}`);
-    set.querySelectorAll(".field").forEach((el) => el.remove());
+    set.querySelectorAll(".field[data-field]").forEach((el) => el.remove());
     const anchor = set.querySelector(".group-end");
     for (const field of fields.filter((f) => f.group === group)) set.insertBefore(renderField(field), anchor);
   }

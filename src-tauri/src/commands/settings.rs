@@ -176,6 +176,11 @@ pub fn view(settings: &Settings, target: &Result<PathBuf, String>) -> SettingsVi
         .iter()
         .map(|f| {
             let effective = f.effective(settings);
+            let placeholder = match (f.section, f.key) {
+                // Unset, the watched channels are the [event] channel: show that, not "(not set)".
+                ("notify", "channels") if effective.value == Value::Null => settings.notify().channels.join(", "),
+                _ => effective.shown(f.section, f.key),
+            };
             FieldView {
                 id: f.id(),
                 group: f.group,
@@ -184,7 +189,7 @@ pub fn view(settings: &Settings, target: &Result<PathBuf, String>) -> SettingsVi
                 widget: f.widget,
                 options: f.options(),
                 value: f.initial(settings),
-                placeholder: effective.shown(f.section, f.key),
+                placeholder,
                 source: effective.source.to_string(),
             }
         })
@@ -521,6 +526,8 @@ token = tok-old
         assert!(!json.contains("s3cret") && !json.contains("tok-old"), "{json}");
         assert_eq!(field(&view, "tray.language").options, ["auto", "en", "ja"]);
         assert_eq!(field(&view, "notify.breakthrough").value, "Disaster");
+        let watched = field(&view, "notify.channels");
+        assert_eq!((watched.value.as_str(), watched.placeholder.as_str()), ("", "/system/channels/Alert"));
         assert_eq!((view.target.as_deref(), view.language.as_str()), (Some(conf.path.to_str().unwrap()), "auto"));
     }
 
