@@ -1,42 +1,61 @@
-// The quick-send view: an event with KEY=VALUE lines or a raw body.
+// The quick-send view: an event with KEY=VALUE rows or a raw body, channel and site id, and
+// templates of such events.
 import { register, t } from "./i18n.js";
+import { createRowsEditor } from "./rows.js";
+import { createTemplatePicker } from "./templates.js";
 
 const { invoke } = window.__TAURI__.core;
 
 register({
   en: {
     "tab.send": "Quick send", "send.channel": "Channel",
-    "send.fields": "Fields (KEY=VALUE, one per line)", "send.raw": "Or a raw body",
+    "send.fields": "Fields (KEY=VALUE)", "send.raw": "Or a raw body",
     "send.site": "Site id", "send.button": "Send (Ctrl+Enter)", "send.sent": "Sent. Correlation id: ",
-    "send.badSite": "Site id must be a whole number.",
+    "send.badSite": "Site id must be a whole number.", "send.fixRows": "Fix the marked fields first.",
   },
   ja: {
     "tab.send": "クイック送信", "send.channel": "チャネル",
-    "send.fields": "フィールド（KEY=VALUE を1行に1つ）", "send.raw": "またはそのままの本文",
+    "send.fields": "フィールド（KEY=VALUE）", "send.raw": "またはそのままの本文",
     "send.site": "サイト ID", "send.button": "送信 (Ctrl+Enter)", "send.sent": "送信しました。相関 ID: ",
-    "send.badSite": "サイト ID は整数で入力してください。",
+    "send.badSite": "サイト ID は整数で入力してください。", "send.fixRows": "印の付いたフィールドを先に直してください。",
   },
 });
 
 const $ = (id) => document.getElementById(id);
+let fields;
+
+// The form's values, or a message saying what to fix first.
+function formValues() {
+  const siteText = $("site-id").value.trim();
+  if (siteText && !/^-?\d+$/.test(siteText)) throw t("send.badSite");
+  if (!fields.check()) throw t("send.fixRows");
+  return {
+    channel: $("channel").value,
+    fields: fields.rows(),
+    site_id: siteText ? Number(siteText) : null,
+  };
+}
+
+function fill(template) {
+  $("channel").value = template.channel;
+  $("site-id").value = template.site_id ?? "";
+  fields.set(template.fields);
+  $("raw").value = template.body;
+}
 
 async function send(event) {
   event.preventDefault();
   const error = $("send-error");
   const result = $("send-result");
   error.hidden = result.hidden = true;
-  const siteText = $("site-id").value.trim();
-  if (siteText && !/^-?\d+$/.test(siteText)) {
-    error.textContent = t("send.badSite");
+  let form;
+  try {
+    form = { ...formValues(), raw: $("raw").value };
+  } catch (message) {
+    error.textContent = String(message);
     error.hidden = false;
     return;
   }
-  const form = {
-    channel: $("channel").value,
-    fields: $("fields").value,
-    raw: $("raw").value,
-    site_id: siteText ? Number(siteText) : null,
-  };
   const button = $("send-button");
   button.disabled = true;
   try {
@@ -57,6 +76,11 @@ export function showDefaultChannel(channel) {
 }
 
 export function init() {
+  fields = createRowsEditor($("fields"), "fields");
+  createTemplatePicker($("send-templates"), "event", {
+    fill,
+    collect: () => ({ ...formValues(), body: $("raw").value }),
+  });
   $("send-form").addEventListener("submit", send);
 }
 

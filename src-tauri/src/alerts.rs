@@ -1,14 +1,24 @@
 //! The engine's watcher, wired to the app: each alert goes into the history, to the window
-//! (an `alerts-changed` event) and, unless kept quiet, to a desktop popup.
+//! (an `alerts-changed` event) and, unless kept quiet, to a desktop popup with an "Open" button
+//! and, where its channel has a remedy, a "Run <job flow>" button. Connection losses and returns
+//! pop up too (see `connection_notice`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use kompira_core::watch::{AlertSink, Decision, Notification, WatchConfig, Watcher};
+use kompira_core::remedy::{remedy_for, Remedy};
+use kompira_core::watch::{AlertSink, Connection, Decision, Notification, WatchConfig, WatchState, Watcher};
 use tauri::{AppHandle, Emitter, Manager};
 
+use crate::connection_notice::{ConnectionNotices, Notice, CONNECTION_POPUP_GAP};
 use crate::popups::{self, Loudness};
+use crate::runs::{self, RunSpec};
 use crate::state::{lock, AppState};
 use crate::tray;
+
+/// Popup button ids.
+const OPEN_ACTION: &str = "open";
+const REMEDY_ACTION: &str = "remedy";
 
 struct AppSink {
     app: AppHandle,
@@ -17,11 +27,11 @@ struct AppSink {
 impl AlertSink for AppSink {
     fn alert(&self, alert: &Notification, decision: Decision) {
         let state = self.app.state::<AppState>();
-        lock(&state.history).push(alert.clone(), decision);
+        let id = lock(&state.history).push(alert.clone(), decision);
         let _ = self.app.emit("alerts-changed", ());
         tray::refresh(&self.app);
         if decision == Decision::Show {
-            popup(alert.clone());
+            popup(&self.app, id, alert);
         }
     }
 }
@@ -40,13 +50,20 @@ pub fn start_watching(app: &AppHandle) {
     let notify = settings.notify();
     let mut config = WatchConfig::new(notify.channels);
     config.policy = notify.policy;
+    tracing::info!("watching for alerts on {}", config.channels.join(", "));
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let watcher = Watcher::spawn(Arc::new(client), Arc::new(AppSink { app: app.clone() }), config);
         let mut states = watcher.state();
         *lock(&app.state::<AppState>().watcher) = Some(watcher);
+        let mut notices = ConnectionNotices::new(CONNECTION_POPUP_GAP);
         loop {
             let current = states.borrow_and_update().clone();
+            let connected = current.connection == Connection::Connected;
+            if let Some(notice) = notices.observe(connected, current.paused, Instant::now()) {
+                let (summary, body) = connection_popup(notice, &current);
+                popups::show(summary, body, Loudness::Normal);
+            }
             *lock(&app.state::<AppState>().watch_state) = Some(current);
             let _ = app.emit("status-changed", ());
             tray::refresh(&app);
@@ -57,6 +74,111 @@ pub fn start_watching(app: &AppHandle) {
     });
 }
 
-fn popup(alert: Notification) {
-    popups::show(alert.title, alert.body, Loudness::of(alert.severity));
+/// The words of a connection popup; a loss carries the error that caused it.
+fn connection_popup(notice: Notice, state: &WatchState) -> (String, String) {
+    match notice {
+        Notice::Lost => (
+            "Connection to Kompira lost".into(),
+            state.last_error.clone().unwrap_or_else(|| "Trying again.".into()),
+        ),
+        Notice::Restored => ("Connection to Kompira restored".into(), "Alerts are coming in again.".into()),
+    }
+}
+
+/// The buttons of an alert's popup: always "Open", and its channel's remedy if any.
+fn popup_actions(remedy: Option<&Remedy>) -> Vec<(String, String)> {
+    let mut actions = vec![(OPEN_ACTION.to_owned(), "Open".to_owned())];
+    if let Some(remedy) = remedy {
+        actions.push((REMEDY_ACTION.to_owned(), remedy.label()));
+    }
+    actions
+}
+
+fn configured_remedies(app: &AppHandle) -> Vec<Remedy> {
+    app.state::<AppState>().settings().map(|s| s.notify().remedies).unwrap_or_default()
+}
+
+fn popup(app: &AppHandle, id: u64, alert: &Notification) {
+    let remedies = configured_remedies(app);
+    let actions = popup_actions(remedy_for(&remedies, alert));
+    let app = app.clone();
+    popups::show_with_actions(alert.title.clone(), alert.body.clone(), Loudness::of(alert.severity), actions, move |action| {
+        match action {
+            // "default" is a click on the popup itself where the desktop reports one.
+            OPEN_ACTION | "default" => open_alert(&app, id),
+            REMEDY_ACTION => {
+                if let Err(reason) = run_remedy(&app, id) {
+                    popups::show("Remedy not started".into(), reason, Loudness::Normal);
+                }
+            }
+            _ => {}
+        }
+    });
+}
+
+/// Shows the window on the Alerts view with alert `id` marked.
+pub fn open_alert(app: &AppHandle, id: u64) {
+    let _ = app.emit_to("main", "focus-alert", id);
+    tray::show_view(app, "alerts");
+}
+
+/// What running the remedy of `alert` means: its channel's job flow with its fields, followed to
+/// the end; or why there is none.
+pub fn remedy_run(remedies: &[Remedy], id: u64, alert: &Notification) -> Result<RunSpec, String> {
+    let remedy = remedy_for(remedies, alert)
+        .ok_or_else(|| format!("no remedy is configured for {} ([notify] remedies)", alert.channel))?;
+    Ok(RunSpec { jobflow: remedy.jobflow.clone(), request: remedy.request(alert), wait: true, alert: Some(id) })
+}
+
+/// Starts the remedy of history entry `id`; the run number, or why it cannot start.
+pub fn run_remedy(app: &AppHandle, id: u64) -> Result<u64, String> {
+    let state = app.state::<AppState>();
+    let alert = lock(&state.history)
+        .get(id)
+        .map(|entry| entry.alert.clone())
+        .ok_or_else(|| "this alert is no longer in the list".to_owned())?;
+    let spec = remedy_run(&configured_remedies(app), id, &alert)?;
+    let client = state.rest_client().map_err(|reason| format!("cannot run {}: {reason}", spec.jobflow))?;
+    Ok(runs::start(app, Arc::new(client), spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kompira_core::remedy::parse_remedies;
+    use kompira_core::watch::read_message;
+    use serde_json::json;
+
+    #[test]
+    fn every_alert_popup_opens_and_a_remedy_adds_its_run_button() {
+        let remedies = parse_remedies("/system/channels/Alert /root/restart_process").unwrap();
+        let open = ("open".to_owned(), "Open".to_owned());
+        assert_eq!(popup_actions(None), vec![open.clone()]);
+        assert_eq!(popup_actions(remedies.first()), vec![open, ("remedy".to_owned(), "Run restart_process".to_owned())]);
+    }
+
+    #[test]
+    fn a_remedy_runs_its_job_flow_with_the_alert_fields_and_waits() {
+        let remedies = parse_remedies("/system/channels/Alert /root/restart_process").unwrap();
+        let alert = read_message("/system/channels/Alert", &json!({"hostname": "web1", "severity": 4}), chrono::Utc::now());
+        let spec = remedy_run(&remedies, 7, &alert).unwrap();
+        assert_eq!((spec.jobflow.as_str(), spec.wait, spec.alert), ("/root/restart_process", true, Some(7)));
+        assert_eq!(serde_json::to_value(&spec.request).unwrap(), json!({"parameters": {"hostname": "web1", "severity": "4"}}));
+        let elsewhere = read_message("/root/channels/Other", &json!("x"), chrono::Utc::now());
+        assert_eq!(
+            remedy_run(&remedies, 8, &elsewhere).unwrap_err(),
+            "no remedy is configured for /root/channels/Other ([notify] remedies)"
+        );
+    }
+
+    #[test]
+    fn a_lost_connection_pops_up_with_its_error() {
+        let state = WatchState {
+            connection: Connection::Reconnecting { attempt: 1 },
+            last_error: Some("connection refused".into()),
+            paused: false,
+        };
+        assert_eq!(connection_popup(Notice::Lost, &state), ("Connection to Kompira lost".into(), "connection refused".into()));
+        assert_eq!(connection_popup(Notice::Restored, &state).0, "Connection to Kompira restored");
+    }
 }

@@ -2,18 +2,33 @@
 //! window and desktop popups. It holds no Kompira logic of its own.
 
 mod alerts;
+mod cli;
 mod commands;
+mod connection_notice;
 mod popups;
 mod runs;
 mod state;
 mod tray;
 
+use std::process::ExitCode;
+
+use clap::Parser;
 use tauri::{RunEvent, WindowEvent};
 
 use state::AppState;
 
 /// Builds and runs the app until Quit.
-pub fn run() {
+pub fn run() -> ExitCode {
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if args.config_files {
+        return cli::print_config_files();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -21,7 +36,7 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let start_hidden = std::env::args().any(|a| a == "--minimized");
+    let start_hidden = args.minimized;
     let state = AppState::load();
 
     let app = tauri::Builder::default()
@@ -32,6 +47,13 @@ pub fn run() {
             commands::alerts::mark_alerts_read,
             commands::alerts::clear_alerts,
             commands::status::status,
+            commands::jobflows::run_jobflow,
+            commands::jobflows::list_jobflows,
+            commands::jobflows::run_remedy,
+            commands::jobflows::list_remedies,
+            commands::templates::list_templates,
+            commands::templates::save_template,
+            commands::templates::delete_template,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -55,7 +77,7 @@ pub fn run() {
         Ok(app) => app,
         Err(e) => {
             eprintln!("kompira-tray: cannot start: {e}");
-            std::process::exit(1);
+            return ExitCode::FAILURE;
         }
     };
     app.run(|_handle, event| {
@@ -64,4 +86,5 @@ pub fn run() {
             api.prevent_exit();
         }
     });
+    ExitCode::SUCCESS
 }

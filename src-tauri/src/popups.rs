@@ -1,7 +1,15 @@
 //! Desktop popups through notify-rust. D-Bus calls block, so every popup is shown off the async
 //! threads; a desktop without a notification server is logged, never fatal.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use kompira_core::watch::Severity;
+
+/// Popups whose buttons are being waited for, each by a thread of its own; beyond this, popups
+/// come without buttons rather than pile up threads (the window still offers every action).
+const MAX_POPUPS_WITH_ACTIONS: usize = 32;
+
+static POPUPS_WITH_ACTIONS: AtomicUsize = AtomicUsize::new(0);
 
 /// How loud a popup is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,3 +53,50 @@ pub fn show(summary: String, body: String, loudness: Loudness) {
         }
     });
 }
+
+/// Shows a popup with buttons (`(id, label)` pairs) and calls `on_action` with the id of the
+/// one chosen. Nothing is called when the popup is dismissed or expires.
+pub fn show_with_actions(
+    summary: String,
+    body: String,
+    loudness: Loudness,
+    actions: Vec<(String, String)>,
+    on_action: impl FnOnce(&str) + Send + 'static,
+) {
+    // A popup that is never answered keeps its thread; the slot is freed when it closes.
+    let slot = POPUPS_WITH_ACTIONS.fetch_add(1, Ordering::Relaxed);
+    if slot >= MAX_POPUPS_WITH_ACTIONS {
+        POPUPS_WITH_ACTIONS.fetch_sub(1, Ordering::Relaxed);
+        tracing::debug!("{slot} popups await an answer; this one comes without buttons");
+        return show(summary, body, loudness);
+    }
+    let spawned = std::thread::Builder::new().name("popup-actions".into()).spawn(move || {
+        let mut popup = build(&summary, &body, loudness);
+        for (id, label) in &actions {
+            popup.action(id, label);
+        }
+        match popup.show() {
+            Ok(handle) => wait_for_action(handle, on_action),
+            Err(e) => tracing::warn!("desktop notification not shown: {e}"),
+        }
+        POPUPS_WITH_ACTIONS.fetch_sub(1, Ordering::Relaxed);
+    });
+    if let Err(e) = spawned {
+        POPUPS_WITH_ACTIONS.fetch_sub(1, Ordering::Relaxed);
+        tracing::warn!("desktop notification not shown: no thread for it ({e})");
+    }
+}
+
+/// XDG and Windows tell which button was pressed ("__closed" when none was).
+#[cfg(any(target_os = "windows", all(unix, not(target_os = "macos"))))]
+fn wait_for_action(handle: notify_rust::NotificationHandle, on_action: impl FnOnce(&str)) {
+    handle.wait_for_action(|action| {
+        if action != "__closed" {
+            on_action(action);
+        }
+    });
+}
+
+/// macOS popups report no buttons here; the window offers the same actions.
+#[cfg(target_os = "macos")]
+fn wait_for_action(_handle: notify_rust::NotificationHandle, _on_action: impl FnOnce(&str)) {}

@@ -2,8 +2,6 @@
 //! Each change goes to the window as a `run-update` event; the end also pops up, because the
 //! window may be hidden by then.
 
-#![allow(dead_code, reason = "the job-flow form and the remedy action are being wired to it")]
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -13,15 +11,30 @@ use tauri::{AppHandle, Emitter};
 
 use crate::popups::{self, Loudness};
 
+/// What to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    /// The job flow's path.
+    pub jobflow: String,
+    pub request: ExecuteRequest,
+    /// Follow the process to its end (otherwise only its start is reported).
+    pub wait: bool,
+    /// The history id of the alert whose remedy this is.
+    pub alert: Option<u64>,
+}
+
 /// What the window hears about a run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunUpdate {
     /// This app's number for the run (the form matches updates to its request by it).
     pub run: u64,
     pub jobflow: String,
+    /// The alert whose remedy this is (the Alerts view shows the run on it).
+    pub alert: Option<u64>,
     /// `/process/id_N` once started.
     pub process: Option<String>,
-    /// NEW, RUNNING, DONE, ABORTED, … or `FAILED` when the run could not be started or followed.
+    /// STARTED, NEW, RUNNING, DONE, ABORTED, … or `FAILED` when the run could not be started or
+    /// followed.
     pub status: String,
     pub exit_status: Option<i64>,
     /// The result value as JSON text (`null` when none).
@@ -29,55 +42,70 @@ pub struct RunUpdate {
     pub error: Option<String>,
     /// Console text added since the last update.
     pub console_tail: String,
+    /// The last update of this run: it ended, failed, or was started without waiting.
     pub finished: bool,
 }
 
 static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
 
-/// Starts `jobflow` and returns the run number at once; the rest arrives as `run-update`s.
-/// With `wait` false, only the start (or its failure) is reported.
-pub fn start(app: &AppHandle, client: Arc<Client>, jobflow: String, request: ExecuteRequest, wait: bool) -> u64 {
+/// Starts the run and returns its number at once; the rest arrives as `run-update`s, and the
+/// end of a followed run (or a failure) as a popup.
+pub fn start(app: &AppHandle, client: Arc<Client>, spec: RunSpec) -> u64 {
     let run = NEXT_RUN.fetch_add(1, Ordering::Relaxed);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let report = |update: RunUpdate| {
-            if update.finished {
+        let wait = spec.wait;
+        execute_and_follow(&client, run, spec, |update| {
+            if update.finished && (wait || update.status == "FAILED") {
                 let (summary, body, loudness) = result_popup(&update);
                 popups::show(summary, body, loudness);
             }
             let _ = app.emit("run-update", update);
-        };
-        let base = RunUpdate {
-            run,
-            jobflow: jobflow.clone(),
-            process: None,
-            status: "STARTING".into(),
-            exit_status: None,
-            result: "null".into(),
-            error: None,
-            console_tail: String::new(),
-            finished: false,
-        };
-        let process = match client.execute(&jobflow, &request).await {
-            Ok(process) => process,
-            Err(e) => return report(RunUpdate { status: "FAILED".into(), error: Some(e.to_string()), finished: true, ..base }),
-        };
-        let started = RunUpdate { process: Some(process.clone()), status: "STARTED".into(), ..base };
-        if !wait {
-            return report(RunUpdate { finished: false, ..started });
-        }
-        let outcome = follow(&client, &process, FollowOptions::default(), |update: &ProcessUpdate| {
-            if !update.process.is_finished() {
-                report(from_process(&started, &update.process, &update.console_tail));
-            }
         })
         .await;
-        match outcome {
-            Ok(done) => report(from_process(&started, &done, "")),
-            Err(e) => report(RunUpdate { status: "FAILED".into(), error: Some(e.to_string()), finished: true, ..started }),
-        }
     });
     run
+}
+
+/// The run without Tauri: executes the job flow and reports the start, every change and the
+/// end to `report`. The last report is the only one with `finished` set.
+pub async fn execute_and_follow(client: &Client, run: u64, spec: RunSpec, mut report: impl FnMut(RunUpdate)) {
+    let base = RunUpdate {
+        run,
+        jobflow: spec.jobflow.clone(),
+        alert: spec.alert,
+        process: None,
+        status: "STARTING".into(),
+        exit_status: None,
+        result: "null".into(),
+        error: None,
+        console_tail: String::new(),
+        finished: false,
+    };
+    let failed = |base: RunUpdate, error: String| RunUpdate { status: "FAILED".into(), error: Some(error), finished: true, ..base };
+    let process = match client.execute(&spec.jobflow, &spec.request).await {
+        Ok(process) => process,
+        Err(e) => return report(failed(base, e.to_string())),
+    };
+    let started = RunUpdate { process: Some(process.clone()), status: "STARTED".into(), ..base };
+    if !spec.wait {
+        return report(RunUpdate { finished: true, ..started });
+    }
+    report(started.clone());
+    // The last console lines come with the final state; keep them for the final report.
+    let mut final_tail = String::new();
+    let outcome = follow(client, &process, FollowOptions::default(), |update: &ProcessUpdate| {
+        if update.process.is_finished() {
+            final_tail = update.console_tail.clone();
+        } else {
+            report(from_process(&started, &update.process, &update.console_tail));
+        }
+    })
+    .await;
+    match outcome {
+        Ok(done) => report(from_process(&started, &done, &final_tail)),
+        Err(e) => report(failed(started, e.to_string())),
+    }
 }
 
 fn from_process(started: &RunUpdate, process: &Process, console_tail: &str) -> RunUpdate {
@@ -85,7 +113,8 @@ fn from_process(started: &RunUpdate, process: &Process, console_tail: &str) -> R
         status: process.status.as_str().to_owned(),
         exit_status: process.exit_status,
         result: process.result.to_string(),
-        error: process.error.clone(),
+        // Kompira sends "" for no error; the popup and the view show none then.
+        error: process.error.clone().filter(|e| !e.trim().is_empty()),
         console_tail: console_tail.to_owned(),
         finished: process.is_finished(),
         ..started.clone()
@@ -118,6 +147,7 @@ mod tests {
         RunUpdate {
             run: 1,
             jobflow: "/root/restart_process".into(),
+            alert: None,
             process: Some("/process/id_7".into()),
             status: status.into(),
             exit_status,

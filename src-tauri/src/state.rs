@@ -61,7 +61,9 @@ impl AppState {
     }
 }
 
-fn load_settings() -> LoadedSettings {
+/// Reads kompira.conf from the places the official tools use, plus the per-user file;
+/// `KOMPIRA_CONF` names one file explicitly.
+pub fn load_settings() -> LoadedSettings {
     let env = |name: &str| std::env::var(name).ok();
     let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
     config::load(&LoadOptions {

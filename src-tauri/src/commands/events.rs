@@ -1,4 +1,4 @@
-//! The quick-send form: an event with KEY=VALUE lines or a raw body.
+//! The quick-send form: an event with KEY=VALUE rows or a raw body.
 
 use kompira_core::config::Settings;
 use kompira_core::event::{
@@ -7,6 +7,7 @@ use kompira_core::event::{
 use serde::Deserialize;
 use tauri::State;
 
+use super::rows::{pairs, Row};
 use crate::state::AppState;
 
 /// What the form sends.
@@ -15,10 +16,10 @@ pub struct SendForm {
     /// Target channel; empty means the `[event] channel`.
     #[serde(default)]
     pub channel: String,
-    /// KEY=VALUE, one per line (blank lines ignored).
+    /// KEY=VALUE rows (blank rows ignored).
     #[serde(default)]
-    pub fields: String,
-    /// A raw text body, used when there are no fields.
+    pub fields: Vec<Row>,
+    /// A raw text body, the alternative to fields.
     #[serde(default)]
     pub raw: String,
     /// Site id; none means `[kompira] site_id`.
@@ -45,18 +46,19 @@ pub async fn send(settings: &Settings, form: SendForm) -> Result<String, String>
         .map_err(|e| format!("Failed to {}: {e}", e.stage().as_str()))
 }
 
-/// Validates the form: KEY=VALUE rules as `kompira_sendevt`, a channel path, something to send.
+/// Validates the form: KEY=VALUE rows (see `check_rows`), a channel path, fields or a raw body.
 pub fn build_event(settings: &Settings, form: SendForm) -> Result<Event, String> {
     let channel = match form.channel.trim() {
         "" => settings.channel().to_owned(),
         c if c.starts_with('/') => c.to_owned(),
         c => return Err(format!("{c:?} is not a channel path (like /system/channels/Alert)")),
     };
-    let lines: Vec<&str> = form.fields.lines().map(str::trim).collect();
-    let body = match event::parse_key_values(&lines).map_err(|e| e.to_string())? {
-        Some(fields) => fields,
-        None if !form.raw.is_empty() => EventBody::Raw(form.raw.into_bytes()),
-        None => return Err("nothing to send: add KEY=VALUE lines or a raw body".into()),
+    let fields = event::check_rows(&pairs(&form.fields)).map_err(|e| format!("fields: {e}"))?;
+    let body = match (fields.is_empty(), form.raw.is_empty()) {
+        (false, true) => EventBody::Fields(fields),
+        (true, false) => EventBody::Raw(form.raw.into_bytes()),
+        (false, false) => return Err("fill in fields or a raw body, not both (clear one of them)".into()),
+        (true, true) => return Err("nothing to send: add a KEY=VALUE row or a raw body".into()),
     };
     Ok(Event { body, channel, site_id: form.site_id.unwrap_or_else(|| settings.site_id()) })
 }
@@ -83,10 +85,14 @@ mod tests {
         .unwrap()
     }
 
+    fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {
+        pairs.iter().map(|(k, v)| Row { key: (*k).into(), value: (*v).into() }).collect()
+    }
+
     #[test]
     fn the_form_follows_sendevt_rules_and_defaults() {
         let s = settings("[event]\nchannel = /root/c\n[kompira]\nsite_id = 4\n");
-        let form = SendForm { fields: "host=web1\n\n msg=a=b \n".into(), ..SendForm::default() };
+        let form = SendForm { fields: rows(&[("host", "web1"), ("", ""), (" msg", "a=b ")]), ..SendForm::default() };
         let event = build_event(&s, form).unwrap();
         assert_eq!(event.channel, "/root/c");
         assert_eq!(event.site_id, 4);
@@ -100,8 +106,14 @@ mod tests {
         let s = settings("");
         let bad = |form: SendForm| build_event(&s, form).unwrap_err();
         assert!(bad(SendForm::default()).contains("nothing to send"));
-        assert!(bad(SendForm { fields: "oops".into(), ..SendForm::default() }).contains("\"oops\""));
-        assert!(bad(SendForm { channel: "Alert".into(), fields: "a=1".into(), ..SendForm::default() }).contains("not a channel path"));
+        assert_eq!(
+            bad(SendForm { fields: rows(&[("a", "1"), ("a", "2")]), ..SendForm::default() }),
+            "fields: row 2: the key \"a\" is already used in row 1"
+        );
+        assert!(bad(SendForm { fields: rows(&[("", "x")]), ..SendForm::default() }).contains("the key is empty"));
+        let both = SendForm { fields: rows(&[("a", "1")]), raw: "text".into(), ..SendForm::default() };
+        assert!(bad(both).contains("not both"));
+        assert!(bad(SendForm { channel: "Alert".into(), fields: rows(&[("a", "1")]), ..SendForm::default() }).contains("not a channel path"));
     }
 
     #[tokio::test]
@@ -111,7 +123,7 @@ mod tests {
         kompira_testkit::declare_io_queue(&url).await.unwrap();
         kompira_testkit::purge(&url, kompira_testkit::IO_QUEUE).await.unwrap();
         let s = settings("[amqp-connection]\nserver = 127.0.0.1\n");
-        let id = send(&s, SendForm { fields: "from=app".into(), ..SendForm::default() }).await.unwrap();
+        let id = send(&s, SendForm { fields: rows(&[("from", "app")]), ..SendForm::default() }).await.unwrap();
         let msg = kompira_testkit::receive_one(&url, kompira_testkit::IO_QUEUE, std::time::Duration::from_secs(10))
             .await
             .unwrap()
@@ -123,7 +135,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_broker_is_reported_not_hung() {
         let s = settings("[amqp-connection]\nserver = 127.0.0.1\nport = 1\n");
-        let err = send(&s, SendForm { fields: "a=1".into(), ..SendForm::default() }).await.unwrap_err();
+        let err = send(&s, SendForm { fields: rows(&[("a", "1")]), ..SendForm::default() }).await.unwrap_err();
         assert!(err.starts_with("Failed to connect: "), "{err}");
     }
 }

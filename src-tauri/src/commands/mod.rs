@@ -3,4 +3,7 @@
 
 pub mod alerts;
 pub mod events;
+pub mod jobflows;
+pub mod rows;
 pub mod status;
+pub mod templates;

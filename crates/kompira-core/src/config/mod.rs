@@ -29,5 +29,5 @@ pub use paths::{
 pub use settings::{
     load, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, Override, Resolved, Settings, Source, Value,
 };
-pub use templates::{template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
-pub use writer::{apply_edits, write_file, Edit};
+pub use templates::{check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
+pub use writer::{apply_edits, remove_section, remove_section_in_file, write_file, Edit};

@@ -22,8 +22,8 @@
 //! `fields` or a raw `body`, not both.
 
 use super::error::ConfigError;
-use super::ini::IniDocument;
-use super::writer::Edit;
+use super::ini::{parse as parse_ini, IniDocument};
+use super::writer::{apply_edits, Edit};
 use crate::event::{parse_key_values, EventBody};
 
 /// The prefix that marks a template section.
@@ -136,6 +136,77 @@ fn read_one(doc: &IniDocument, name: &str) -> Result<Template, ConfigError> {
     Ok(Template { name: name.to_owned(), action })
 }
 
+/// Checks a name for a `[template:NAME]` header: not empty, no `]` (the header's end), no
+/// spaces at its ends (the reader would keep them), on one line.
+pub fn check_template_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("the template needs a name".into());
+    }
+    if name.trim() != name {
+        return Err(format!("the template name {name:?} starts or ends with spaces; remove them"));
+    }
+    if name.contains(']') {
+        return Err(format!("the template name {name:?} contains ']', which kompira.conf section names cannot hold"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("the template name {name:?} must be one line of text"));
+    }
+    Ok(())
+}
+
+/// Checks that `template` can be saved and read back exactly: a good name, and values that
+/// kompira.conf can hold (a value line starting with `#` or `;` would read as a comment,
+/// spaces at the ends of a line are dropped). The error names the value to change.
+pub fn check_template(template: &Template) -> Result<(), String> {
+    check_template_name(&template.name)?;
+    let text = apply_edits("", &template_edits(template));
+    let name = &template.name;
+    let unreadable = |detail: String| format!("template {name:?} cannot be saved: {detail}");
+    let doc = parse_ini(&text, std::path::Path::new("kompira.conf")).map_err(|e| unreadable(e.to_string()))?;
+    let read = read_templates(&doc).map_err(|e| unreadable(e.to_string()))?;
+    match read.as_slice() {
+        [back] if back == template => Ok(()),
+        [back] => Err(unreadable(format!(
+            "its {} would not read back as written (a line starting with # or ;, or spaces at the ends of a line, \
+             are lost in kompira.conf); change it and save again",
+            first_difference(&template.action, &back.action)
+        ))),
+        _ => Err(unreadable("it does not read back as one template".into())),
+    }
+}
+
+/// The key whose value changed on the way through the file.
+fn first_difference(written: &TemplateAction, read: &TemplateAction) -> &'static str {
+    match (written, read) {
+        (
+            TemplateAction::Event { channel, site_id, fields, body },
+            TemplateAction::Event { channel: c, site_id: s, fields: f, body: b },
+        ) => {
+            if channel != c {
+                "channel"
+            } else if site_id != s {
+                "site id"
+            } else if fields != f {
+                "fields"
+            } else if body != b {
+                "body"
+            } else {
+                "content"
+            }
+        }
+        (TemplateAction::Jobflow { path, parameters, .. }, TemplateAction::Jobflow { path: p, parameters: q, .. }) => {
+            if path != p {
+                "job flow path"
+            } else if parameters != q {
+                "parameters"
+            } else {
+                "content"
+            }
+        }
+        _ => "kind",
+    }
+}
+
 /// The writer edits that save `template` (every template key set or removed).
 pub fn template_edits(template: &Template) -> Vec<Edit> {
     let section = format!("{TEMPLATE_SECTION_PREFIX}{}", template.name);
@@ -171,7 +242,6 @@ pub fn template_edits(template: &Template) -> Vec<Edit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{apply_edits, parse_ini};
     use std::path::Path;
 
     fn read(text: &str) -> Result<Vec<Template>, ConfigError> {
@@ -220,6 +290,42 @@ mod tests {
             let err = read(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn template_names_that_make_a_bad_header_are_refused() {
+        assert!(check_template_name("Disk full: web1 [prod").is_ok());
+        for (name, expected) in [
+            ("", "needs a name"),
+            ("  ", "needs a name"),
+            (" x", "starts or ends with spaces"),
+            ("a]b", "contains ']'"),
+            ("a\nb", "one line"),
+        ] {
+            let err = check_template_name(name).unwrap_err();
+            assert!(err.contains(expected), "{name:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn values_kompira_conf_cannot_hold_are_named_before_saving() {
+        let event = |fields: Vec<(&str, &str)>, body: Option<&str>| Template {
+            name: "t".into(),
+            action: TemplateAction::Event {
+                channel: None,
+                site_id: None,
+                fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+                body: body.map(Into::into),
+            },
+        };
+        assert_eq!(check_template(&event(vec![("a", "50% ; not a comment")], None)), Ok(()));
+        assert_eq!(check_template(&event(vec![], Some("line one\nline two\n\nafter a blank"))), Ok(()));
+        let err = check_template(&event(vec![], Some("text\n# looks like a comment"))).unwrap_err();
+        assert!(err.starts_with("template \"t\" cannot be saved: its body would not read back"), "{err}");
+        let err = check_template(&event(vec![("a", "1"), ("#b", "2")], None)).unwrap_err();
+        assert!(err.contains("its fields would not read back"), "{err}");
+        let err = check_template(&Template { name: "a]".into(), ..event(vec![("a", "1")], None) }).unwrap_err();
+        assert!(err.contains("']'"), "{err}");
     }
 
     #[test]

@@ -223,6 +223,21 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
     }
 }
 
+/// Removes every `[section]`: its header and its lines up to its last key. Comments after
+/// the last key stay (they may introduce what follows), and so does every other byte. The
+/// blank line that [`apply_edits`] put before an appended section goes with it.
+pub fn remove_section(text: &str, section: &str) -> String {
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    while let Some(span) = analyse(&lines).into_iter().rev().find(|s| s.name == section) {
+        let end = span.keys.last().map_or(span.header + 1, |k| k.end);
+        let blank = |i: usize| lines.get(i).is_some_and(|l| content(l).trim().is_empty());
+        let separator_before = span.header > 0 && blank(span.header - 1);
+        let start = if separator_before && (end == lines.len() || blank(end)) { span.header - 1 } else { span.header };
+        lines.drain(start..end);
+    }
+    lines.concat()
+}
+
 /// Makes sure the line before `at` ends with a newline before inserting there.
 fn ensure_newline(lines: &mut [String], at: usize, eol: &str) {
     if at > 0 && !lines[at - 1].ends_with('\n') {
@@ -248,6 +263,20 @@ fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str
 /// created (with its directories), readable only by the owner on Unix; an
 /// existing file keeps its permissions.
 pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
+    rewrite_file(path, |text| apply_edits(text, edits))
+}
+
+/// Removes every `[section]` from the file at `path`, saving it as [`write_file`] does. A
+/// missing file is left missing.
+pub fn remove_section_in_file(path: &Path, section: &str) -> Result<(), ConfigError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    rewrite_file(path, |text| remove_section(text, section))
+}
+
+/// Reads the file (empty when missing), changes its text and saves it atomically.
+fn rewrite_file(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), ConfigError> {
     // Write through a symlink rather than replacing it.
     let target = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -275,7 +304,7 @@ pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), None),
         Err(e) => return Err(unreadable(e)),
     };
-    let new_text = apply_edits(&text, edits);
+    let new_text = change(&text);
     let write_error = |source| ConfigError::Write {
         path: target.clone(),
         source,
@@ -370,6 +399,36 @@ password = old
 [agent]
 name = job-manager
 ";
+
+    #[test]
+    fn removing_a_section_undoes_adding_it_byte_for_byte() {
+        let added = apply_edits(SAMPLE, &[set("template:x", "kind", "event"), set("template:x", "fields", "a=1\nb=2")]);
+        assert!(added.ends_with("name = job-manager\n\n[template:x]\nkind = event\nfields = a=1\n    b=2\n"), "{added}");
+        assert_eq!(remove_section(&added, "template:x"), SAMPLE);
+        assert_eq!(remove_section(SAMPLE, "template:x"), SAMPLE);
+    }
+
+    #[test]
+    fn removing_a_middle_section_keeps_comments_after_its_keys() {
+        let text = "[a]\nk = 1\n\n[gone]\n; about k\nk = 2\n    more\n# about b\n\n[b]\nk = 3\n";
+        assert_eq!(remove_section(text, "gone"), "[a]\nk = 1\n\n# about b\n\n[b]\nk = 3\n");
+        let twice = "[gone]\nk = 1\n[a]\nk = 2\n[gone]\nk = 3\n";
+        assert_eq!(remove_section(twice, "gone"), "[a]\nk = 2\n");
+    }
+
+    #[test]
+    fn removing_a_section_from_a_file_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kompira.conf");
+        let original = "# mine\r\n[event]\r\nchannel = /c\r\n";
+        std::fs::write(&path, original).unwrap();
+        write_file(&path, &[set("template:x", "kind", "event")]).unwrap();
+        assert_ne!(std::fs::read_to_string(&path).unwrap(), original);
+        remove_section_in_file(&path, "template:x").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+        remove_section_in_file(&dir.path().join("missing.conf"), "x").unwrap();
+        assert!(!dir.path().join("missing.conf").exists());
+    }
 
     #[test]
     fn replaces_value_keeping_everything_else() {

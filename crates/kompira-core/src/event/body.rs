@@ -77,6 +77,83 @@ pub fn parse_key_values<S: AsRef<str>>(args: &[S]) -> Result<Option<EventBody>, 
     Ok((!fields.is_empty()).then_some(EventBody::Fields(fields)))
 }
 
+/// A form row that cannot become a KEY=VALUE pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The row, counted from 1.
+    pub row: usize,
+    /// What is wrong with it.
+    pub problem: RowProblem,
+}
+
+/// Why a row was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowProblem {
+    /// A value without a key.
+    EmptyKey,
+    /// The key holds `=`, which KEY=VAL text would split at.
+    EqualsInKey(String),
+    /// The key or value spans lines, which KEY=VAL lines cannot hold.
+    LineBreak(String),
+    /// The key was used in an earlier row (counted from 1).
+    Duplicate {
+        /// The key.
+        key: String,
+        /// The earlier row.
+        first_row: usize,
+    },
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let row = self.row;
+        match &self.problem {
+            RowProblem::EmptyKey => write!(f, "row {row}: the key is empty; name it or clear the row"),
+            RowProblem::EqualsInKey(key) => {
+                write!(f, "row {row}: the key {key:?} contains '='; put what follows it in the value")
+            }
+            RowProblem::LineBreak(key) => write!(f, "row {row} ({key:?}): keys and values must fit on one line"),
+            RowProblem::Duplicate { key, first_row } => {
+                write!(f, "row {row}: the key {key:?} is already used in row {first_row}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RowError {}
+
+/// Checks KEY/VALUE rows from a form so that they mean the same as KEY=VAL text would:
+/// spaces around keys and values are dropped (as kompira.conf drops them), a row with
+/// neither is skipped, and a key must be non-empty, free of `=` and line breaks, and unique
+/// (a form has no reason to repeat one, so a repeat is a mistake rather than an override).
+pub fn check_rows<K: AsRef<str>, V: AsRef<str>>(rows: &[(K, V)]) -> Result<Vec<(String, String)>, RowError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut rows_of_pairs: Vec<usize> = Vec::new();
+    for (index, (key, value)) in rows.iter().enumerate() {
+        let row = index + 1;
+        let (key, value) = (key.as_ref().trim(), value.as_ref().trim());
+        let error = |problem| Err(RowError { row, problem });
+        if key.is_empty() && value.is_empty() {
+            continue;
+        }
+        if key.is_empty() {
+            return error(RowProblem::EmptyKey);
+        }
+        if key.contains('=') {
+            return error(RowProblem::EqualsInKey(key.to_owned()));
+        }
+        if key.contains(['\n', '\r']) || value.contains(['\n', '\r']) {
+            return error(RowProblem::LineBreak(key.to_owned()));
+        }
+        if let Some(first) = pairs.iter().position(|(k, _)| k == key) {
+            return error(RowProblem::Duplicate { key: key.to_owned(), first_row: rows_of_pairs[first] });
+        }
+        pairs.push((key.to_owned(), value.to_owned()));
+        rows_of_pairs.push(row);
+    }
+    Ok(pairs)
+}
+
 /// Standard input that does not decode with the chosen encoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
@@ -171,6 +248,28 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn form_rows_become_trimmed_pairs_and_blank_rows_are_skipped() {
+        let rows = [(" host ", " web1 "), ("", ""), ("msg", "a=b"), ("empty", "")];
+        assert_eq!(
+            check_rows(&rows).unwrap(),
+            vec![
+                ("host".to_owned(), "web1".to_owned()),
+                ("msg".to_owned(), "a=b".to_owned()),
+                ("empty".to_owned(), String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_form_rows_name_the_row_and_the_fix() {
+        let error = |rows: &[(&str, &str)]| check_rows(rows).unwrap_err().to_string();
+        assert_eq!(error(&[("a", "1"), (" ", "x")]), "row 2: the key is empty; name it or clear the row");
+        assert_eq!(error(&[("a=b", "1")]), "row 1: the key \"a=b\" contains '='; put what follows it in the value");
+        assert_eq!(error(&[("a", "1"), ("", ""), ("a", "2")]), "row 3: the key \"a\" is already used in row 1");
+        assert_eq!(error(&[("a", "1\n2")]), "row 1 (\"a\"): keys and values must fit on one line");
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod send;
 mod tls;
 mod transport;
 
-pub use body::{decode_stdin, default_stdin_encoding, parse_key_values, EventBody};
+pub use body::{check_rows, decode_stdin, default_stdin_encoding, parse_key_values, EventBody, RowError, RowProblem};
 pub use error::{SendError, Stage};
 pub use message::{Event, IO_QUEUE};
 pub use send::{
