@@ -7,8 +7,9 @@
 //! tauri-driver (scripts/setup.sh installs them). Logs of each test stay in
 //! `target/e2e/<test>/logs/`, screenshots in `target/e2e-screenshots/`.
 //!
-//! A new test is one function: `Stack::start`, then the helpers (`fill`, `click`, `show_view`,
-//! `text_when`, `script`, `sendevt`, `receive`, `popup`, `choose_action`, `screenshot`).
+//! A new test is one function: `Stack::start`, then the helpers (`fill`, `fill_rows`, `click`,
+//! `show_view`, `text_when`, `script`, `sendevt`, `receive`, `popup`, `choose_action`,
+//! `screenshot`).
 
 mod procs;
 mod stack;
@@ -30,13 +31,16 @@ const DISK_FULL_TITLE: &str = "High: Disk full on web1";
 const DISK_FULL_BODY: &str = "free space 2%\ntrigger_key: vfs.fs.size[/,pfree]";
 /// The `urgency` hint of a critical popup.
 const CRITICAL: u8 = 2;
+/// The keys of an alert popup's actions.
+const OPEN: &str = "open";
+const REMEDY: &str = "remedy";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_send_delivers_the_form_to_the_channel_and_shows_the_correlation_id() {
     let app = Stack::start("quick-send", Lang::En).await;
 
     app.fill("#channel", DESKTOP_CHANNEL).await;
-    app.fill("#fields", "hostname=web1\nseverity=4\nmessage=sent from the window").await;
+    app.fill_rows("#fields", &[("hostname", "web1"), ("severity", "4"), ("message", "sent from the window")]).await;
     app.click("#send-button").await;
     let correlation_id = sent_correlation_id(&app).await;
     let message = app.receive(DESKTOP_CHANNEL).await;
@@ -59,6 +63,7 @@ async fn an_alert_sent_with_kompira_sendevt_pops_up_and_is_listed() {
     assert_eq!(popup.app_name, "Kompira Tray");
     assert_eq!(popup.body, DISK_FULL_BODY);
     assert_eq!(popup.urgency, Some(CRITICAL));
+    assert_eq!(popup.actions, actions(&[(OPEN, "Open"), (REMEDY, "Run restart_process")]), "the Alert channel has a remedy");
     assert_eq!(listed, [json!({"title": DISK_FULL_TITLE, "body": DISK_FULL_BODY, "severity": "High", "children": 0})]);
 }
 
@@ -97,7 +102,7 @@ async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
     for (lang, send_tab, alerts_tab) in [(Lang::En, "Quick send", "Alerts"), (Lang::Ja, "クイック送信", "アラート")] {
         let app = Stack::start(&format!("screenshots-{}", lang.code()), lang).await;
         app.fill("#channel", DESKTOP_CHANNEL).await;
-        app.fill("#fields", "hostname=web1\nseverity=4\ntrigger_name=Disk full").await;
+        app.fill_rows("#fields", &[("hostname", "web1"), ("severity", "4"), ("trigger_name", "Disk full")]).await;
         app.click("#send-button").await;
         sent_correlation_id(&app).await;
         app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
@@ -126,6 +131,44 @@ async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
             assert_eq!(json!(png_size(png)), labels["size"], "a screenshot of the whole window, in {lang:?}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_on_an_alert_popup_shows_that_alert_in_the_window() {
+    let app = Stack::start("popup-open", Lang::En).await;
+    app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
+    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries"]);
+    let disk_full = app.popup("for the disk-full alert", |n| n.summary == DISK_FULL_TITLE).await;
+    app.popup("for the slow-queries alert", |n| n.summary.contains("Slow queries")).await;
+
+    app.choose_action(disk_full.id, OPEN).await;
+    app.element("#view-alerts").await;
+    let focused = app.text_when("#alert-list li.focused .title", "the opened alert", |t| !t.is_empty()).await;
+    app.stop().await;
+
+    assert_eq!(focused, DISK_FULL_TITLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() {
+    let app = Stack::start("popup-remedy", Lang::En).await;
+    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=4", "host=web1", "trigger_name=Service down"]);
+    let alert = app.popup("for the service-down alert", |n| n.summary == "High: Service down on web1").await;
+
+    app.choose_action(alert.id, REMEDY).await;
+    let result = app.popup("with the remedy's result", |n| n.summary.starts_with("restart_process:")).await;
+    let process_path = result.body.lines().next().unwrap_or_default().to_owned();
+    let processes = app.rest.get_json("/process").await.unwrap_or_else(|e| app.fail(e));
+    app.show_view("alerts").await;
+    let shown = app.text_when("#alert-list li .run-status", "the run's outcome", |t| t.contains("DONE")).await;
+    app.stop().await;
+
+    assert_eq!(result.summary, "restart_process: DONE");
+    assert_eq!(processes["count"], 1, "one run on the stand-in: {processes}");
+    let process = &processes["results"][0];
+    assert_eq!((&process["abspath"], &process["job"]), (&json!(process_path), &json!(stack::REMEDY_JOBFLOW)));
+    assert_eq!((&process["status"], &process["result"]), (&json!("DONE"), &json!("restarted on web1")), "host came from the alert");
+    assert!(shown.starts_with(&format!("{}: DONE · {process_path}", stack::REMEDY_JOBFLOW)), "the alert shows its run: {shown}");
 }
 
 /// Waits for the quick-send result and returns its correlation id; fails with the form's error.
@@ -168,6 +211,10 @@ async fn listed_alerts(app: &Stack, count: usize) -> Vec<Value> {
         Ok((items.len() >= count).then_some(items))
     })
     .await
+}
+
+fn actions(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(key, label)| (key.to_string(), label.to_string())).collect()
 }
 
 fn is_uuid4(text: &str) -> bool {

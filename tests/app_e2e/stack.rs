@@ -25,7 +25,7 @@ use kompira_testkit as testkit;
 use serde_json::Value;
 
 use crate::procs::{self, Proc};
-use crate::webdriver::{Element, Session};
+use crate::webdriver::{DriverError, Element, Session};
 
 pub const ALERT_CHANNEL: &str = "/system/channels/Alert";
 /// A channel of the stand-in that the app does not watch: what is sent there stays for us.
@@ -39,6 +39,8 @@ pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
 /// An event's trip: broker → stand-in → the app's long poll → popup and list.
 pub const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(30);
 const SENDEVT_TIMEOUT: Duration = Duration::from_secs(30);
+/// WebDriver's error code for an element the page has replaced since it was found.
+const STALE_ELEMENT: &str = "stale element reference";
 /// WebDriver's code for the Enter key.
 const ENTER_KEY: &str = "\u{E007}";
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -86,79 +88,11 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts everything and waits until the window shows its first view.
+    /// Starts everything and waits until the app's page is up (its status line filled in).
     pub async fn start(name: &str, lang: Lang) -> Stack {
         let io_queue = testkit::lock_io_queue().await;
-        let run_dir = target_dir().join("e2e").join(name);
-        let _ = std::fs::remove_dir_all(&run_dir);
-        for dir in ["home/.config", "home/.local/share", "home/.cache", "runtime", "logs"] {
-            std::fs::create_dir_all(run_dir.join(dir)).unwrap_or_else(|e| setup_failed(name, "create the run directory", e));
-        }
-        set_private(&run_dir.join("runtime"));
-        // Leftovers of an earlier run would reach this stand-in and pop up as unexpected alerts.
-        testkit::purge(&testkit::broker_url(), testkit::IO_QUEUE)
-            .await
-            .unwrap_or_else(|e| setup_failed(name, "purge io_queue (is RabbitMQ running? scripts/setup.sh starts it)", e));
-        let logs = run_dir.join("logs");
-
-        let mut xvfb = Command::new("Xvfb");
-        xvfb.args(["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"]);
-        let mut xvfb = Proc::spawn("Xvfb", xvfb, &logs.join("xvfb.log"), true).unwrap_or_else(|e| setup_failed(name, "start Xvfb", e));
-        let display = format!(":{}", xvfb.first_line(START_TIMEOUT).unwrap_or_else(|e| setup_failed(name, "start Xvfb", e)));
-
-        let mut dbus = Command::new("dbus-daemon");
-        dbus.args(["--session", "--nofork", "--print-address=1"]);
-        let mut dbus = Proc::spawn("dbus-daemon", dbus, &logs.join("dbus.log"), true).unwrap_or_else(|e| setup_failed(name, "start dbus-daemon", e));
-        let bus = dbus.first_line(START_TIMEOUT).unwrap_or_else(|e| setup_failed(name, "start dbus-daemon", e));
-        let recorder = NotifyRecorder::start(Some(&bus), None).await.unwrap_or_else(|e| setup_failed(name, "start the notification recorder", e));
-
-        let mut sim = Command::new(workspace_binary("kompira-sim"));
-        sim.args(["--listen", "127.0.0.1:0", "--token", SIM_TOKEN, "--amqp-url", &testkit::broker_url()]);
-        let mut sim = Proc::spawn("kompira-sim", sim, &logs.join("kompira-sim.log"), true).unwrap_or_else(|e| setup_failed(name, "start kompira-sim", e));
-        let ready = sim.first_line(START_TIMEOUT).unwrap_or_else(|e| setup_failed(name, "start kompira-sim", e));
-        let sim_url = ready
-            .strip_prefix("kompira-sim listening on ")
-            .unwrap_or_else(|| setup_failed(name, "start kompira-sim", format!("unexpected ready line {ready:?}")))
-            .to_owned();
-
-        let conf_path = run_dir.join("kompira.conf");
-        std::fs::write(&conf_path, kompira_conf(&sim_url, &logs)).unwrap_or_else(|e| setup_failed(name, "write kompira.conf", e));
-
-        let (port, native_port) = (procs::free_port(), procs::free_port());
-        let mut driver = Command::new("tauri-driver");
-        driver.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()]);
-        app_environment(&mut driver, &run_dir, &display, &bus, &conf_path, lang);
-        let mut tauri_driver = Proc::spawn("tauri-driver", driver, &logs.join("app.log"), false)
-            .unwrap_or_else(|e| setup_failed(name, "start tauri-driver (cargo install tauri-driver --locked)", e));
-        tauri_driver
-            .wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), START_TIMEOUT)
-            .unwrap_or_else(|e| setup_failed(name, "start tauri-driver", e));
-        let window = Session::start(port, &workspace_binary("kompira-tray"), &[])
-            .await
-            .unwrap_or_else(|e| setup_failed(name, "start the app through WebDriver", format!("{e}{}", tauri_driver.log_tail())));
-
-        let rest = Client::new(&RestSettings {
-            url: sim_url,
-            token: Secret::new(SIM_TOKEN),
-            ca_file: None,
-            insecure: false,
-            timeout: Duration::from_secs(10),
-        })
-        .unwrap_or_else(|e| setup_failed(name, "make a REST client", e));
-        let stack = Stack {
-            name: name.to_owned(),
-            run_dir,
-            conf_path,
-            rest,
-            recorder,
-            window,
-            tauri_driver,
-            _sim: sim,
-            _dbus: dbus,
-            _xvfb: xvfb,
-            _io_queue: io_queue,
-        };
-        stack.element("#tab-send").await;
+        let stack = launch(name, lang, io_queue).await.unwrap_or_else(|e| panic!("{name}: cannot start: {e}"));
+        stack.text_when("#status", "the app's status", |t| !t.is_empty() && t != "…").await;
         stack
     }
 
@@ -181,37 +115,50 @@ impl Stack {
 
     /// The first element matching `css` once it is displayed.
     pub async fn element(&self, css: &str) -> Element {
-        self.wait(&format!("{css} to be displayed"), UI_TIMEOUT, async || {
-            let found = self.window.find(css).await?;
-            Ok(match found {
-                Some(element) if self.window.is_displayed(&element).await? => Some(element),
-                _ => None,
-            })
+        self.wait(&format!("{css} to be displayed"), UI_TIMEOUT, async || self.displayed(css).await).await
+    }
+
+    async fn displayed(&self, css: &str) -> Result<Option<Element>, DriverError> {
+        Ok(match self.window.find(css).await? {
+            Some(element) if self.window.is_displayed(&element).await? => Some(element),
+            _ => None,
         })
-        .await
     }
 
     /// Types `text` into a field (replacing what was there) and checks the field took it.
     /// A line break is typed as the Enter key.
     pub async fn fill(&self, css: &str, text: &str) {
-        let field = self.element(css).await;
-        let typed = async {
-            self.window.clear(&field).await?;
-            self.window.send_keys(&field, &text.replace('\n', ENTER_KEY)).await?;
-            self.window.property(&field, "value").await
-        };
-        match typed.await {
-            Ok(Value::String(value)) if value == text => {}
-            Ok(other) => self.fail(format!("typed {text:?} into {css}, but it holds {other}")),
-            Err(e) => self.fail(e),
+        let value = self
+            .wait(&format!("{css} to take text"), UI_TIMEOUT, async || {
+                let Some(field) = self.displayed(css).await? else { return Ok(None) };
+                self.window.clear(&field).await?;
+                self.window.send_keys(&field, &text.replace('\n', ENTER_KEY)).await?;
+                self.window.property(&field, "value").await.map(Some)
+            })
+            .await;
+        if value != text {
+            self.fail(format!("typed {text:?} into {css}, but it holds {value}"));
+        }
+    }
+
+    /// Fills a KEY/VALUE rows editor (`#fields`, `#jobflow-params`), adding rows as needed.
+    pub async fn fill_rows(&self, editor: &str, rows: &[(&str, &str)]) {
+        for (index, (key, value)) in rows.iter().enumerate() {
+            let row = format!("{editor} .row-list > li:nth-child({})", index + 1);
+            if self.window.find(&row).await.unwrap_or_else(|e| self.fail(e)).is_none() {
+                self.click(&format!("{editor} > button")).await;
+            }
+            self.fill(&format!("{row} .row-key"), key).await;
+            self.fill(&format!("{row} .row-value"), value).await;
         }
     }
 
     pub async fn click(&self, css: &str) {
-        let element = self.element(css).await;
-        if let Err(e) = self.window.click(&element).await {
-            self.fail(e);
-        }
+        self.wait(&format!("{css} to be clicked"), UI_TIMEOUT, async || {
+            let Some(element) = self.displayed(css).await? else { return Ok(None) };
+            self.window.click(&element).await.map(Some)
+        })
+        .await
     }
 
     /// Opens a view by its tab (`send`, `alerts`, …) and waits until it shows.
@@ -222,24 +169,19 @@ impl Stack {
 
     /// The displayed text of `css` once `accept` takes it; the failure shows the last text seen.
     pub async fn text_when(&self, css: &str, what: &str, accept: impl Fn(&str) -> bool) -> String {
-        let mut last_seen: Option<String>;
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            let found = match self.window.find(css).await {
-                Ok(Some(element)) => self.window.text(&element).await.map(Some),
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
-            };
-            match found {
-                Ok(Some(text)) if accept(&text) => return text,
-                Ok(text) => last_seen = text,
-                Err(e) => self.fail(format!("while waiting for {css} to show {what}: {e}")),
-            }
-            if Instant::now() >= deadline {
-                self.fail(format!("waited {} s for {css} to show {what}; it shows {last_seen:?}", UI_TIMEOUT.as_secs()));
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        let last_seen = std::cell::RefCell::new(None);
+        let found = self
+            .try_wait(UI_TIMEOUT, async || {
+                let Some(element) = self.window.find(css).await? else { return Ok(None) };
+                let text = self.window.text(&element).await?;
+                if accept(&text) {
+                    return Ok(Some(text));
+                }
+                *last_seen.borrow_mut() = Some(text);
+                Ok(None)
+            })
+            .await;
+        found.unwrap_or_else(|e| self.fail(format!("{e} for {css} to show {what}; it shows {:?}", last_seen.take())))
     }
 
     /// Runs a script in the page (a function body; `arguments` holds `args`).
@@ -305,30 +247,127 @@ impl Stack {
     }
 
     /// Plays the user clicking action `key` of popup `id`.
-    #[allow(dead_code, reason = "the popup-action tests use it")]
     pub async fn choose_action(&self, id: u32, key: &str) {
         self.recorder.invoke_action(id, key).await.unwrap_or_else(|e| self.fail(e));
     }
 
     /// Polls `probe` until it yields a value; fails after `timeout` naming `what`.
-    pub async fn wait<T>(&self, what: &str, timeout: Duration, probe: impl AsyncFn() -> Result<Option<T>, crate::webdriver::DriverError>) -> T {
+    pub async fn wait<T>(&self, what: &str, timeout: Duration, probe: impl AsyncFn() -> Result<Option<T>, DriverError>) -> T {
+        self.try_wait(timeout, probe).await.unwrap_or_else(|e| self.fail(format!("{e} for {what}")))
+    }
+
+    /// Polls `probe` until it yields a value. An element that went stale (the page re-rendered
+    /// it between two calls) is looked up again on the next round.
+    async fn try_wait<T>(&self, timeout: Duration, probe: impl AsyncFn() -> Result<Option<T>, DriverError>) -> Result<T, String> {
         let deadline = Instant::now() + timeout;
         loop {
             match probe().await {
-                Ok(Some(value)) => return value,
+                Ok(Some(value)) => return Ok(value),
                 Ok(None) => {}
-                Err(e) => self.fail(format!("while waiting for {what}: {e}")),
+                Err(e) if e.code == STALE_ELEMENT => {}
+                Err(e) => return Err(format!("WebDriver failed ({e}) while waiting")),
             }
             if Instant::now() >= deadline {
-                self.fail(format!("waited {} s for {what}", timeout.as_secs()));
+                return Err(format!("waited {} s", timeout.as_secs()));
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 }
 
-fn setup_failed(name: &str, what: &str, e: impl std::fmt::Display) -> ! {
-    panic!("{name}: cannot {what}: {e}")
+/// Starts the stack from the display up; the error names the piece that did not start.
+async fn launch(name: &str, lang: Lang, io_queue: testkit::IoQueueGuard) -> Result<Stack, String> {
+    let run_dir = target_dir().join("e2e").join(name);
+    let logs = run_dir.join("logs");
+    prepare_run_dir(&run_dir)?;
+    // Leftovers of an earlier run would reach this stand-in and pop up as unexpected alerts.
+    testkit::purge(&testkit::broker_url(), testkit::IO_QUEUE)
+        .await
+        .map_err(|e| format!("purge io_queue (is RabbitMQ running? scripts/setup.sh starts it): {e}"))?;
+    let (xvfb, display) = start_display(&logs)?;
+    let (dbus, bus) = start_session_bus(&logs)?;
+    let recorder = NotifyRecorder::start(Some(&bus), None).await?;
+    let (sim, sim_url) = start_stand_in(&logs)?;
+    let conf_path = run_dir.join("kompira.conf");
+    std::fs::write(&conf_path, kompira_conf(&sim_url, &logs)).map_err(|e| format!("write {}: {e}", conf_path.display()))?;
+    let mut driver = Command::new("tauri-driver");
+    app_environment(&mut driver, &run_dir, &display, &bus, &conf_path, lang);
+    let (tauri_driver, window) = start_app(driver, &logs).await?;
+    let rest = Client::new(&RestSettings {
+        url: sim_url,
+        token: Secret::new(SIM_TOKEN),
+        ca_file: None,
+        insecure: false,
+        timeout: Duration::from_secs(10),
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(Stack {
+        name: name.to_owned(),
+        run_dir,
+        conf_path,
+        rest,
+        recorder,
+        window,
+        tauri_driver,
+        _sim: sim,
+        _dbus: dbus,
+        _xvfb: xvfb,
+        _io_queue: io_queue,
+    })
+}
+
+/// A fresh directory per run: HOME, XDG directories and logs, kept afterwards for reading.
+fn prepare_run_dir(run_dir: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(run_dir);
+    for dir in ["home/.config", "home/.local/share", "home/.cache", "runtime", "logs"] {
+        std::fs::create_dir_all(run_dir.join(dir)).map_err(|e| format!("create {}: {e}", run_dir.display()))?;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(run_dir.join("runtime"), std::fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())
+}
+
+/// Xvfb on a display nobody uses (it picks one and prints it); `:N`.
+fn start_display(logs: &Path) -> Result<(Proc, String), String> {
+    let mut command = Command::new("Xvfb");
+    command.args(["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"]);
+    let mut xvfb = Proc::spawn("Xvfb", command, &logs.join("xvfb.log"), true)?;
+    let number = xvfb.first_line(START_TIMEOUT)?;
+    Ok((xvfb, format!(":{number}")))
+}
+
+/// A private session bus; its address.
+fn start_session_bus(logs: &Path) -> Result<(Proc, String), String> {
+    let mut command = Command::new("dbus-daemon");
+    command.args(["--session", "--nofork", "--print-address=1"]);
+    let mut dbus = Proc::spawn("dbus-daemon", command, &logs.join("dbus.log"), true)?;
+    let address = dbus.first_line(START_TIMEOUT)?;
+    Ok((dbus, address))
+}
+
+/// `kompira-sim` consuming io_queue; its base URL.
+fn start_stand_in(logs: &Path) -> Result<(Proc, String), String> {
+    let mut command = Command::new(workspace_binary("kompira-sim"));
+    command.args(["--listen", "127.0.0.1:0", "--token", SIM_TOKEN, "--amqp-url", &testkit::broker_url()]);
+    let mut sim = Proc::spawn("kompira-sim", command, &logs.join("kompira-sim.log"), true)?;
+    let ready = sim.first_line(START_TIMEOUT)?;
+    match ready.strip_prefix("kompira-sim listening on ") {
+        Some(url) => Ok((sim, url.to_owned())),
+        None => Err(format!("kompira-sim said {ready:?} instead of its ready line")),
+    }
+}
+
+/// `tauri-driver` (with the app's environment already on `driver`), then the app through it.
+/// The app's own log goes to logs/app.log with the driver's.
+async fn start_app(mut driver: Command, logs: &Path) -> Result<(Proc, Session), String> {
+    let (port, native_port) = (procs::free_port(), procs::free_port());
+    driver.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()]);
+    let mut tauri_driver = Proc::spawn("tauri-driver", driver, &logs.join("app.log"), false)
+        .map_err(|e| format!("{e} (cargo install tauri-driver --locked)"))?;
+    tauri_driver.wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), START_TIMEOUT)?;
+    match Session::start(port, &workspace_binary("kompira-tray"), &[]).await {
+        Ok(window) => Ok((tauri_driver, window)),
+        Err(e) => Err(format!("the app did not start through WebDriver: {e}{}", tauri_driver.log_tail())),
+    }
 }
 
 /// The run's kompira.conf. The comments are there for save tests: the app must keep them.
@@ -387,9 +426,4 @@ fn app_environment(command: &mut Command, run_dir: &Path, display: &str, bus: &s
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     exe.ancestors().nth(3).expect("target/<profile>/deps/<test>").to_path_buf()
-}
-
-fn set_private(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
 }
