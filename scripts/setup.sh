@@ -5,6 +5,10 @@
 #   - RabbitMQ running with plain AMQP on 5672 and TLS on 5671 (rewritten and
 #     restarted only when its config changes), user kompira/kompira on vhost /
 #   - the kompira-testkit binary built, io_queue declared
+#   - for the app's end-to-end suite (best effort: a piece that cannot be installed is
+#     reported, and scripts/test.sh skips that suite saying why): Xvfb, dbus-daemon,
+#     WebKitWebDriver, xdotool, ImageMagick, a Japanese font, the en_US and ja_JP UTF-8
+#     locales (the window follows the desktop language), and tauri-driver (cargo install)
 # Run it (`bash scripts/setup.sh`) or source it; when sourced it also leaves
 # KOMPIRA_TEST_PKI, KOMPIRA_TEST_AMQP_URL and KOMPIRA_TESTKIT exported.
 # Quiet when everything is already in place. Set KOMPIRA_SETUP_VERBOSE=1 to see each step.
@@ -21,6 +25,10 @@ KT_APT_PACKAGES=(rabbitmq-server libssl-dev pkg-config openssl hyperfine time
                  python3-venv curl ca-certificates procps
                  # the tray app (Tauri 2, WebKitGTK; ksni tray, so no appindicator)
                  libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libsoup-3.0-dev)
+# The app end to end: a virtual display, a private session bus, WebKit's WebDriver, window
+# tools and screenshots of the whole screen, and a font for the Japanese screenshots.
+KT_APT_E2E_PACKAGES=(webkit2gtk-driver xvfb dbus-x11 xdotool imagemagick fonts-ipafont-gothic locales)
+KT_E2E_LOCALES=(en_US ja_JP)
 
 kt_say() { printf 'setup: %s\n' "$*" >&2; }
 kt_info() { if [[ "${KOMPIRA_SETUP_VERBOSE:-0}" == 1 ]]; then kt_say "$@"; fi; }
@@ -49,6 +57,57 @@ kt_install_packages() {
     if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         kt_die "apt-get could not install: ${missing[*]}"
+    fi
+    rm -f "$log"
+}
+
+# Best effort: the end-to-end suite is skipped (with this reason) when these are missing.
+kt_install_e2e_packages() {
+    local missing=() p
+    for p in "${KT_APT_E2E_PACKAGES[@]}"; do
+        kt_pkg_installed "$p" || missing+=("$p")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    if [[ "$(id -u)" != 0 ]]; then
+        kt_say "WARNING: not root, so the app end-to-end packages stay missing: ${missing[*]}"
+        return 0
+    fi
+    kt_say "installing Debian packages for the app end-to-end suite: ${missing[*]}"
+    local log
+    log="$(mktemp)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1 &&
+       ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+        tail -n 10 "$log" >&2
+        kt_say "WARNING: could not install ${missing[*]}; the app end-to-end suite will be skipped"
+    fi
+    rm -f "$log"
+}
+
+# The suite runs the app on an English and on a Japanese desktop; GTK falls back to "C" (and the
+# page to English) for a locale the C library does not have.
+kt_ensure_locales() {
+    local name
+    for name in "${KT_E2E_LOCALES[@]}"; do
+        locale -a 2>/dev/null | grep -qix "$name.utf-\?8" && continue
+        if [[ "$(id -u)" != 0 ]] || ! command -v localedef >/dev/null 2>&1; then
+            kt_say "WARNING: the $name.UTF-8 locale is missing (localedef as root makes it); the app's language test will fail"
+            continue
+        fi
+        kt_say "generating the $name.UTF-8 locale"
+        localedef -i "$name" -f UTF-8 "$name.UTF-8" ||
+            kt_say "WARNING: localedef could not make $name.UTF-8; the app's language test will fail"
+    done
+}
+
+# tauri-driver relays WebDriver to WebKitWebDriver and starts the app; best effort as above.
+kt_ensure_tauri_driver() {
+    command -v tauri-driver >/dev/null 2>&1 && return 0
+    kt_say "installing tauri-driver (cargo install tauri-driver --locked, a few minutes)"
+    local log
+    log="$(mktemp)"
+    if ! cargo install tauri-driver --locked >"$log" 2>&1; then
+        tail -n 10 "$log" >&2
+        kt_say "WARNING: could not install tauri-driver; the app end-to-end suite will be skipped"
     fi
     rm -f "$log"
 }
@@ -260,7 +319,10 @@ kt_ensure_kompira_user() {
 
 kt_setup_main() {
     kt_install_packages
+    kt_install_e2e_packages
+    kt_ensure_locales
     kt_check_cargo
+    kt_ensure_tauri_driver
     kt_make_pki
     kt_ensure_rabbit
     kt_build_testkit

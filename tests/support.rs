@@ -1,5 +1,7 @@
 //! Shared pieces of the end-to-end suites: locating the built binaries, a recording alert sink,
-//! and a stand-in started with the broker consumer.
+//! and a recording desktop notification server ([`notify_recorder`]).
+
+pub mod notify_recorder;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,232 @@
+//! The tray app end to end: the real `kompira-tray` binary in a virtual desktop, driven through
+//! its window with WebDriver, with RabbitMQ, the Kompira stand-in and a recording notification
+//! server around it (see `stack.rs` for the picture).
+//!
+//! Run: `bash scripts/test.sh app-e2e`, or after `cargo build --workspace`:
+//! `cargo test -p kompira-e2e --test app_e2e`. Needs Xvfb, dbus-daemon, WebKitWebDriver and
+//! tauri-driver (scripts/setup.sh installs them). Logs of each test stay in
+//! `target/e2e/<test>/logs/`, screenshots in `target/e2e-screenshots/`.
+//!
+//! A new test is one function: `Stack::start`, then the helpers (`fill`, `fill_rows`, `click`,
+//! `show_view`, `text_when`, `script`, `sendevt`, `receive`, `popup`, `choose_action`,
+//! `screenshot`).
+
+mod procs;
+mod stack;
+mod webdriver;
+
+use serde_json::{json, Value};
+use stack::{Lang, Stack, ALERT_CHANNEL, DESKTOP_CHANNEL, UI_TIMEOUT};
+
+/// A Zabbix-style problem as `kompira_sendevt` sends it, and how the app reads it.
+const DISK_FULL: [&str; 6] = [
+    "status=PROBLEM",
+    "severity=4",
+    "hostname=web1",
+    "trigger_name=Disk full",
+    "trigger_key=vfs.fs.size[/,pfree]",
+    "detail=free space 2%",
+];
+const DISK_FULL_TITLE: &str = "High: Disk full on web1";
+const DISK_FULL_BODY: &str = "free space 2%\ntrigger_key: vfs.fs.size[/,pfree]";
+/// The `urgency` hint of a critical popup.
+const CRITICAL: u8 = 2;
+/// The keys of an alert popup's actions.
+const OPEN: &str = "open";
+const REMEDY: &str = "remedy";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_send_delivers_the_form_to_the_channel_and_shows_the_correlation_id() {
+    let app = Stack::start("quick-send", Lang::En).await;
+
+    app.fill("#channel", DESKTOP_CHANNEL).await;
+    app.fill_rows("#fields", &[("hostname", "web1"), ("severity", "4"), ("message", "sent from the window")]).await;
+    app.click("#send-button").await;
+    let correlation_id = sent_correlation_id(&app).await;
+    let message = app.receive(DESKTOP_CHANNEL).await;
+    app.stop().await;
+
+    assert!(is_uuid4(&correlation_id), "not a correlation id: {correlation_id:?}");
+    assert_eq!(message, json!({"hostname": "web1", "severity": "4", "message": "sent from the window"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_sent_with_kompira_sendevt_pops_up_and_is_listed() {
+    let app = Stack::start("alert", Lang::En).await;
+
+    app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
+    let popup = app.popup("for the disk-full alert", |n| n.summary == DISK_FULL_TITLE).await;
+    app.show_view("alerts").await;
+    let listed = listed_alerts(&app, 1).await;
+    app.stop().await;
+
+    assert_eq!(popup.app_name, "Kompira Tray");
+    assert_eq!(popup.body, DISK_FULL_BODY);
+    assert_eq!(popup.urgency, Some(CRITICAL));
+    assert_eq!(popup.actions, actions(&[(OPEN, "Open"), (REMEDY, "Run restart_process")]), "the Alert channel has a remedy");
+    assert_eq!(listed, [json!({"title": DISK_FULL_TITLE, "body": DISK_FULL_BODY, "severity": "High", "children": 0})]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markup_in_alert_fields_stays_inert_text() {
+    let app = Stack::start("markup", Lang::En).await;
+    // Each payload would leave a mark if the page ever parsed it: an element, a title, a flag.
+    let img = r#"<img src=x onerror="document.title='pwned'">"#;
+    let script = "<script>window.pwned = 1</script>";
+    let svg = r#"<svg onload="window.pwned = 2"></svg>"#;
+    let (hostname, trigger_name, note) = (format!("hostname={img}"), format!("trigger_name={script}"), format!("note={svg}"));
+
+    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=5", &hostname, &trigger_name, &note]);
+    let popup = app.popup("for the markup alert", |n| n.summary.contains("<script>")).await;
+    app.show_view("alerts").await;
+    let listed = listed_alerts(&app, 1).await;
+    let marks = app
+        .script(
+            "return { elements: document.querySelectorAll('#alert-list img, #alert-list script, #alert-list svg').length,
+                      title: document.title, pwned: window.pwned === undefined ? null : window.pwned };",
+            json!([]),
+        )
+        .await;
+    app.stop().await;
+
+    assert_eq!(popup.summary, format!("Disaster: {script} on {img}"));
+    assert_eq!(popup.body, format!("note: {svg}"));
+    assert_eq!(listed[0]["title"], popup.summary, "the list shows the literal text");
+    assert_eq!(listed[0]["body"], popup.body);
+    assert_eq!(listed[0]["children"], 0, "no element inside the alert's text: {listed:?}");
+    assert_eq!(marks, json!({"elements": 0, "title": "Kompira Tray", "pwned": null}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
+    for (lang, send_tab, alerts_tab) in [(Lang::En, "Quick send", "Alerts"), (Lang::Ja, "クイック送信", "アラート")] {
+        let app = Stack::start(&format!("screenshots-{}", lang.code()), lang).await;
+        app.fill("#channel", DESKTOP_CHANNEL).await;
+        app.fill_rows("#fields", &[("hostname", "web1"), ("severity", "4"), ("trigger_name", "Disk full")]).await;
+        app.click("#send-button").await;
+        sent_correlation_id(&app).await;
+        app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
+        app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries", "detail=p95 above 2 s"]);
+        listed_alerts(&app, 2).await;
+        // The watcher says "connected" once a long poll has answered, here with the alerts.
+        app.text_when("#status", "the connected state", |t| t.contains("connected")).await;
+        let quick_send = app.screenshot(&format!("quick-send-{}", lang.code())).await;
+        app.show_view("alerts").await;
+        let alerts = app.screenshot(&format!("alerts-{}", lang.code())).await;
+        let labels = app
+            .script(
+                "return { lang: document.documentElement.lang,
+                          send: document.getElementById('tab-send').textContent,
+                          alerts: document.getElementById('tab-alerts').textContent,
+                          size: [innerWidth * devicePixelRatio, innerHeight * devicePixelRatio] };",
+                json!([]),
+            )
+            .await;
+        app.stop().await;
+
+        assert_eq!(labels["lang"], lang.code());
+        assert_eq!(labels["send"], send_tab);
+        assert_eq!(labels["alerts"], alerts_tab);
+        for png in [&quick_send, &alerts] {
+            assert_eq!(json!(png_size(png)), labels["size"], "a screenshot of the whole window, in {lang:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_on_an_alert_popup_shows_that_alert_in_the_window() {
+    let app = Stack::start("popup-open", Lang::En).await;
+    app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
+    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries"]);
+    let disk_full = app.popup("for the disk-full alert", |n| n.summary == DISK_FULL_TITLE).await;
+    app.popup("for the slow-queries alert", |n| n.summary.contains("Slow queries")).await;
+
+    app.choose_action(disk_full.id, OPEN).await;
+    app.element("#view-alerts").await;
+    let focused = app.text_when("#alert-list li.focused .title", "the opened alert", |t| !t.is_empty()).await;
+    app.stop().await;
+
+    assert_eq!(focused, DISK_FULL_TITLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() {
+    let app = Stack::start("popup-remedy", Lang::En).await;
+    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=4", "host=web1", "trigger_name=Service down"]);
+    let alert = app.popup("for the service-down alert", |n| n.summary == "High: Service down on web1").await;
+
+    app.choose_action(alert.id, REMEDY).await;
+    let result = app.popup("with the remedy's result", |n| n.summary.starts_with("restart_process:")).await;
+    let process_path = result.body.lines().next().unwrap_or_default().to_owned();
+    let processes = app.rest.get_json("/process").await.unwrap_or_else(|e| app.fail(e));
+    app.show_view("alerts").await;
+    let shown = app.text_when("#alert-list li .run-status", "the run's outcome", |t| t.contains("DONE")).await;
+    app.stop().await;
+
+    assert_eq!(result.summary, "restart_process: DONE");
+    assert_eq!(processes["count"], 1, "one run on the stand-in: {processes}");
+    let process = &processes["results"][0];
+    assert_eq!((&process["abspath"], &process["job"]), (&json!(process_path), &json!(stack::REMEDY_JOBFLOW)));
+    assert_eq!((&process["status"], &process["result"]), (&json!("DONE"), &json!("restarted on web1")), "host came from the alert");
+    assert!(shown.starts_with(&format!("{}: DONE · {process_path}", stack::REMEDY_JOBFLOW)), "the alert shows its run: {shown}");
+}
+
+/// Waits for the quick-send result and returns its correlation id; fails with the form's error.
+async fn sent_correlation_id(app: &Stack) -> String {
+    let outcome = app
+        .wait("the quick-send result", UI_TIMEOUT, async || {
+            let shown = app
+                .window
+                .execute(
+                    "const shown = (id) => { const e = document.getElementById(id); return e.hidden ? null : e.textContent; };
+                     return { result: shown('send-result'), error: shown('send-error') };",
+                    json!([]),
+                )
+                .await?;
+            Ok((!shown["result"].is_null() || !shown["error"].is_null()).then_some(shown))
+        })
+        .await;
+    match outcome["result"].as_str() {
+        Some(text) => text.rsplit(' ').next().unwrap_or_default().to_owned(),
+        None => app.fail(format!("the form said: {}", outcome["error"])),
+    }
+}
+
+/// The Alerts view's items once there are `count`: title, body, severity, and how many elements
+/// the title and body hold (0: plain text).
+async fn listed_alerts(app: &Stack, count: usize) -> Vec<Value> {
+    app.wait(&format!("{count} alerts in the list"), UI_TIMEOUT, async || {
+        let items = app
+            .window
+            .execute(
+                "return [...document.querySelectorAll('#alert-list li')].map((li) => {
+                   const title = li.querySelector('.title'), body = li.querySelector('.body');
+                   return { title: title.textContent, body: body.textContent, severity: li.dataset.severity,
+                            children: title.children.length + body.children.length };
+                 });",
+                json!([]),
+            )
+            .await?;
+        let items = items.as_array().cloned().unwrap_or_default();
+        Ok((items.len() >= count).then_some(items))
+    })
+    .await
+}
+
+fn actions(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(key, label)| (key.to_string(), label.to_string())).collect()
+}
+
+fn is_uuid4(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+        && groups[2].starts_with('4')
+}
+
+/// Width and height from a PNG's header.
+fn png_size(png: &[u8]) -> [u32; 2] {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 24, "not a PNG");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    [be(16), be(20)]
+}
