@@ -1,109 +1,114 @@
 #!/usr/bin/env bash
-# The one run command (a demo until the tray app lands): prepares the local broker,
-#  1. sends one Zabbix-like event with kompira_sendevt and shows exactly what arrived on
-#     io_queue: properties, headers with their AMQP types, and the body;
-#  2. starts the local Kompira stand-in (kompira-sim, consuming io_queue), sends another
-#     event and shows it arrive as a desktop notification through the REST API
-#     (kompira channel watch), then runs a job flow and follows it to DONE.
-# Env: KOMPIRA_SENDEVT  sender to use instead of our release build
-#                       (e.g. .bench/venv/bin/kompira_sendevt, the reference tool)
+# The one run command: sets up what is missing, builds and starts Kompira Tray.
+#
+# With a kompira.conf where the official tools look (or KOMPIRA_CONF naming one), the app uses
+# it as it is. Without one, this starts a demo back end — the local RabbitMQ and the Kompira
+# stand-in (kompira-sim, which consumes io_queue like the real server) — writes a demo
+# kompira.conf that points the app at both, says so, and sends a demo alert once the app is up,
+# so a popup shows within a minute. Its "Run restart_process" action runs a job flow on the
+# stand-in.
+# Without a display (a headless server) the app runs under Xvfb and a screenshot is saved.
+# Env: KOMPIRA_TRAY_DEMO=1   use the demo back end even when a kompira.conf exists
+#      KOMPIRA_RUN_SECONDS=N quit after N seconds (smoke runs); default: until Quit in the tray
+# The command-line tools' demo (no window) is scripts/demo-cli.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # shellcheck source=scripts/setup.sh
-source scripts/setup.sh   # broker up, testkit built: exports KOMPIRA_TESTKIT
+source scripts/setup.sh   # packages, broker up; exports KOMPIRA_TEST_AMQP_URL
+# shellcheck source=scripts/demo-backend.sh
+source scripts/demo-backend.sh
 
-if [[ -n "${KOMPIRA_SENDEVT:-}" ]]; then
-    sender="$KOMPIRA_SENDEVT"
-    [[ -x "$sender" ]] || sender="$(command -v "$sender" || true)"
-    [[ -n "$sender" && -x "$sender" ]] || { echo "run.sh: KOMPIRA_SENDEVT=$KOMPIRA_SENDEVT is not an executable" >&2; exit 1; }
-else
-    log="$(mktemp)"
-    if ! cargo build --quiet --release -p kompira-sendevt -p kompira-cli -p kompira-sim >"$log" 2>&1; then
-        cat "$log" >&2; rm -f "$log"
-        echo "run.sh: building kompira_sendevt failed" >&2; exit 1
-    fi
-    rm -f "$log"
-    sender="$PWD/target/release/kompira_sendevt"
+say() { printf 'run: %s\n' "$*" >&2; }
+die() { printf 'run: ERROR: %s\n' "$*" >&2; exit 1; }
+
+say "building the release binaries (the first build takes several minutes)"
+build_log="$(mktemp)"
+if ! cargo build --release -p kompira-tray -p kompira-sendevt -p kompira-sim >"$build_log" 2>&1; then
+    tail -n 40 "$build_log" >&2; rm -f "$build_log"
+    die "the build failed (full log above)"
 fi
+rm -f "$build_log"
+bin="$PWD/target/release"
 
-logdir="$(mktemp -d "${TMPDIR:-/tmp}/kompira-run.XXXXXX")"
-sim_pid=""
+workdir="$(mktemp -d "${TMPDIR:-/tmp}/kompira-tray-run.XXXXXX")"
+pids=()
 cleanup() {
-    if [[ -n "$sim_pid" ]]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-    rm -rf "$logdir"
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$workdir"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-"$KOMPIRA_TESTKIT" purge
+# --- Which back end --------------------------------------------------------------------------
+demo=0
+if [[ "${KOMPIRA_TRAY_DEMO:-0}" == 1 ]]; then
+    demo=1
+elif files="$("$bin/kompira-tray" --config-files 2>"$workdir/config.err")"; then
+    say "using your kompira.conf: $(echo "$files" | paste -sd, -)"
+else
+    case $? in
+        1) demo=1; say "$(sed 's/^kompira-tray: //' "$workdir/config.err")" ;;
+        *) cat "$workdir/config.err" >&2; die "fix kompira.conf (or set KOMPIRA_TRAY_DEMO=1 to try the demo back end)" ;;
+    esac
+fi
 
-echo "== Sending an event with $sender"
-cmd=("$sender" --logdir "$logdir" hostname=web1 severity=4 status=PROBLEM
-     "trigger_name=Demo: event from Kompira Tray")
-printf '   %q' "${cmd[@]}"; echo
+if ((demo)); then
+    demo_backend_start "$bin/kompira-sim" "$workdir" || die "the demo back end did not start"
+    pids+=("$DEMO_SIM_PID")
+    url="$DEMO_URL"
+    say "no kompira.conf of yours is used: the app talks to a DEMO back end —"
+    say "  RabbitMQ on 127.0.0.1:5672 and the Kompira stand-in at $url"
+    say "  (config: $KOMPIRA_CONF; put a kompira.conf in /opt/kompira or ~/.config/kompira to use your server)"
+fi
+
+# --- A display and a session bus, when the machine has none ---------------------------------
+headless=0
+if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
+    headless_display_start || die "cannot start a virtual display"
+    pids+=("$XVFB_PID")
+    headless=1
+    say "no display here: the app runs under Xvfb on $DISPLAY (a screenshot is saved below)"
+fi
+launch=("$bin/kompira-tray")
+if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
+    command -v dbus-run-session >/dev/null 2>&1 || die "no D-Bus session and no dbus-run-session (apt-get install dbus-x11)"
+    launch=(dbus-run-session -- "${launch[@]}")
+fi
+
+# --- The app ---------------------------------------------------------------------------------
+say "starting Kompira Tray (the window opens; closing it keeps the app in the tray — Quit ends it)"
+"${launch[@]}" 2> >(tee "$workdir/app.log" >&2) &
+app_pid=$!
+pids+=("$app_pid")
+
+if ((demo)); then
+    # Once the app watches the Alert channel, an alert sent the way Zabbix would pops up.
+    for _ in $(seq 300); do
+        grep -q "watching for alerts" "$workdir/app.log" 2>/dev/null && break
+        kill -0 "$app_pid" 2>/dev/null || die "the app exited before it was ready (log above)"
+        sleep 0.1
+    done
+    "$bin/kompira_sendevt" -c "$KOMPIRA_CONF" --logdir "$workdir" hostname=web1 severity=High status=PROBLEM \
+        "trigger_name=Demo: disk full on web1" "detail=/var is 97% full" >/dev/null
+    say "sent a demo alert with kompira_sendevt: it shows as a popup and in the Alerts view"
+fi
+
+if ((headless)); then
+    sleep 3
+    shot="$PWD/target/run-screenshot.png"
+    if command -v import >/dev/null 2>&1 && import -window root "$shot" 2>/dev/null; then
+        say "screenshot of the headless display: $shot"
+    fi
+fi
+
+if [[ -n "${KOMPIRA_RUN_SECONDS:-}" ]]; then
+    sleep "$KOMPIRA_RUN_SECONDS"
+    kill -0 "$app_pid" 2>/dev/null || die "the app exited early (log above)"
+    say "ran for $KOMPIRA_RUN_SECONDS s as asked; stopping"
+    exit 0
+fi
 set +e
-"${cmd[@]}"
-rc=$?
-set -e
-echo "   exit status: $rc"
-if [[ -s "$logdir/kompira_sendevt.log" ]]; then
-    echo "   its log ($logdir/kompira_sendevt.log):"
-    sed 's/^/     /' "$logdir/kompira_sendevt.log"
-fi
-
-echo
-echo "== What arrived on io_queue (kompira-testkit receive)"
-if ! "$KOMPIRA_TESTKIT" receive --timeout-secs 10; then
-    echo "run.sh: no event arrived on io_queue within 10 s (sender exit status $rc)." >&2
-    echo "        If kompira_sendevt is still a stub, try KOMPIRA_SENDEVT=<the reference tool>." >&2
-    exit 1
-fi
-
-cat <<'TXT'
-
-How to read this:
-  exchange ""/routing_key io_queue: the default exchange delivers straight to
-      io_queue, the queue the Kompira server consumes.
-  properties: delivery_mode 2 = persistent; correlation_id is a fresh uuid4;
-      content_type application/json because the body came from KEY=VAL args.
-  headers (each with its AMQP type): channel (LongString) names the Kompira
-      channel the event lands in; site_id is an integer; timestamp is local time
-      as text; ssl is Void on a plain connection (the TLS version on TLS).
-  body_utf8: the event itself, a JSON object of strings.
-TXT
-if ((rc != 0)); then
-    echo "run.sh: the event arrived but the sender exited with status $rc" >&2
-    exit 1
-fi
-
-# --- 2. Through the Kompira stand-in to a desktop notification -----------------------------
-kompira="$PWD/target/release/kompira"
-sim="$PWD/target/release/kompira-sim"
-if [[ ! -x "$kompira" || ! -x "$sim" ]]; then
-    cargo build --quiet --release -p kompira-cli -p kompira-sim
-fi
-token="demo-$RANDOM$RANDOM"
-"$sim" --listen 127.0.0.1:0 --token "$token" >"$logdir/sim.out" 2>"$logdir/sim.err" &
-sim_pid=$!
-for _ in $(seq 100); do
-    grep -q "listening on" "$logdir/sim.out" 2>/dev/null && break
-    kill -0 "$sim_pid" 2>/dev/null || { cat "$logdir/sim.err" >&2; echo "run.sh: kompira-sim did not start" >&2; exit 1; }
-    sleep 0.1
-done
-url="$(sed -n 's/.*listening on //p' "$logdir/sim.out")"
-[[ -n "$url" ]] || { echo "run.sh: kompira-sim did not report its address" >&2; exit 1; }
-conf="$logdir/kompira.conf"
-printf '[rest]\nurl = %s\ntoken = %s\n' "$url" "$token" >"$conf"
-
-echo
-echo "== The local Kompira stand-in is at $url (consuming io_queue)"
-echo "== Sending a second event; the stand-in appends it to /system/channels/Alert"
-"$sender" --logdir "$logdir" hostname=db1 severity=5 status=PROBLEM \
-    "trigger_name=Replication stopped" "detail=Slave IO thread is not running"
-echo "== It arrives as a desktop notification would read (kompira channel watch):"
-timeout 30 "$kompira" -c "$conf" channel watch --count 1
-echo
-echo "== Running a job flow and following it (kompira jobflow run --wait):"
-timeout 60 "$kompira" -c "$conf" jobflow run /root/restart_process -p host=db1 --wait
-echo
-echo "Done. The tray app (next) shows the same alerts as popups and runs job flows from them."
+wait "$app_pid"

@@ -2,6 +2,8 @@
 //! window and desktop popups. It holds no Kompira logic of its own.
 
 mod alerts;
+mod autostart;
+mod cli;
 mod commands;
 mod connection_notice;
 mod popups;
@@ -9,12 +11,25 @@ mod runs;
 mod state;
 mod tray;
 
+use std::process::ExitCode;
+
+use clap::Parser;
 use tauri::{RunEvent, WindowEvent};
 
 use state::AppState;
 
 /// Builds and runs the app until Quit.
-pub fn run() {
+pub fn run() -> ExitCode {
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if args.config_files {
+        return cli::print_config_files();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -22,10 +37,14 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let start_hidden = std::env::args().any(|a| a == "--minimized");
+    let start_hidden = args.minimized;
     let state = AppState::load();
 
     let app = tauri::Builder::default()
+        // First, so a second launch hands over before anything else starts: it shows the
+        // running window and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_window(app)))
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::events::send_event,
@@ -40,6 +59,12 @@ pub fn run() {
             commands::templates::list_templates,
             commands::templates::save_template,
             commands::templates::delete_template,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::test_amqp_connection,
+            commands::settings::test_rest_token,
+            commands::settings::get_autostart,
+            commands::settings::set_autostart,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -63,7 +88,7 @@ pub fn run() {
         Ok(app) => app,
         Err(e) => {
             eprintln!("kompira-tray: cannot start: {e}");
-            std::process::exit(1);
+            return ExitCode::FAILURE;
         }
     };
     app.run(|_handle, event| {
@@ -72,4 +97,5 @@ pub fn run() {
             api.prevent_exit();
         }
     });
+    ExitCode::SUCCESS
 }

@@ -1,6 +1,6 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-fn main() {
-    kompira_tray::run();
+fn main() -> std::process::ExitCode {
+    kompira_tray::run()
 }

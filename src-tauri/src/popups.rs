@@ -1,9 +1,25 @@
 //! Desktop popups through notify-rust. D-Bus calls block, so every popup is shown off the async
 //! threads; a desktop without a notification server is logged, never fatal.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use kompira_core::watch::Severity;
+
+/// `[notify] sound`, set whenever the watcher (re)starts. A process-wide switch rather than a
+/// parameter: every popup follows the one setting, whoever shows it.
+static SOUND: AtomicBool = AtomicBool::new(true);
+
+/// Turns the popup sound on or off.
+pub fn set_sound(on: bool) {
+    SOUND.store(on, Ordering::Relaxed);
+}
+
+/// The sound theme name asked for when sound is on (freedesktop's instant-message sound;
+/// the toast default on Windows and macOS).
+#[cfg(all(unix, not(target_os = "macos")))]
+const SOUND_NAME: &str = "message-new-instant";
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+const SOUND_NAME: &str = "Default";
 
 /// Popups whose buttons are being waited for, each by a thread of its own; beyond this, popups
 /// come without buttons rather than pile up threads (the window still offers every action).
@@ -42,6 +58,9 @@ pub fn build(summary: &str, body: &str, loudness: Loudness) -> notify_rust::Noti
     });
     #[cfg(not(all(unix, not(target_os = "macos"))))]
     let _ = loudness;
+    if SOUND.load(Ordering::Relaxed) {
+        popup.sound_name(SOUND_NAME);
+    }
     popup
 }
 
@@ -100,3 +119,19 @@ fn wait_for_action(handle: notify_rust::NotificationHandle, on_action: impl FnOn
 /// macOS popups report no buttons here; the window offers the same actions.
 #[cfg(target_os = "macos")]
 fn wait_for_action(_handle: notify_rust::NotificationHandle, _on_action: impl FnOnce(&str)) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // One test, as the switch is process-wide.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn popups_ask_for_a_sound_only_when_sound_is_on() {
+        let sound = notify_rust::Hint::SoundName(SOUND_NAME.into());
+        set_sound(false);
+        assert!(!build("s", "b", Loudness::Normal).hints.contains(&sound));
+        set_sound(true);
+        assert!(build("s", "b", Loudness::Normal).hints.contains(&sound));
+    }
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Benchmark of the tray app at rest (issue 4), in one run on this machine:
+#   - start to tray ready: from launching `kompira-tray --minimized` to its tray icon
+#     registering with the desktop's tray host (kompira-tray-host, a StatusNotifierWatcher on a
+#     private session bus), median of BENCH_START_RUNS after one warm-up;
+#   - idle memory: total RSS (and PSS, which counts shared pages once) of the app's process tree
+#     (the app and WebKit's web and network processes) with the window hidden, after settling;
+#   - idle CPU: CPU time of that tree over BENCH_IDLE_SECS, as % of one core.
+# The peer, measured at the same time on the same back end, is the GUI-free watcher
+# `kompira channel watch`: the floor for "watching Kompira for alerts".
+# Targets: RSS ≤ 60 MB, CPU ≤ 0.5 %, start ≤ 1 s.
+#   bash scripts/bench-app.sh [--strict]   (--strict: exit 1 when a target is missed)
+# Env: BENCH_START_RUNS (default 5), BENCH_IDLE_SECS (default 60), BENCH_SETTLE_SECS (default 10)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+strict=0
+[[ "${1:-}" == --strict ]] && strict=1
+start_runs="${BENCH_START_RUNS:-5}"
+idle_secs="${BENCH_IDLE_SECS:-60}"
+settle_secs="${BENCH_SETTLE_SECS:-10}"
+
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh
+# shellcheck source=scripts/demo-backend.sh
+source scripts/demo-backend.sh
+
+say() { printf 'bench-app: %s\n' "$*" >&2; }
+die() { printf 'bench-app: ERROR: %s\n' "$*" >&2; exit 1; }
+
+say "building release binaries"
+cargo build --quiet --release -p kompira-tray -p kompira-sim -p kompira-cli -p kompira-testkit ||
+    die "the build failed"
+bin="$PWD/target/release"
+
+workdir="$(mktemp -d "${TMPDIR:-/tmp}/kompira-bench-app.XXXXXX")"
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [[ -n "${DBUS_SESSION_BUS_PID:-}" ]] && kill "$DBUS_SESSION_BUS_PID" 2>/dev/null
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+demo_backend_start "$bin/kompira-sim" "$workdir" || die "the demo back end did not start"
+pids+=("$DEMO_SIM_PID")
+# Always a private display and bus: the numbers must not depend on the desktop we run in.
+unset DISPLAY WAYLAND_DISPLAY
+headless_display_start || die "cannot start Xvfb"
+pids+=("$XVFB_PID")
+eval "$(dbus-launch --sh-syntax)" || die "dbus-launch failed (apt-get install dbus-x11)"
+"$bin/kompira-tray-host" >"$workdir/tray-host.jsonl" 2>"$workdir/tray-host.err" &
+pids+=($!)
+for _ in $(seq 50); do grep -q '"ready"' "$workdir/tray-host.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"ready"' "$workdir/tray-host.jsonl" || { cat "$workdir/tray-host.err" >&2; die "the tray host did not start"; }
+
+now_ms() { date +%s%3N; }
+# Every process below $1, and $1 itself.
+tree() {
+    local pid="$1" child
+    echo "$pid"
+    for child in $(pgrep -P "$pid" || true); do tree "$child"; done
+}
+# Sum of a /proc/PID/FILE field (kB) over a tree.
+sum_kb() {
+    local file="$1" field="$2" pid total=0 kb
+    for pid in $(tree "$3"); do
+        kb="$(awk -v f="$field:" '$1 == f {print $2}' "/proc/$pid/$file" 2>/dev/null || true)"
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+# CPU ticks (user + system) over a tree.
+ticks() {
+    local pid total=0 t
+    for pid in $(tree "$1"); do
+        # Fields after the ")" of the command name: utime and stime are the 12th and 13th.
+        t="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}' || true)"
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# Waits for the n-th "registered" line of the tray host; prints its unix_ms.
+registered_at() {
+    local n="$1" _
+    for _ in $(seq 200); do
+        local ms
+        ms="$(grep '"registered"' "$workdir/tray-host.jsonl" | sed -n "${n}p" | sed 's/.*"unix_ms":\([0-9]*\).*/\1/')"
+        [[ -n "$ms" ]] && { echo "$ms"; return 0; }
+        sleep 0.05
+    done
+    return 1
+}
+
+# --- start to tray ready ---------------------------------------------------------------------
+say "start to tray ready: 1 warm-up + $start_runs runs"
+starts=()
+for run in $(seq 0 "$start_runs"); do
+    t0="$(now_ms)"
+    "$bin/kompira-tray" --minimized 2>>"$workdir/app.log" &
+    app=$!
+    t1="$(registered_at $((run + 1)))" || { tail -n 20 "$workdir/app.log" >&2; die "the tray icon never registered"; }
+    stop "$app"
+    ((run == 0)) || starts+=($((t1 - t0)))
+done
+start_median="$(printf '%s\n' "${starts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')"
+
+# --- idle, window hidden, next to the peer ---------------------------------------------------
+say "idle: settling $settle_secs s, then measuring $idle_secs s"
+"$bin/kompira-tray" --minimized 2>>"$workdir/app.log" &
+app=$!
+pids+=("$app")
+"$bin/kompira" -c "$KOMPIRA_CONF" channel watch >/dev/null 2>"$workdir/peer.log" &
+peer=$!
+pids+=("$peer")
+sleep "$settle_secs"
+kill -0 "$app" 2>/dev/null || { tail -n 20 "$workdir/app.log" >&2; die "the app exited"; }
+app_ticks0="$(ticks "$app")"; peer_ticks0="$(ticks "$peer")"
+sleep "$idle_secs"
+app_ticks1="$(ticks "$app")"; peer_ticks1="$(ticks "$peer")"
+app_procs="$(tree "$app" | wc -l)"
+app_rss="$(sum_kb status VmRSS "$app")"; app_pss="$(sum_kb smaps_rollup Pss "$app")"
+peer_rss="$(sum_kb status VmRSS "$peer")"; peer_pss="$(sum_kb smaps_rollup Pss "$peer")"
+hz="$(getconf CLK_TCK)"
+
+awk -v s="$start_median" -v all="${starts[*]}" -v ar="$app_rss" -v ap="$app_pss" -v n="$app_procs" \
+    -v pr="$peer_rss" -v pp="$peer_pss" -v at=$((app_ticks1 - app_ticks0)) -v pt=$((peer_ticks1 - peer_ticks0)) \
+    -v hz="$hz" -v secs="$idle_secs" -v strict="$strict" '
+function mb(kb) { return kb * 1024 / 1e6 }
+function pct(t) { return 100 * t / hz / secs }
+function verdict(ok) { if (!ok) missed++; return ok ? "PASS" : "FAIL" }
+BEGIN {
+    printf "start to tray ready: median %d ms (runs: %s ms)  target <= 1000 ms  %s\n", s, all, verdict(s <= 1000)
+    printf "idle RSS, window hidden: %.1f MB over %d processes (PSS %.1f MB)  target <= 60 MB  %s\n", mb(ar), n, mb(ap), verdict(mb(ar) <= 60)
+    printf "idle CPU over %d s: %.2f %% of one core  target <= 0.5 %%  %s\n", secs, pct(at), verdict(pct(at) <= 0.5)
+    printf "peer (kompira channel watch): RSS %.1f MB (PSS %.1f MB), CPU %.2f %%\n", mb(pr), mb(pp), pct(pt)
+    printf "ratios app/peer: RSS %.1fx, PSS %.1fx\n", ar / pr, ap / pp
+    exit (strict && missed) ? 1 : 0
+}'

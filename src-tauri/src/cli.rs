@@ -1,0 +1,41 @@
+//! The app's command line: what autostart, the README's run command and the benchmarks pass.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::state;
+
+#[derive(Debug, Parser)]
+#[command(name = "kompira-tray", version, about = "Kompira Tray: the desktop companion for Kompira Enterprise")]
+pub struct Args {
+    /// Start hidden in the tray (autostart at login passes this).
+    #[arg(long)]
+    pub minimized: bool,
+    /// Print the kompira.conf files the app reads, one per line, and exit: status 0 when at
+    /// least one was found, 1 when none was (the run command then starts a demo back end),
+    /// 2 when a file cannot be read.
+    #[arg(long)]
+    pub config_files: bool,
+}
+
+/// `--config-files`: answers without starting any window, so it works on a headless machine.
+pub fn print_config_files() -> ExitCode {
+    match state::load_settings() {
+        Ok(settings) if settings.files_read().is_empty() => {
+            let searched: Vec<String> = settings.files_searched().iter().map(|p| p.display().to_string()).collect();
+            eprintln!("kompira-tray: no kompira.conf found (searched: {})", searched.join(", "));
+            ExitCode::from(1)
+        }
+        Ok(settings) => {
+            for file in settings.files_read() {
+                println!("{}", file.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            eprintln!("kompira-tray: {reason}");
+            ExitCode::from(2)
+        }
+    }
+}
