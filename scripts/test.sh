@@ -61,8 +61,9 @@ suite_app-e2e() {
         echo "app-e2e: SKIPPED: not installed: ${missing[*]} (scripts/setup.sh could not install them; see its warnings)" >&2
         return 0
     fi
-    # The suite launches these binaries; build them even when the build suite did not run.
-    cargo build -p kompira-tray -p kompira-sim -p kompira-sendevt &&
+    # The suite launches the workspace's binaries: build them as the build suite does (a no-op
+    # after it; another package selection would rebuild them with other features).
+    cargo build --workspace --all-targets &&
         cargo test -p kompira-e2e --test app_e2e -- --test-threads=1
 }
 

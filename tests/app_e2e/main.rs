@@ -54,7 +54,7 @@ async fn quick_send_delivers_the_form_to_the_channel_and_shows_the_correlation_i
 async fn an_alert_sent_with_kompira_sendevt_pops_up_and_is_listed() {
     let app = Stack::start("alert", Lang::En).await;
 
-    app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
+    send_alert(&app, &DISK_FULL);
     let popup = app.popup("for the disk-full alert", |n| n.summary == DISK_FULL_TITLE).await;
     app.show_view("alerts").await;
     let listed = listed_alerts(&app, 1).await;
@@ -76,7 +76,7 @@ async fn markup_in_alert_fields_stays_inert_text() {
     let svg = r#"<svg onload="window.pwned = 2"></svg>"#;
     let (hostname, trigger_name, note) = (format!("hostname={img}"), format!("trigger_name={script}"), format!("note={svg}"));
 
-    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=5", &hostname, &trigger_name, &note]);
+    send_alert(&app, &["status=PROBLEM", "severity=5", &hostname, &trigger_name, &note]);
     let popup = app.popup("for the markup alert", |n| n.summary.contains("<script>")).await;
     app.show_view("alerts").await;
     let listed = listed_alerts(&app, 1).await;
@@ -105,8 +105,8 @@ async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
         app.fill_rows("#fields", &[("hostname", "web1"), ("severity", "4"), ("trigger_name", "Disk full")]).await;
         app.click("#send-button").await;
         sent_correlation_id(&app).await;
-        app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
-        app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries", "detail=p95 above 2 s"]);
+        send_alert(&app, &DISK_FULL);
+        send_alert(&app, &["status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries", "detail=p95 above 2 s"]);
         listed_alerts(&app, 2).await;
         // The watcher says "connected" once a long poll has answered, here with the alerts.
         app.text_when("#status", "the connected state", |t| t.contains("connected")).await;
@@ -136,8 +136,8 @@ async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_on_an_alert_popup_shows_that_alert_in_the_window() {
     let app = Stack::start("popup-open", Lang::En).await;
-    app.sendevt(&[&["--channel", ALERT_CHANNEL][..], &DISK_FULL].concat());
-    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries"]);
+    send_alert(&app, &DISK_FULL);
+    send_alert(&app, &["status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries"]);
     let disk_full = app.popup("for the disk-full alert", |n| n.summary == DISK_FULL_TITLE).await;
     app.popup("for the slow-queries alert", |n| n.summary.contains("Slow queries")).await;
 
@@ -152,7 +152,7 @@ async fn open_on_an_alert_popup_shows_that_alert_in_the_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() {
     let app = Stack::start("popup-remedy", Lang::En).await;
-    app.sendevt(&["--channel", ALERT_CHANNEL, "status=PROBLEM", "severity=4", "host=web1", "trigger_name=Service down"]);
+    send_alert(&app, &["status=PROBLEM", "severity=4", "host=web1", "trigger_name=Service down"]);
     let alert = app.popup("for the service-down alert", |n| n.summary == "High: Service down on web1").await;
 
     app.choose_action(alert.id, REMEDY).await;
@@ -169,6 +169,11 @@ async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() 
     assert_eq!((&process["abspath"], &process["job"]), (&json!(process_path), &json!(stack::REMEDY_JOBFLOW)));
     assert_eq!((&process["status"], &process["result"]), (&json!("DONE"), &json!("restarted on web1")), "host came from the alert");
     assert!(shown.starts_with(&format!("{}: DONE · {process_path}", stack::REMEDY_JOBFLOW)), "the alert shows its run: {shown}");
+}
+
+/// Sends an event to the watched channel with `kompira_sendevt`.
+fn send_alert(app: &Stack, fields: &[&str]) {
+    app.sendevt(&[&["--channel", ALERT_CHANNEL][..], fields].concat());
 }
 
 /// Waits for the quick-send result and returns its correlation id; fails with the form's error.
