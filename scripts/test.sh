@@ -23,8 +23,8 @@ suite_cargo-test() {
     cargo test --workspace "${args[@]}"
 }
 
-# The product must also be right on Windows, which cannot run here: check that the engine and
-# the commands compile for it. Skipped, with the reason, where the target or mingw-w64 cannot be
+# The product must also be right on Windows, which cannot run here: check that the workspace
+# (engine, commands, app) compiles for it and cross-build kompira_sendevt.exe. Skipped, with the reason, where the target or mingw-w64 cannot be
 # installed (the rest of the run still counts).
 suite_windows-check() {
     local target=x86_64-pc-windows-gnu
@@ -41,7 +41,10 @@ suite_windows-check() {
             return 0
         fi
     fi
-    cargo check --target "$target" -p kompira-core -p kompira-sendevt -p kompira-cli
+    # The whole workspace (libraries and binaries), the Tauri app included: tauri-build makes the
+    # Windows resource from icons/icon.ico. Then a real cross-build of the server-side command.
+    cargo check --target "$target" --workspace --lib --bins &&
+        cargo build --release --target "$target" -p kompira-sendevt
 }
 
 # The tray app end to end (tests/app_e2e): the real app binary in a virtual desktop, driven

@@ -4,6 +4,7 @@ import { register, translate } from "./i18n.js";
 import * as send from "./send.js";
 import * as alerts from "./alerts.js";
 import * as jobflow from "./jobflow.js";
+import * as settings from "./settings.js";
 
 const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
@@ -11,7 +12,7 @@ const { listen } = window.__TAURI__.event;
 register({ en: { "nav.views": "Views" }, ja: { "nav.views": "画面" } });
 
 // View name → module; a module may export init(), shown() and submit().
-const VIEWS = { send, jobflow, alerts };
+const VIEWS = { send, jobflow, alerts, settings };
 
 export function showView(name) {
   for (const view of Object.keys(VIEWS)) {

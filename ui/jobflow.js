@@ -83,6 +83,17 @@ function fill(template) {
   $("jobflow-wait").checked = template.wait;
 }
 
+// The result arrives as JSON text: a string shows as itself, anything else indented.
+function readable(json) {
+  try {
+    const value = JSON.parse(json);
+    if (value === null) return "";
+    return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+  } catch {
+    return json;
+  }
+}
+
 function setText(id, text) {
   const el = $(id);
   el.textContent = text ?? "";
@@ -91,10 +102,12 @@ function setText(id, text) {
 
 function showUpdate(update) {
   consoleText = (consoleText + update.console_tail).slice(-CONSOLE_KEEP_CHARS);
-  $("jobflow-output").hidden = false;
+  const output = $("jobflow-output");
+  const first = output.hidden;
+  output.hidden = false;
   setText("jobflow-status", update.status);
   setText("jobflow-process", update.process);
-  setText("jobflow-result", update.result === "null" ? "" : update.result);
+  setText("jobflow-result", readable(update.result));
   setText("jobflow-exit", update.exit_status === null ? "" : String(update.exit_status));
   setText("jobflow-error", update.error);
   setText("jobflow-console", lastLines(consoleText, CONSOLE_LINES));
@@ -102,6 +115,8 @@ function showUpdate(update) {
   note.hidden = !(update.finished && update.status === "STARTED");
   note.textContent = t("jf.started");
   $("jobflow-output").dataset.status = update.status;
+  // Bring the output into view when it appears and when the run ends (it grew meanwhile).
+  if (first || update.finished) output.scrollIntoView({ block: "start" });
   if (update.finished) $("jobflow-run").disabled = false;
 }
 

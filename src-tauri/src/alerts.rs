@@ -3,6 +3,7 @@
 //! and, where its channel has a remedy, a "Run <job flow>" button. Connection losses and returns
 //! pop up too (see `connection_notice`).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,23 +49,44 @@ pub fn start_watching(app: &AppHandle) {
         }
     };
     let notify = settings.notify();
+    popups::set_sound(notify.sound);
     let mut config = WatchConfig::new(notify.channels);
     config.policy = notify.policy;
+    let generation = state.watch_generation.load(Ordering::SeqCst);
     tracing::info!("watching for alerts on {}", config.channels.join(", "));
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let current_generation = || state.watch_generation.load(Ordering::SeqCst);
         let watcher = Watcher::spawn(Arc::new(client), Arc::new(AppSink { app: app.clone() }), config);
+        state.apply_pause(&watcher);
         let mut states = watcher.state();
-        *lock(&app.state::<AppState>().watcher) = Some(watcher);
+        {
+            // Checked under the lock that restart_watching takes the old watcher with, so a
+            // watcher started just before a restart is dropped (stopping it), never kept.
+            let mut slot = lock(&state.watcher);
+            if current_generation() != generation {
+                return;
+            }
+            *slot = Some(watcher);
+        }
         let mut notices = ConnectionNotices::new(CONNECTION_POPUP_GAP);
         loop {
-            let current = states.borrow_and_update().clone();
+            let current = {
+                // Same lock as restart_watching's reset: a replaced watcher never writes after it.
+                let mut shown = lock(&state.watch_state);
+                if current_generation() != generation {
+                    break;
+                }
+                let current = states.borrow_and_update().clone();
+                *shown = Some(current.clone());
+                current
+            };
             let connected = current.connection == Connection::Connected;
             if let Some(notice) = notices.observe(connected, current.paused, Instant::now()) {
                 let (summary, body) = connection_popup(notice, &current);
                 popups::show(summary, body, Loudness::Normal);
             }
-            *lock(&app.state::<AppState>().watch_state) = Some(current);
             let _ = app.emit("status-changed", ());
             tray::refresh(&app);
             if states.changed().await.is_err() {
@@ -72,6 +94,20 @@ pub fn start_watching(app: &AppHandle) {
             }
         }
     });
+}
+
+/// Stops the running watcher, if any, and starts one from the current settings (after a save).
+pub async fn restart_watching(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    state.watch_generation.fetch_add(1, Ordering::SeqCst);
+    let old = lock(&state.watcher).take();
+    if let Some(old) = old {
+        old.stop().await;
+    }
+    *lock(&state.watch_state) = None;
+    start_watching(app);
+    let _ = app.emit("status-changed", ());
+    tray::refresh(app);
 }
 
 /// The words of a connection popup; a loss carries the error that caused it.

@@ -2,6 +2,7 @@
 //! window and desktop popups. It holds no Kompira logic of its own.
 
 mod alerts;
+mod autostart;
 mod cli;
 mod commands;
 mod connection_notice;
@@ -40,6 +41,10 @@ pub fn run() -> ExitCode {
     let state = AppState::load();
 
     let app = tauri::Builder::default()
+        // First, so a second launch hands over before anything else starts: it shows the
+        // running window and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_window(app)))
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::events::send_event,
@@ -54,6 +59,12 @@ pub fn run() -> ExitCode {
             commands::templates::list_templates,
             commands::templates::save_template,
             commands::templates::delete_template,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::test_amqp_connection,
+            commands::settings::test_rest_token,
+            commands::settings::get_autostart,
+            commands::settings::set_autostart,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

@@ -1,15 +1,56 @@
 //! Desktop popups through notify-rust. D-Bus calls block, so every popup is shown off the async
 //! threads; a desktop without a notification server is logged, never fatal.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use std::path::Path;
+
+use kompira_core::config::Os;
 use kompira_core::watch::Severity;
+
+/// `[notify] sound`, set whenever the watcher (re)starts. A process-wide switch rather than a
+/// parameter: every popup follows the one setting, whoever shows it.
+static SOUND: AtomicBool = AtomicBool::new(true);
+
+/// Turns the popup sound on or off.
+pub fn set_sound(on: bool) {
+    SOUND.store(on, Ordering::Relaxed);
+}
+
+/// The sound theme name asked for when sound is on (freedesktop's instant-message sound;
+/// the toast default on Windows and macOS).
+#[cfg(all(unix, not(target_os = "macos")))]
+const SOUND_NAME: &str = "message-new-instant";
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+const SOUND_NAME: &str = "Default";
 
 /// Popups whose buttons are being waited for, each by a thread of its own; beyond this, popups
 /// come without buttons rather than pile up threads (the window still offers every action).
 const MAX_POPUPS_WITH_ACTIONS: usize = 32;
 
 static POPUPS_WITH_ACTIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// Our Windows AppUserModelID: the bundle identifier, registered by the installer on the
+/// Start-menu shortcut (docs/windows.md). Windows drops toasts whose id is not registered.
+#[cfg_attr(not(target_os = "windows"), allow(dead_code, reason = "only Windows toasts carry an id"))]
+pub const WINDOWS_APP_ID: &str = "jp.kompira.tray";
+
+/// The AppUserModelID a toast should carry, `None` for the default. On Windows an installed app
+/// uses ours; a build run from a cargo `target` folder has no shortcut, so it keeps
+/// notify-rust's default (PowerShell's id, always registered) and developers still see toasts.
+/// Other systems have no such id.
+#[cfg_attr(not(target_os = "windows"), allow(dead_code, reason = "only Windows toasts carry an id; unit-tested everywhere"))]
+pub fn toast_app_id(os: Os, exe: &Path) -> Option<&'static str> {
+    if os != Os::Windows {
+        return None;
+    }
+    // Split by hand: the OS is a parameter, so `\\` must separate even when tested on Linux.
+    let text = exe.to_string_lossy().to_lowercase();
+    let parts: Vec<&str> = text.split(['/', '\\']).collect();
+    let from_cargo_target = parts.windows(2).any(|w| w[0] == "target" && (w[1] == "debug" || w[1] == "release"))
+        || parts.windows(3).any(|w| w[0] == "target" && (w[2] == "debug" || w[2] == "release"));
+    (!from_cargo_target).then_some(WINDOWS_APP_ID)
+}
 
 /// How loud a popup is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +83,13 @@ pub fn build(summary: &str, body: &str, loudness: Loudness) -> notify_rust::Noti
     });
     #[cfg(not(all(unix, not(target_os = "macos"))))]
     let _ = loudness;
+    if SOUND.load(Ordering::Relaxed) {
+        popup.sound_name(SOUND_NAME);
+    }
+    #[cfg(target_os = "windows")]
+    if let Some(id) = std::env::current_exe().ok().and_then(|exe| toast_app_id(Os::Windows, &exe)) {
+        popup.app_id(id);
+    }
     popup
 }
 
@@ -100,3 +148,28 @@ fn wait_for_action(handle: notify_rust::NotificationHandle, on_action: impl FnOn
 /// macOS popups report no buttons here; the window offers the same actions.
 #[cfg(target_os = "macos")]
 fn wait_for_action(_handle: notify_rust::NotificationHandle, _on_action: impl FnOnce(&str)) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_windows_builds_use_our_toast_id_and_cargo_builds_the_default() {
+        let id = |os, exe: &str| toast_app_id(os, Path::new(exe));
+        assert_eq!(id(Os::Windows, r"C:\Program Files\Kompira Tray\kompira-tray.exe"), Some(WINDOWS_APP_ID));
+        assert_eq!(id(Os::Windows, r"C:\src\kompira-tray\target\release\kompira-tray.exe"), None);
+        assert_eq!(id(Os::Windows, r"C:\src\kt\target\x86_64-pc-windows-msvc\debug\kompira-tray.exe"), None);
+        assert_eq!(id(Os::Linux, "/usr/bin/kompira-tray"), None);
+    }
+
+    // One test, as the switch is process-wide.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn popups_ask_for_a_sound_only_when_sound_is_on() {
+        let sound = notify_rust::Hint::SoundName(SOUND_NAME.into());
+        set_sound(false);
+        assert!(!build("s", "b", Loudness::Normal).hints.contains(&sound));
+        set_sound(true);
+        assert!(build("s", "b", Loudness::Normal).hints.contains(&sound));
+    }
+}

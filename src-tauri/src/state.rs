@@ -1,6 +1,9 @@
 //! Everything the app keeps between events: settings, the alert history, the watcher.
 
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use kompira_core::config::{self, LoadOptions, Os, Settings};
 use kompira_core::rest::Client;
@@ -19,6 +22,32 @@ pub struct AppState {
     pub watch_state: Mutex<Option<WatchState>>,
     /// Kept alive while the app runs; replaced when settings change.
     pub watcher: Mutex<Option<Watcher>>,
+    /// Counts watcher restarts, so the task of a replaced watcher knows to stop reporting.
+    pub watch_generation: AtomicU64,
+    /// Popups held back from the tray menu; kept here so a restarted watcher stays paused.
+    pub pause: Mutex<Option<Pause>>,
+    /// Held while saving settings: one save at a time.
+    pub saving: tokio::sync::Mutex<()>,
+}
+
+/// Popups held back by the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pause {
+    /// Until this moment (the "1 hour" menu item).
+    Until(Instant),
+    /// Until Resume.
+    UntilResumed,
+}
+
+impl Pause {
+    /// Whether popups are held back at `now`.
+    pub fn holds(pause: Option<Pause>, now: Instant) -> bool {
+        match pause {
+            None => false,
+            Some(Pause::UntilResumed) => true,
+            Some(Pause::Until(until)) => now < until,
+        }
+    }
 }
 
 impl AppState {
@@ -37,6 +66,9 @@ impl AppState {
             history: Mutex::new(AlertHistory::default()),
             watch_state: Mutex::new(None),
             watcher: Mutex::new(None),
+            watch_generation: AtomicU64::new(0),
+            pause: Mutex::new(None),
+            saving: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -46,11 +78,19 @@ impl AppState {
     }
 
     /// Reads kompira.conf again (after a save); returns the new settings.
-    #[allow(dead_code, reason = "the settings screen calls it")]
     pub fn reload(&self) -> LoadedSettings {
         let fresh = load_settings();
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
         fresh
+    }
+
+    /// Applies the pause chosen in the tray to a (new) watcher.
+    pub fn apply_pause(&self, watcher: &Watcher) {
+        match *lock(&self.pause) {
+            None => watcher.resume(),
+            Some(Pause::UntilResumed) => watcher.pause(None),
+            Some(Pause::Until(until)) => watcher.pause(Some(until)),
+        }
     }
 
     /// A REST client from the current `[rest]` settings, or why there is none.
@@ -64,9 +104,15 @@ impl AppState {
 /// Reads kompira.conf from the places the official tools use, plus the per-user file;
 /// `KOMPIRA_CONF` names one file explicitly.
 pub fn load_settings() -> LoadedSettings {
+    with_load_options(|opts| config::load(opts).map(Arc::new).map_err(|e| e.to_string()))?
+}
+
+/// Runs `f` with the options the app loads kompira.conf with: the official search list plus
+/// the per-user file, or only `KOMPIRA_CONF` when that is set; the real environment.
+pub fn with_load_options<R>(f: impl FnOnce(&LoadOptions) -> R) -> Result<R, String> {
     let env = |name: &str| std::env::var(name).ok();
     let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
-    config::load(&LoadOptions {
+    Ok(f(&LoadOptions {
         os: Os::current(),
         explicit_config: std::env::var_os("KOMPIRA_CONF").map(Into::into),
         exe: std::env::current_exe().ok(),
@@ -74,9 +120,12 @@ pub fn load_settings() -> LoadedSettings {
         include_user_file: true,
         env: &env,
         overrides: Vec::new(),
-    })
-    .map(Arc::new)
-    .map_err(|e| e.to_string())
+    }))
+}
+
+/// The per-user kompira.conf (which may not exist yet).
+pub fn user_config_file() -> Option<PathBuf> {
+    config::user_config_path(Os::current(), &|name| std::env::var(name).ok())
 }
 
 /// A lock that survives a panic elsewhere: the data is still the best we have.

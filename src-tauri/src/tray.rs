@@ -1,16 +1,17 @@
 //! The tray icon and its menu. The icon tells the state at a glance; the menu opens the window
-//! and pauses popups. A desktop without a tray host (headless, GNOME without the AppIndicator
-//! extension) is logged, never fatal: the window is shown instead.
+//! on a view, pauses popups and turns start at login on or off. A desktop without a tray host
+//! (headless, GNOME without the AppIndicator extension) is logged, never fatal: the window is
+//! shown instead.
 
 use std::time::{Duration, Instant};
 
 use kompira_core::watch::{Connection, WatchState};
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Emitter, Manager, Wry};
 
-use crate::state::{lock, AppState};
+use crate::state::{lock, AppState, Pause};
 
 const TRAY_ID: &str = "main";
 
@@ -38,6 +39,157 @@ pub fn tooltip(state: Option<&WatchState>, unread: usize) -> String {
     format!("Kompira Tray: {connection}{paused}, {unread} unread")
 }
 
+/// The menu's language: `[tray] language`, or the OS locale's when `auto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Japanese.
+    Ja,
+}
+
+impl Lang {
+    /// `en`/`ja` force a language; anything else follows `locale` (e.g. `ja_JP.UTF-8`).
+    pub fn choose(setting: &str, locale: Option<&str>) -> Lang {
+        match setting {
+            "en" => Lang::En,
+            "ja" => Lang::Ja,
+            _ if locale.is_some_and(|l| l.to_ascii_lowercase().starts_with("ja")) => Lang::Ja,
+            _ => Lang::En,
+        }
+    }
+}
+
+/// The POSIX locale (Windows has none in the environment: English unless set in Settings).
+fn os_locale() -> Option<String> {
+    ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+fn current_lang(app: &AppHandle) -> Lang {
+    let setting = app.state::<AppState>().settings().map(|s| s.language().to_owned()).unwrap_or_default();
+    Lang::choose(&setting, os_locale().as_deref())
+}
+
+/// The fixed labels of the menu.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MenuLabels {
+    /// Opens quick send.
+    pub quick_send: &'static str,
+    /// Opens the job-flow form.
+    pub run_jobflow: &'static str,
+    /// Pauses popups for an hour.
+    pub pause_hour: &'static str,
+    /// Pauses popups until Resume.
+    pub pause_until_resumed: &'static str,
+    /// Ends a pause.
+    pub resume: &'static str,
+    /// The start-at-login check item.
+    pub start_at_login: &'static str,
+    /// Opens Settings.
+    pub settings: &'static str,
+    /// Ends the app.
+    pub quit: &'static str,
+}
+
+/// The menu's fixed labels in `lang`.
+pub fn menu_labels(lang: Lang) -> MenuLabels {
+    match lang {
+        Lang::En => MenuLabels {
+            quick_send: "Quick send…",
+            run_jobflow: "Run job flow…",
+            pause_hour: "Pause notifications for 1 hour",
+            pause_until_resumed: "Pause until resumed",
+            resume: "Resume notifications",
+            start_at_login: "Start at login",
+            settings: "Settings…",
+            quit: "Quit",
+        },
+        Lang::Ja => MenuLabels {
+            quick_send: "クイック送信…",
+            run_jobflow: "ジョブフローを実行…",
+            pause_hour: "通知を 1 時間停止",
+            pause_until_resumed: "再開するまで通知を停止",
+            resume: "通知を再開",
+            start_at_login: "ログイン時に起動",
+            settings: "設定…",
+            quit: "終了",
+        },
+    }
+}
+
+/// The Alerts item, with the unread count when there is one.
+pub fn alerts_label(lang: Lang, unread: usize) -> String {
+    match (lang, unread) {
+        (Lang::En, 0) => "Alerts".to_owned(),
+        (Lang::En, n) => format!("Alerts ({n} unread)"),
+        (Lang::Ja, 0) => "アラート".to_owned(),
+        (Lang::Ja, n) => format!("アラート（未読 {n} 件）"),
+    }
+}
+
+/// Which pause items can be chosen: (pause for an hour, pause until resumed, resume).
+pub fn pause_items_enabled(paused: bool) -> (bool, bool, bool) {
+    (!paused, !paused, paused)
+}
+
+/// The items whose text or state changes while the app runs.
+struct TrayMenu {
+    quick_send: MenuItem<Wry>,
+    run_jobflow: MenuItem<Wry>,
+    alerts: MenuItem<Wry>,
+    pause_hour: MenuItem<Wry>,
+    pause_until_resumed: MenuItem<Wry>,
+    resume: MenuItem<Wry>,
+    start_at_login: CheckMenuItem<Wry>,
+    settings: MenuItem<Wry>,
+    quit: MenuItem<Wry>,
+}
+
+impl TrayMenu {
+    fn new(app: &AppHandle, lang: Lang) -> tauri::Result<Self> {
+        let labels = menu_labels(lang);
+        let item = |id: &str, text: &str| MenuItem::with_id(app, id, text, true, None::<&str>);
+        Ok(Self {
+            quick_send: item("send", labels.quick_send)?,
+            run_jobflow: item("jobflow", labels.run_jobflow)?,
+            alerts: item("alerts", &alerts_label(lang, 0))?,
+            pause_hour: item("pause-hour", labels.pause_hour)?,
+            pause_until_resumed: item("pause", labels.pause_until_resumed)?,
+            resume: item("resume", labels.resume)?,
+            start_at_login: CheckMenuItem::with_id(
+                app,
+                "autostart",
+                labels.start_at_login,
+                true,
+                crate::autostart::is_enabled(app).unwrap_or(false),
+                None::<&str>,
+            )?,
+            settings: item("settings", labels.settings)?,
+            quit: item("quit", labels.quit)?,
+        })
+    }
+
+    fn menu(&self, app: &AppHandle) -> tauri::Result<Menu<Wry>> {
+        Menu::with_items(
+            app,
+            &[
+                &self.quick_send,
+                &self.run_jobflow,
+                &self.alerts,
+                &PredefinedMenuItem::separator(app)?,
+                &self.pause_hour,
+                &self.pause_until_resumed,
+                &self.resume,
+                &PredefinedMenuItem::separator(app)?,
+                &self.start_at_login,
+                &self.settings,
+                &PredefinedMenuItem::separator(app)?,
+                &self.quit,
+            ],
+        )
+    }
+}
+
 fn icon_bytes(name: &str) -> &'static [u8] {
     match name {
         "tray-unread" => include_bytes!("../../icons/tray-unread.png"),
@@ -50,22 +202,9 @@ fn icon_bytes(name: &str) -> &'static [u8] {
 
 /// Builds the tray; false when the desktop has no tray host.
 pub fn build(app: &AppHandle) -> bool {
-    let menu = (|| {
-        Menu::with_items(
-            app,
-            &[
-                &MenuItem::with_id(app, "open", "Quick send…", true, None::<&str>)?,
-                &MenuItem::with_id(app, "alerts", "Alerts", true, None::<&str>)?,
-                &PredefinedMenuItem::separator(app)?,
-                &MenuItem::with_id(app, "pause", "Pause notifications for 1 hour", true, None::<&str>)?,
-                &MenuItem::with_id(app, "resume", "Resume notifications", true, None::<&str>)?,
-                &PredefinedMenuItem::separator(app)?,
-                &MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?,
-            ],
-        )
-    })();
-    let menu = match menu {
-        Ok(menu) => menu,
+    let built = TrayMenu::new(app, current_lang(app)).and_then(|items| Ok((items.menu(app)?, items)));
+    let (menu, items) = match built {
+        Ok(built) => built,
         Err(e) => {
             tracing::warn!("tray menu not built: {e}");
             return false;
@@ -77,10 +216,14 @@ pub fn build(app: &AppHandle) -> bool {
         .tooltip(tooltip(None, 0))
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id.as_ref() {
-            "open" => show_view(app, "send"),
+            "send" => show_view(app, "send"),
+            "jobflow" => show_view(app, "jobflow"),
             "alerts" => show_view(app, "alerts"),
-            "pause" => pause(app, Some(Instant::now() + Duration::from_secs(3600))),
-            "resume" => pause(app, None),
+            "pause-hour" => set_pause(app, Some(Pause::Until(Instant::now() + Duration::from_secs(3600)))),
+            "pause" => set_pause(app, Some(Pause::UntilResumed)),
+            "resume" => set_pause(app, None),
+            "autostart" => toggle_autostart(app),
+            "settings" => show_view(app, "settings"),
             "quit" => app.exit(0),
             _ => {}
         })
@@ -93,7 +236,11 @@ pub fn build(app: &AppHandle) -> bool {
         builder = builder.icon(icon);
     }
     match builder.build(app) {
-        Ok(_) => true,
+        Ok(_) => {
+            app.manage(items);
+            refresh(app);
+            true
+        }
         Err(e) => {
             tracing::warn!("no system tray available ({e}); showing the window instead");
             false
@@ -101,15 +248,60 @@ pub fn build(app: &AppHandle) -> bool {
     }
 }
 
-fn pause(app: &AppHandle, until: Option<Instant>) {
+/// Holds popups back (or lets them through again); a timed pause ends by itself.
+fn set_pause(app: &AppHandle, pause: Option<Pause>) {
     let state = app.state::<AppState>();
-    let watcher = lock(&state.watcher);
-    if let Some(watcher) = watcher.as_ref() {
-        match until {
-            Some(until) => watcher.pause(Some(until)),
-            None => watcher.resume(),
-        }
+    *lock(&state.pause) = pause;
+    if let Some(watcher) = lock(&state.watcher).as_ref() {
+        state.apply_pause(watcher);
     }
+    refresh(app);
+    if let Some(Pause::Until(until)) = pause {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep_until(until.into()).await;
+            // Unless the user chose something else meanwhile.
+            if *lock(&app.state::<AppState>().pause) == pause {
+                set_pause(&app, None);
+            }
+        });
+    }
+}
+
+/// The check item flips itself when clicked on some desktops and not on others, so the state
+/// is read back from the system rather than from the item.
+fn toggle_autostart(app: &AppHandle) {
+    let outcome = crate::autostart::is_enabled(app).and_then(|on| crate::autostart::set(app, !on));
+    if let Err(reason) = outcome {
+        tracing::warn!("{reason}");
+        crate::popups::show("Kompira Tray".into(), reason, crate::popups::Loudness::Normal);
+    }
+}
+
+/// Ticks or unticks the tray's Start at login item.
+pub fn show_autostart(app: &AppHandle, enabled: bool) {
+    if let Some(items) = app.try_state::<TrayMenu>() {
+        let _ = items.start_at_login.set_checked(enabled);
+    }
+}
+
+/// Re-labels the menu in the language now set (after Settings were saved).
+pub fn relabel(app: &AppHandle) {
+    let Some(items) = app.try_state::<TrayMenu>() else { return };
+    let labels = menu_labels(current_lang(app));
+    for (item, text) in [
+        (&items.quick_send, labels.quick_send),
+        (&items.run_jobflow, labels.run_jobflow),
+        (&items.pause_hour, labels.pause_hour),
+        (&items.pause_until_resumed, labels.pause_until_resumed),
+        (&items.resume, labels.resume),
+        (&items.settings, labels.settings),
+        (&items.quit, labels.quit),
+    ] {
+        let _ = item.set_text(text);
+    }
+    let _ = items.start_at_login.set_text(labels.start_at_login);
+    refresh(app);
 }
 
 /// Shows and focuses the window (show first: focusing a hidden window does nothing).
@@ -127,16 +319,24 @@ pub fn show_view(app: &AppHandle, view: &str) {
     let _ = app.emit_to("main", "show-view", view);
 }
 
-/// Redraws icon and tooltip from the current state.
+/// Redraws icon, tooltip, the unread count and the pause items from the current state.
 pub fn refresh(app: &AppHandle) {
     let state = app.state::<AppState>();
     let watch_state = lock(&state.watch_state).clone();
     let unread = lock(&state.history).unread_count();
+    let paused = Pause::holds(*lock(&state.pause), Instant::now());
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         if let Ok(icon) = Image::from_bytes(icon_bytes(icon_name(watch_state.as_ref(), unread))) {
             let _ = tray.set_icon(Some(icon));
         }
         let _ = tray.set_tooltip(Some(tooltip(watch_state.as_ref(), unread)));
+    }
+    if let Some(items) = app.try_state::<TrayMenu>() {
+        let _ = items.alerts.set_text(alerts_label(current_lang(app), unread));
+        let (hour, until_resumed, resume) = pause_items_enabled(paused);
+        let _ = items.pause_hour.set_enabled(hour);
+        let _ = items.pause_until_resumed.set_enabled(until_resumed);
+        let _ = items.resume.set_enabled(resume);
     }
 }
 
@@ -156,6 +356,35 @@ mod tests {
         assert_eq!(icon_name(Some(&state(Connection::Reconnecting { attempt: 1 }, true)), 0), "tray-reconnecting");
         assert_eq!(icon_name(Some(&state(Connection::Connected, true)), 0), "tray-paused");
         assert_eq!(icon_name(Some(&state(Connection::Connected, false)), 0), "tray-connected");
+    }
+
+    #[test]
+    fn the_menu_language_follows_the_setting_then_the_locale() {
+        assert_eq!(Lang::choose("ja", Some("en_US.UTF-8")), Lang::Ja);
+        assert_eq!(Lang::choose("en", Some("ja_JP.UTF-8")), Lang::En);
+        assert_eq!(Lang::choose("auto", Some("ja_JP.UTF-8")), Lang::Ja);
+        assert_eq!(Lang::choose("auto", Some("C")), Lang::En);
+        assert_eq!(Lang::choose("auto", None), Lang::En);
+    }
+
+    #[test]
+    fn menu_labels_exist_in_both_languages() {
+        assert_eq!(menu_labels(Lang::En).settings, "Settings…");
+        assert_eq!(menu_labels(Lang::Ja).start_at_login, "ログイン時に起動");
+        assert_eq!(alerts_label(Lang::En, 0), "Alerts");
+        assert_eq!(alerts_label(Lang::En, 3), "Alerts (3 unread)");
+        assert_eq!(alerts_label(Lang::Ja, 2), "アラート（未読 2 件）");
+    }
+
+    #[test]
+    fn only_the_pause_items_that_make_sense_are_enabled() {
+        assert_eq!(pause_items_enabled(false), (true, true, false));
+        assert_eq!(pause_items_enabled(true), (false, false, true));
+        let now = Instant::now();
+        assert!(!Pause::holds(None, now));
+        assert!(Pause::holds(Some(Pause::UntilResumed), now));
+        assert!(Pause::holds(Some(Pause::Until(now + Duration::from_secs(1))), now));
+        assert!(!Pause::holds(Some(Pause::Until(now)), now));
     }
 
     #[test]

@@ -5,5 +5,6 @@ pub mod alerts;
 pub mod events;
 pub mod jobflows;
 pub mod rows;
+pub mod settings;
 pub mod status;
 pub mod templates;

@@ -1,23 +1,24 @@
 //! Saved forms for Quick send and Job flow: `[template:NAME]` sections of kompira.conf, read with
 //! the settings and written through the engine's byte-preserving writer.
 //!
-//! The app writes one file: the `KOMPIRA_CONF` file when the app reads only that one, else the
-//! per-user kompira.conf. The system file (`/opt/kompira/kompira.conf`) is read but not written:
-//! a desktop user usually may not, and it is shared with Kompira's own tools. A template that
-//! another file also defines is refused with that file's name, because sections of the same name
-//! in several files merge key by key.
+//! Templates go to the file the settings screen saves to (`settings::choose_target`: the last
+//! file read that the user may write, else the per-user kompira.conf), so the app's edits live
+//! in one file. A template that another file also defines is refused with that file's name,
+//! because sections of the same name in several files merge key by key: editing only one copy
+//! could leave a mix that no longer reads.
 
 use std::path::{Path, PathBuf};
 
 use kompira_core::config::{
-    self, check_template, parse_ini, template_edits, Os, Settings, Template, TemplateAction, TEMPLATE_SECTION_PREFIX,
+    self, check_template, parse_ini, template_edits, Settings, Template, TemplateAction, TEMPLATE_SECTION_PREFIX,
 };
 use kompira_core::event::check_rows;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
 use super::rows::{pairs, rows, Row};
-use crate::state::AppState;
+use super::settings::choose_target;
+use crate::state::{self, AppState};
 
 /// A template as the forms see it (and send it to be saved).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -103,13 +104,6 @@ pub fn to_template(form: &TemplateForm) -> Result<Template, String> {
     Ok(template)
 }
 
-/// The file the app saves templates in: the only file read (`KOMPIRA_CONF`), else the per-user one.
-pub fn templates_file(explicit: Option<PathBuf>, user: Option<PathBuf>) -> Result<PathBuf, String> {
-    explicit.or(user).ok_or_else(|| {
-        "there is no per-user kompira.conf to save templates in: set HOME (APPDATA on Windows) or KOMPIRA_CONF".into()
-    })
-}
-
 fn kind_name(action: &TemplateAction) -> &'static str {
     match action {
         TemplateAction::Event { .. } => "quick-send",
@@ -179,9 +173,9 @@ pub fn list(settings: &Settings) -> Vec<TemplateForm> {
     settings.templates().iter().map(TemplateForm::from).collect()
 }
 
-fn app_templates_file() -> Result<PathBuf, String> {
-    let env = |name: &str| std::env::var(name).ok();
-    templates_file(std::env::var_os("KOMPIRA_CONF").map(Into::into), config::user_config_path(Os::current(), &env))
+/// Where this user's saves go (the settings screen's rule).
+fn templates_file(settings: &Settings) -> Result<PathBuf, String> {
+    choose_target(settings, state::user_config_file().as_deref(), config::can_write)
 }
 
 /// Reads the files again so every view sees the change; the new list.
@@ -198,23 +192,26 @@ pub fn list_templates(state: State<'_, AppState>) -> Result<Vec<TemplateForm>, S
 /// Saves a template; the new list.
 #[tauri::command]
 pub async fn save_template(state: State<'_, AppState>, template: TemplateForm) -> Result<Vec<TemplateForm>, String> {
+    // One writer of kompira.conf at a time (the settings screen takes the same lock).
+    let _saving = state.saving.lock().await;
     let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
-    save(&settings, &app_templates_file()?, &template)?;
+    save(&settings, &templates_file(&settings)?, &template)?;
     reload(&state)
 }
 
 /// Deletes a template; the new list.
 #[tauri::command]
 pub async fn delete_template(state: State<'_, AppState>, name: String) -> Result<Vec<TemplateForm>, String> {
+    let _saving = state.saving.lock().await;
     let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
-    delete(&settings, &app_templates_file()?, &name)?;
+    delete(&settings, &templates_file(&settings)?, &name)?;
     reload(&state)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kompira_core::config::{load, LoadOptions};
+    use kompira_core::config::{load, LoadOptions, Os};
 
     /// Loads settings from `file` alone, as with `KOMPIRA_CONF`.
     fn load_file(file: &Path) -> Settings {
@@ -323,14 +320,5 @@ mod tests {
         settings = load_file(&system);
         let err = save(&settings, &own, &event_form("Shared")).unwrap_err();
         assert!(err.contains("is also defined in"), "{err}");
-    }
-
-    #[test]
-    fn templates_go_to_the_only_file_read_else_the_per_user_file() {
-        let explicit = PathBuf::from("/etc/k.conf");
-        let user = PathBuf::from("/home/u/.config/kompira/kompira.conf");
-        assert_eq!(templates_file(Some(explicit.clone()), Some(user.clone())), Ok(explicit));
-        assert_eq!(templates_file(None, Some(user.clone())), Ok(user));
-        assert!(templates_file(None, None).unwrap_err().contains("set HOME"));
     }
 }

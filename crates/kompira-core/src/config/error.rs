@@ -88,6 +88,18 @@ pub enum ConfigError {
         /// An example and the environment variable that can set it instead.
         hint: String,
     },
+    /// Edits were meant for a file that is not among those read, so they would have no effect.
+    #[error(
+        "'{}' is not one of the files read ({}), so settings saved there would have no effect",
+        path.display(),
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NotRead {
+        /// The file that was to be edited.
+        path: PathBuf,
+        /// The files that are read, in order.
+        searched: Vec<PathBuf>,
+    },
     /// Saving a file failed.
     #[error("cannot write config file '{}': {source}", path.display())]
     Write {

@@ -7,7 +7,8 @@
 //! defaults, files, environment and command line into typed [`Settings`]
 //! that remember each value's [`Source`] ([`load`]), and an editor that
 //! changes a few keys while keeping every other byte of the file
-//! ([`apply_edits`], [`write_file`]).
+//! ([`apply_edits`], [`write_file`]); [`load_with_edits`] tells what a save would give
+//! before the file is touched.
 //!
 //! It is not a general INI library: keys it does not know are ignored when
 //! reading and left untouched when writing, and it never prints, logs the
@@ -27,7 +28,7 @@ pub use paths::{
     CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME,
 };
 pub use settings::{
-    load, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, Override, Resolved, Settings, Source, Value,
+    load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, Override, Resolved, Settings, Source, Value, LANGUAGES,
 };
 pub use templates::{check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
-pub use writer::{apply_edits, remove_section, remove_section_in_file, write_file, Edit};
+pub use writer::{apply_edits, can_write, remove_section, remove_section_in_file, write_file, Edit};

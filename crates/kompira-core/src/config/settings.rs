@@ -15,6 +15,7 @@ use super::paths::{self, Os};
 use crate::rest::RestSettings;
 use crate::secret::Secret;
 use super::templates::{read_templates, Template};
+use super::writer::{apply_edits, Edit};
 use crate::remedy::{parse_remedies, Remedy};
 use crate::watch::{Policy, Severity};
 use chrono::NaiveTime;
@@ -218,6 +219,7 @@ const AMQP: &str = "amqp-connection";
 const EVENT: &str = "event";
 const NOTIFY: &str = "notify";
 const REST: &str = "rest";
+const TRAY: &str = "tray";
 
 /// The keys this program reads, in display order.
 const KEYS: &[KeySpec] = &[
@@ -261,7 +263,12 @@ const KEYS: &[KeySpec] = &[
     spec(NOTIFY, "sound", Kind::Bool, Fallback::Bool(true)),
     // `CHANNEL JOBFLOW` lines: alerts from CHANNEL offer to run JOBFLOW (see remedy.rs).
     spec(NOTIFY, "remedies", Kind::Str, Fallback::None),
+    // Ours: the tray app's own choices. Kompira's tools ignore sections they do not know.
+    spec(TRAY, "language", Kind::Str, Fallback::Str("auto")),
 ];
+
+/// `[tray] language`: follow the OS, or force English or Japanese.
+pub const LANGUAGES: [&str; 3] = ["auto", "en", "ja"];
 
 /// The amqp keys the reference `--dry-run` prints, in its order.
 const RAW_AMQP_KEYS: [&str; 11] = [
@@ -307,7 +314,8 @@ fn find_spec(section: &str, key: &str) -> Option<&'static KeySpec> {
     KEYS.iter().find(|s| s.section == section && s.key == key)
 }
 
-fn is_secret(section: &str, key: &str) -> bool {
+/// Whether `[section] key` holds a secret (masked wherever it is shown).
+pub(super) fn is_secret(section: &str, key: &str) -> bool {
     matches!((section, key), (AMQP, "password") | (REST, "token"))
 }
 
@@ -394,6 +402,27 @@ impl fmt::Debug for Settings {
 
 /// Reads the files, environment and overrides into [`Settings`].
 pub fn load(opts: &LoadOptions) -> Result<Settings, ConfigError> {
+    load_inner(opts, None)
+}
+
+/// What [`load`] would give once [`write_file`](super::write_file)`(path, edits)` had run,
+/// without touching the file: the settings screen checks a save with the same rules as
+/// every later load, and tests unsaved values with it. A missing `path` counts as empty.
+/// `path` must be one of the files `load` reads ([`Settings::files_searched`]); otherwise
+/// the edits could not take effect, and that is the error.
+pub fn load_with_edits(opts: &LoadOptions, path: &Path, edits: &[Edit]) -> Result<Settings, ConfigError> {
+    let text = match read_text(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(ConfigError::Unreadable { path: path.to_path_buf(), source }),
+    };
+    load_inner(opts, Some((path, &apply_edits(&text, edits))))
+}
+
+/// A file whose text is given rather than read.
+type Replacement<'a> = Option<(&'a Path, &'a str)>;
+
+fn load_inner(opts: &LoadOptions, replacement: Replacement) -> Result<Settings, ConfigError> {
     let mut settings = Settings {
         os: opts.os,
         entries: KEYS
@@ -414,7 +443,7 @@ pub fn load(opts: &LoadOptions) -> Result<Settings, ConfigError> {
         warnings: Vec::new(),
         templates: Vec::new(),
     };
-    let doc = settings.read_files(opts)?;
+    let doc = settings.read_files(opts, replacement)?;
     settings.apply_files(&doc)?;
     settings.templates = read_templates(&doc)?;
     settings.apply_env(opts.env)?;
@@ -445,11 +474,23 @@ fn read_text(path: &Path) -> std::io::Result<String> {
 }
 
 impl Settings {
-    fn read_files(&mut self, opts: &LoadOptions) -> Result<IniDocument, ConfigError> {
+    fn read_files(&mut self, opts: &LoadOptions, replacement: Replacement) -> Result<IniDocument, ConfigError> {
+        let replacement_is_read = |searched: &[PathBuf]| match replacement {
+            Some((path, _)) if !searched.iter().any(|p| p == path) => {
+                Err(ConfigError::NotRead { path: path.to_path_buf(), searched: searched.to_vec() })
+            }
+            _ => Ok(()),
+        };
+        // The replacement's text, or the file's.
+        let read = |path: &Path| match replacement {
+            Some((replaced, text)) if replaced == path => Ok(text.to_owned()),
+            _ => read_text(path),
+        };
         let mut doc = IniDocument::default();
         if let Some(path) = &opts.explicit_config {
             self.files_searched.push(path.clone());
-            let text = read_text(path).map_err(|source| match source.kind() {
+            replacement_is_read(&self.files_searched)?;
+            let text = read(path).map_err(|source| match source.kind() {
                 std::io::ErrorKind::NotFound => ConfigError::NotFound { path: path.clone() },
                 _ => ConfigError::Unreadable {
                     path: path.clone(),
@@ -466,8 +507,9 @@ impl Settings {
                 self.files_searched.push(user);
             }
         }
+        replacement_is_read(&self.files_searched)?;
         for path in self.files_searched.clone() {
-            match read_text(&path) {
+            match read(&path) {
                 Ok(text) => {
                     doc.merge(ini::parse(&text, &path)?);
                     self.files_read.push(path);
@@ -720,6 +762,11 @@ impl Settings {
         self.value(EVENT, "channel")
             .as_str()
             .unwrap_or("/system/channels/Alert")
+    }
+
+    /// `[tray] language`: `auto`, `en` or `ja`.
+    pub fn language(&self) -> &str {
+        self.value(TRAY, "language").as_str().unwrap_or("auto")
     }
 
     /// The `[logging]` settings.
@@ -981,6 +1028,17 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
             None => Ok(None),
         },
         (REST, "timeout") => in_range(1, i64::MAX),
+        (TRAY, "language") => match value.as_str() {
+            Some(text) => {
+                let lower = text.trim().to_ascii_lowercase();
+                if LANGUAGES.contains(&lower.as_str()) {
+                    Ok(Some(Value::Str(lower)))
+                } else {
+                    Err(format!("is not a language (use one of {})", LANGUAGES.join(", ")))
+                }
+            }
+            None => Ok(None),
+        },
         (REST, "url") => match value.as_str() {
             Some(url) if !url.is_empty() && !is_http_url(url) => {
                 Err("is not an http:// or https:// URL (e.g. https://kompira.example.com)".into())
@@ -1303,8 +1361,9 @@ mod tests {
         assert_eq!(keys[20], "rest.url");
         assert_eq!(keys[24], "rest.timeout");
         assert_eq!(keys[25], "notify.channels");
-        assert_eq!(keys.last().map(String::as_str), Some("notify.remedies"));
-        assert_eq!(keys.len(), 31);
+        assert_eq!(keys[30], "notify.remedies");
+        assert_eq!(keys.last().map(String::as_str), Some("tray.language"));
+        assert_eq!(keys.len(), 32);
     }
 
     #[test]
@@ -2154,6 +2213,92 @@ mod tests {
         let debug = format!("{s:?} {:?}", s.rest().unwrap());
         assert_eq!(shown, "********");
         assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn tray_language_is_ours_checked_and_lower_cased() {
+        let f = Fixture::new();
+        assert_eq!(f.load_file(None).unwrap().language(), "auto");
+        let s = f.load_text("[tray]\nlanguage = JA\n[agent]\nname = x\n").unwrap();
+        assert_eq!(s.language(), "ja");
+        let e = f.load_text("[tray]\nlanguage = fr\n").unwrap_err().to_string();
+        assert!(e.ends_with(":2: [tray] language: \"fr\" is not a language (use one of auto, en, ja)"), "{e}");
+    }
+
+    fn set(section: &str, key: &str, value: Option<&str>) -> Edit {
+        Edit { section: section.into(), key: key.into(), value: value.map(str::to_owned) }
+    }
+
+    #[test]
+    fn load_with_edits_gives_what_a_save_would_and_leaves_the_file_alone() {
+        let f = Fixture::new();
+        let text = "# mine\n[amqp-connection]\nport = 5672\nuser = me\n";
+        let path = f.file("kompira.conf", text);
+        let s = load_with_edits(
+            &LoadOptions {
+                os: Os::Linux,
+                explicit_config: Some(path.clone()),
+                exe: None,
+                cwd: f.dir.path().to_path_buf(),
+                include_user_file: false,
+                env: &|_| None,
+                overrides: Vec::new(),
+            },
+            &path,
+            &[set("amqp-connection", "port", Some("5673")), set("amqp-connection", "user", None)],
+        )
+        .unwrap();
+        assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Int(5673));
+        assert_eq!(s.get("amqp-connection", "port").unwrap().source, Source::File { path: path.clone(), line: 3 });
+        assert_eq!(value_of(&s, "amqp-connection", "user"), Value::Null);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn load_with_edits_applies_the_same_checks_as_load() {
+        let f = Fixture::new();
+        let path = f.file("kompira.conf", "[kompira]\nsite_id = 1\n");
+        let opts = |path: &Path| LoadOptions {
+            os: Os::Linux,
+            explicit_config: Some(path.to_path_buf()),
+            exe: None,
+            cwd: f.dir.path().to_path_buf(),
+            include_user_file: false,
+            env: &|_| None,
+            overrides: Vec::new(),
+        };
+        let e = load_with_edits(&opts(&path), &path, &[set("amqp-connection", "port", Some("70000"))]).unwrap_err();
+        match e {
+            ConfigError::BadValue { section, key, line, .. } => assert_eq!((section.as_str(), key.as_str(), line), ("amqp-connection", "port", 5)),
+            other => panic!("{other}"),
+        }
+        let e = load_with_edits(&opts(&path), &path, &[set("notify", "quiet_hours", Some("late"))]).unwrap_err();
+        assert!(e.to_string().contains("[notify] quiet_hours: \"late\" is not a time range"), "{e}");
+    }
+
+    #[test]
+    fn load_with_edits_reads_a_missing_user_file_as_empty_and_refuses_a_file_not_read() {
+        let f = Fixture::new();
+        f.file("work/kompira.conf", "[kompira]\nsite_id = 2\n");
+        let xdg = f.dir.path().join("xdg").to_string_lossy().into_owned();
+        let env = |name: &str| (name == "XDG_CONFIG_HOME").then(|| xdg.clone());
+        let opts = LoadOptions {
+            os: Os::Linux,
+            explicit_config: None,
+            exe: None,
+            cwd: f.dir.path().join("work"),
+            include_user_file: true,
+            env: &env,
+            overrides: Vec::new(),
+        };
+        let user = f.dir.path().join("xdg/kompira/kompira.conf");
+        let s = load_with_edits(&opts, &user, &[set("kompira", "site_id", Some("3"))]).unwrap();
+        assert_eq!(s.site_id(), 3);
+        assert_eq!(s.files_read().last(), Some(&user));
+        assert!(!user.exists());
+        let elsewhere = f.dir.path().join("other.conf");
+        let e = load_with_edits(&opts, &elsewhere, &[]).unwrap_err().to_string();
+        assert!(e.contains("is not one of the files read") && e.contains("would have no effect"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
 use super::ini::{is_py_space, section_header};
+use super::settings::is_secret;
 
 /// Indentation of continuation lines in values this editor writes.
 const CONTINUATION_INDENT: &str = "    ";
@@ -31,9 +32,9 @@ pub struct Edit {
 }
 
 impl std::fmt::Debug for Edit {
-    // By hand so that logging an edit of the password does not print it.
+    // By hand so that logging an edit of the password or the token does not print it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secret = self.key.eq_ignore_ascii_case("password");
+        let secret = is_secret(&self.section, &self.key.to_lowercase());
         let value = match &self.value {
             Some(_) if secret => Some("********"),
             other => other.as_deref(),
@@ -321,6 +322,44 @@ fn rewrite_file(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), 
         let _ = std::fs::remove_file(&temp);
     }
     result.map_err(write_error)
+}
+
+/// Whether [`write_file`] can save `path` as the current user: an existing file must open for
+/// writing, and the directory must take the temporary file it is saved through (or, for a
+/// missing file, the nearest existing ancestor must take new entries). It probes by opening
+/// and creating (then removing) a temporary file, since permission bits do not tell the
+/// whole story (root, ACLs, read-only mounts).
+pub fn can_write(path: &Path) -> bool {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if target.exists()
+        && std::fs::OpenOptions::new()
+            .append(true)
+            .open(&target)
+            .is_err()
+    {
+        return false;
+    }
+    let mut dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    while !dir.exists() {
+        match dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => dir = parent.to_path_buf(),
+            _ => return false,
+        }
+    }
+    if !dir.is_dir() {
+        return false;
+    }
+    let probe = temp_path(&dir, &target);
+    match write_new(&probe, b"", None) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 fn temp_path(dir: &Path, target: &Path) -> PathBuf {
@@ -700,6 +739,31 @@ name = job-manager
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "[s]\nk = 2\n");
+    }
+
+    #[test]
+    fn can_write_a_missing_file_in_a_missing_directory_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/kompira.conf");
+        assert!(can_write(&path));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        std::fs::write(dir.path().join("kompira.conf"), "x").unwrap();
+        assert!(can_write(&dir.path().join("kompira.conf")));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn cannot_write_below_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "x").unwrap();
+        assert!(!can_write(&file.join("kompira.conf")));
+    }
+
+    #[test]
+    fn debug_of_token_edit_is_masked() {
+        let debug = format!("{:?}", set("rest", "token", "t0ps3cret"));
+        assert!(!debug.contains("t0ps3cret"), "{debug}");
     }
 
     #[test]

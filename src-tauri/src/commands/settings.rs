@@ -1,0 +1,712 @@
+//! The Settings view: the kompira.conf keys the app uses, each with its value and where it comes
+//! from; saving through the engine's writer after the engine's own checks; connection tests
+//! with the values in the form, saved or not; start at login.
+//!
+//! Secrets never travel to the window: a password or token field starts empty (its placeholder
+//! is the engine's mask), and an empty secret field means "keep".
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use kompira_core::config::{self, ConfigError, Edit, LoadOptions, Resolved, Settings, Source, Value, LANGUAGES};
+use kompira_core::event::{self, ConnectOptions, ONE_SHOT_FRAME_MAX};
+use kompira_core::rest::Client;
+use kompira_core::watch::Severity;
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, State};
+
+use crate::state::{self, AppState};
+
+/// How a field is edited in the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Widget {
+    /// One line of text; empty means "not set in this file".
+    Text,
+    /// A whole number; empty means "not set in this file".
+    Number,
+    /// A password or token: never shown, empty keeps it.
+    Secret,
+    /// On or off.
+    Toggle,
+    /// One of `options`.
+    Choice,
+}
+
+/// One key on the screen.
+struct Field {
+    /// The fieldset it belongs to: `amqp`, `rest`, `notify` or `app`.
+    group: &'static str,
+    section: &'static str,
+    key: &'static str,
+    widget: Widget,
+}
+
+const fn field(group: &'static str, section: &'static str, key: &'static str, widget: Widget) -> Field {
+    Field { group, section, key, widget }
+}
+
+const AMQP: &str = "amqp-connection";
+
+/// The keys the screen edits, in screen order. Logging keys belong to `kompira_sendevt` and
+/// stay in the file, untouched.
+const FIELDS: &[Field] = &[
+    field("amqp", AMQP, "server", Widget::Text),
+    field("amqp", AMQP, "port", Widget::Number),
+    field("amqp", AMQP, "user", Widget::Text),
+    field("amqp", AMQP, "password", Widget::Secret),
+    field("amqp", AMQP, "ssl", Widget::Toggle),
+    field("amqp", AMQP, "ssl_verify", Widget::Toggle),
+    field("amqp", AMQP, "ssl_cacertfile", Widget::Text),
+    field("amqp", AMQP, "ssl_certfile", Widget::Text),
+    field("amqp", AMQP, "ssl_keyfile", Widget::Text),
+    field("amqp", AMQP, "max_retry", Widget::Number),
+    field("amqp", AMQP, "retry_interval", Widget::Number),
+    field("amqp", AMQP, "connect_timeout", Widget::Number),
+    field("amqp", "event", "channel", Widget::Text),
+    field("amqp", "kompira", "site_id", Widget::Number),
+    field("rest", "rest", "url", Widget::Text),
+    field("rest", "rest", "token", Widget::Secret),
+    field("rest", "rest", "ca_file", Widget::Text),
+    field("rest", "rest", "insecure", Widget::Toggle),
+    field("rest", "rest", "timeout", Widget::Number),
+    field("notify", "notify", "channels", Widget::Text),
+    field("notify", "notify", "min_severity", Widget::Choice),
+    field("notify", "notify", "quiet_hours", Widget::Text),
+    field("notify", "notify", "breakthrough", Widget::Choice),
+    field("notify", "notify", "sound", Widget::Toggle),
+    field("app", "tray", "language", Widget::Choice),
+];
+
+impl Field {
+    fn id(&self) -> String {
+        format!("{}.{}", self.section, self.key)
+    }
+
+    fn options(&self) -> Vec<String> {
+        let severities = || Severity::ALL.iter().map(|s| s.name().to_owned());
+        match (self.section, self.key) {
+            ("notify", "min_severity") => severities().collect(),
+            ("notify", "breakthrough") => severities().chain(["none".to_owned()]).collect(),
+            ("tray", "language") => LANGUAGES.iter().map(|l| (*l).to_owned()).collect(),
+            _ if self.widget == Widget::Toggle => vec!["true".to_owned(), "false".to_owned()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The value in force, derived defaults included (the engine fills in AMQP's).
+    fn effective(&self, settings: &Settings) -> Resolved {
+        let found = if self.section == AMQP {
+            settings.amqp_resolved().into_iter().find(|(key, _)| *key == self.key).map(|(_, r)| r)
+        } else {
+            settings.get(self.section, self.key).cloned()
+        };
+        found.unwrap_or(Resolved { value: Value::Null, source: Source::Default })
+    }
+
+    /// What the input holds when the screen opens. Text and numbers show only values someone
+    /// set (a default or derived value is the placeholder, so it keeps following its rule);
+    /// toggles and choices show the value in force; secrets show nothing.
+    fn initial(&self, settings: &Settings) -> String {
+        let effective = self.effective(settings);
+        match self.widget {
+            Widget::Secret => String::new(),
+            Widget::Toggle | Widget::Choice => plain(&effective.value),
+            Widget::Text | Widget::Number => match effective.source {
+                Source::Default | Source::Derived(_) => String::new(),
+                _ => plain(&effective.value),
+            },
+        }
+    }
+}
+
+/// A value as the form holds it (secrets are never passed here).
+fn plain(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+    }
+}
+
+/// One field as the window shows it.
+#[derive(Debug, Serialize)]
+pub struct FieldView {
+    /// `section.key`, the form's name for it.
+    pub id: String,
+    /// Fieldset: `amqp`, `rest`, `notify`, `app`.
+    pub group: &'static str,
+    /// kompira.conf section.
+    pub section: &'static str,
+    /// kompira.conf key.
+    pub key: &'static str,
+    /// How it is edited.
+    pub widget: Widget,
+    /// The choices of a toggle or choice.
+    pub options: Vec<String>,
+    /// The input's starting value (empty for secrets, defaults and derived values).
+    pub value: String,
+    /// What applies while the input is empty, as the engine shows it (secrets masked).
+    pub placeholder: String,
+    /// Where the value in force comes from: `FILE:LINE`, `environment VAR`, `default`, ….
+    pub source: String,
+}
+
+/// Everything the Settings view shows.
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    /// The file a save writes, if there is one.
+    pub target: Option<String>,
+    /// Why nothing can be saved, if so.
+    pub target_problem: Option<String>,
+    /// The files read, in order (later ones win).
+    pub files_read: Vec<String>,
+    /// The fields, in screen order.
+    pub fields: Vec<FieldView>,
+    /// `[tray] language`: `auto`, `en` or `ja`.
+    pub language: String,
+    /// Things the engine noticed while loading (an unreadable file skipped, …).
+    pub warnings: Vec<String>,
+}
+
+/// The view model of the settings screen.
+pub fn view(settings: &Settings, target: &Result<PathBuf, String>) -> SettingsView {
+    let fields = FIELDS
+        .iter()
+        .map(|f| {
+            let effective = f.effective(settings);
+            let placeholder = match (f.section, f.key) {
+                // Unset, the watched channels are the [event] channel: show that, not "(not set)".
+                ("notify", "channels") if effective.value == Value::Null => settings.notify().channels.join(", "),
+                _ => effective.shown(f.section, f.key),
+            };
+            FieldView {
+                id: f.id(),
+                group: f.group,
+                section: f.section,
+                key: f.key,
+                widget: f.widget,
+                options: f.options(),
+                value: f.initial(settings),
+                placeholder,
+                source: effective.source.to_string(),
+            }
+        })
+        .collect();
+    SettingsView {
+        target: target.as_ref().ok().map(|p| p.display().to_string()),
+        target_problem: target.as_ref().err().cloned(),
+        files_read: settings.files_read().iter().map(|p| p.display().to_string()).collect(),
+        fields,
+        language: settings.language().to_owned(),
+        warnings: settings.warnings().to_vec(),
+    }
+}
+
+/// What the window sends: `section.key` → the input's text. Fields left out are unchanged.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsForm {
+    /// Input values by field id.
+    pub values: HashMap<String, String>,
+}
+
+/// A refusal, with the field to mark when one is to blame.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// `section.key`, or none when the problem is not one field's.
+    pub field: Option<String>,
+    /// The sentence to show.
+    pub message: String,
+}
+
+impl FieldError {
+    fn general(message: impl Into<String>) -> Self {
+        Self { field: None, message: message.into() }
+    }
+}
+
+impl From<ConfigError> for FieldError {
+    fn from(error: ConfigError) -> Self {
+        match &error {
+            // The line number is the would-be file's, which the user has not seen: name the key.
+            ConfigError::BadValue { section, key, message, .. } | ConfigError::Interpolation { section, key, message, .. } => {
+                Self { field: Some(format!("{section}.{key}")), message: format!("[{section}] {key}: {message}") }
+            }
+            _ => Self::general(error.to_string()),
+        }
+    }
+}
+
+/// The file a save writes: the last file read that this user can write (later files win, so
+/// a key saved in an earlier one could stay hidden), else the per-user file when it is among
+/// the files read at all. `can_write` is [`config::can_write`] outside tests.
+pub fn choose_target(
+    settings: &Settings,
+    user_file: Option<&Path>,
+    can_write: impl Fn(&Path) -> bool,
+) -> Result<PathBuf, String> {
+    if let Some(file) = settings.files_read().iter().rev().find(|f| can_write(f)) {
+        return Ok(file.clone());
+    }
+    match user_file {
+        Some(user) if settings.files_searched().iter().any(|f| f == user) => Ok(user.to_path_buf()),
+        _ => Err(format!(
+            "nothing can be saved: {} cannot be written, and the per-user file is not read \
+             (KOMPIRA_CONF names the only file to read)",
+            settings.files_read().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// The form's changes as edits of the target file. Only fields that differ from what the
+/// screen started with become edits; an emptied text field removes the key from the file;
+/// an empty secret keeps the old one.
+pub fn plan_edits(settings: &Settings, form: &SettingsForm) -> Result<Vec<Edit>, FieldError> {
+    let mut edits = Vec::new();
+    for field in FIELDS {
+        let id = field.id();
+        let Some(text) = form.values.get(&id) else { continue };
+        if text.chars().any(char::is_control) {
+            return Err(FieldError {
+                field: Some(id),
+                message: format!("[{}] {}: must be one line of text", field.section, field.key),
+            });
+        }
+        let text = text.trim();
+        let value = match field.widget {
+            Widget::Secret if text.is_empty() => continue,
+            Widget::Secret => Some(text.to_owned()),
+            _ if text == field.initial(settings) => continue,
+            _ if text.is_empty() => None,
+            _ => Some(text.to_owned()),
+        };
+        edits.push(Edit { section: field.section.into(), key: field.key.into(), value });
+    }
+    // The official docs and tools disagree on ssl's default for a remote server, so a saved
+    // connection always says it (unless a file already does).
+    let touches_amqp = edits.iter().any(|e| e.section == AMQP);
+    let ssl_edited = edits.iter().any(|e| e.section == AMQP && e.key == "ssl");
+    let ssl = settings.get(AMQP, "ssl").map(|r| &r.source);
+    if touches_amqp && !ssl_edited && matches!(ssl, Some(Source::Default | Source::Derived(_))) {
+        edits.push(Edit { section: AMQP.into(), key: "ssl".into(), value: Some(settings.amqp().ssl.to_string()) });
+    }
+    Ok(edits)
+}
+
+/// The settings as they would be with the form saved to `target`, checked by the engine's
+/// own rules, and the edits that make them.
+pub fn with_form(
+    opts: &LoadOptions,
+    current: &Settings,
+    target: Option<&Path>,
+    form: &SettingsForm,
+) -> Result<(Settings, Vec<Edit>), FieldError> {
+    let edits = plan_edits(current, form)?;
+    if edits.is_empty() {
+        return Ok((current.clone(), edits));
+    }
+    let Some(target) = target else {
+        return Err(FieldError::general("the changed values cannot be used: there is no file to save them to"));
+    };
+    Ok((config::load_with_edits(opts, target, &edits)?, edits))
+}
+
+/// The result of a save.
+#[derive(Debug, Serialize)]
+pub struct Saved {
+    /// The file written (or that would have been, when nothing changed).
+    pub path: String,
+    /// How many keys changed.
+    pub changed: usize,
+    /// Saved keys that something else still decides (an environment variable, a later file).
+    pub notes: Vec<String>,
+}
+
+/// Checks the form with the engine's rules, then writes the changes to `target`. On any
+/// refusal the file is not touched.
+pub fn save(opts: &LoadOptions, current: &Settings, target: &Path, form: &SettingsForm) -> Result<Saved, FieldError> {
+    let (would, edits) = with_form(opts, current, Some(target), form)?;
+    if !edits.is_empty() {
+        config::write_file(target, &edits)?;
+        tracing::info!(path = %target.display(), keys = edits.len(), "settings saved");
+    }
+    let notes = edits
+        .iter()
+        .filter_map(|edit| {
+            let field = FIELDS.iter().find(|f| f.section == edit.section && f.key == edit.key)?;
+            let source = field.effective(&would).source;
+            let decided_here = matches!(&source, Source::File { path, .. } if path == target);
+            let fallback = edit.value.is_none() && matches!(source, Source::Default | Source::Derived(_));
+            (!decided_here && !fallback).then(|| format!("[{}] {} still comes from {source}", edit.section, edit.key))
+        })
+        .collect();
+    Ok(Saved { path: target.display().to_string(), changed: edits.len(), notes })
+}
+
+/// Opens and closes one AMQP connection with `settings`, as `kompira_sendevt --test-connection`.
+pub async fn test_amqp(settings: &Settings) -> Result<String, String> {
+    let options = ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX);
+    event::test_connection(&options)
+        .await
+        .map(|session| format!("Connection OK: {}", session.describe()))
+        .map_err(|e| format!("Failed to connect: {e}"))
+}
+
+/// An object every Kompira has and every user may read: a cheap authenticated request.
+const REST_PROBE: &str = "/system";
+
+/// One authenticated REST request with `settings`.
+pub async fn test_rest(settings: &Settings) -> Result<String, String> {
+    let rest = settings.rest().map_err(|e| e.to_string())?;
+    let client = Client::new(&rest).map_err(|e| e.to_string())?;
+    client.get_object(REST_PROBE).await.map_err(|e| e.to_string())?;
+    Ok(format!("REST OK: {} accepted the token", client.origin()))
+}
+
+/// Where saves go for these settings, from the real environment.
+fn target_of(settings: &Settings) -> Result<PathBuf, String> {
+    choose_target(settings, state::user_config_file().as_deref(), config::can_write)
+}
+
+/// The form's settings, checked; `Err` names the field at fault.
+fn settings_with_form(state: &AppState, form: &SettingsForm) -> Result<Settings, FieldError> {
+    let current = state.settings().map_err(FieldError::general)?;
+    let target = target_of(&current).ok();
+    state::with_load_options(|opts| with_form(opts, &current, target.as_deref(), form))
+        .map_err(FieldError::general)?
+        .map(|(settings, _)| settings)
+}
+
+/// The Settings view's model.
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, String> {
+    let settings = state.settings()?;
+    Ok(view(&settings, &target_of(&settings)))
+}
+
+/// Saves the form, then reloads the settings and restarts watching with them.
+#[tauri::command]
+pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, form: SettingsForm) -> Result<Saved, FieldError> {
+    let saved = {
+        // One save at a time: each plans its edits from the settings the last one left.
+        let _saving = state.saving.lock().await;
+        let current = state.settings().map_err(FieldError::general)?;
+        let target = target_of(&current).map_err(FieldError::general)?;
+        let saved = state::with_load_options(|opts| save(opts, &current, &target, &form)).map_err(FieldError::general)??;
+        if saved.changed > 0 {
+            state.reload().map_err(|e| FieldError::general(format!("saved to {}, but reading it back failed: {e}", saved.path)))?;
+        }
+        saved
+    };
+    if saved.changed > 0 {
+        crate::alerts::restart_watching(&app).await;
+        crate::tray::relabel(&app);
+        let _ = app.emit("status-changed", ());
+    }
+    Ok(saved)
+}
+
+/// Opens one AMQP connection with the values in the form.
+#[tauri::command]
+pub async fn test_amqp_connection(state: State<'_, AppState>, form: SettingsForm) -> Result<String, FieldError> {
+    let settings = settings_with_form(&state, &form)?;
+    test_amqp(&settings).await.map_err(FieldError::general)
+}
+
+/// Makes one REST request with the values in the form.
+#[tauri::command]
+pub async fn test_rest_token(state: State<'_, AppState>, form: SettingsForm) -> Result<String, FieldError> {
+    let settings = settings_with_form(&state, &form)?;
+    test_rest(&settings).await.map_err(FieldError::general)
+}
+
+/// Whether the app starts at login.
+#[tauri::command]
+pub fn get_autostart(app: AppHandle) -> Result<bool, String> {
+    crate::autostart::is_enabled(&app)
+}
+
+/// Turns start at login on or off; answers the state now in force.
+#[tauri::command]
+pub fn set_autostart(app: AppHandle, enabled: bool) -> Result<bool, String> {
+    crate::autostart::set(&app, enabled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kompira_core::config::Os;
+
+    const CONF: &str = "\
+# Kompira settings, kept by hand
+[amqp-connection]
+server = 127.0.0.1
+password = s3cret   ; not a comment: part of the value
+; the broker's TLS port is closed
+port = 5672
+
+[agent]
+name = job-manager
+
+[rest]
+url = http://127.0.0.1:1
+token = tok-old
+";
+
+    /// A kompira.conf in a scratch directory, read as the only file (like `KOMPIRA_CONF`).
+    struct Conf {
+        dir: tempfile::TempDir,
+        path: PathBuf,
+    }
+
+    impl Conf {
+        fn new(text: &str) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("kompira.conf");
+            std::fs::write(&path, text).unwrap();
+            Self { dir, path }
+        }
+
+        fn with_opts<R>(&self, f: impl FnOnce(&LoadOptions) -> R) -> R {
+            let no_env = |_: &str| None;
+            f(&LoadOptions {
+                os: Os::Linux,
+                explicit_config: Some(self.path.clone()),
+                exe: None,
+                cwd: self.dir.path().to_path_buf(),
+                include_user_file: false,
+                env: &no_env,
+                overrides: Vec::new(),
+            })
+        }
+
+        fn settings(&self) -> Settings {
+            self.with_opts(config::load).unwrap()
+        }
+
+        fn save(&self, values: &[(&str, &str)]) -> Result<Saved, FieldError> {
+            let current = self.settings();
+            self.with_opts(|opts| save(opts, &current, &self.path, &form(values)))
+        }
+
+        fn bytes(&self) -> Vec<u8> {
+            std::fs::read(&self.path).unwrap()
+        }
+    }
+
+    fn form(values: &[(&str, &str)]) -> SettingsForm {
+        SettingsForm { values: values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() }
+    }
+
+    fn field<'a>(view: &'a SettingsView, id: &str) -> &'a FieldView {
+        view.fields.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("no field {id}"))
+    }
+
+    #[test]
+    fn the_view_shows_values_with_their_sources_and_never_a_secret() {
+        let conf = Conf::new(CONF);
+        let view = view(&conf.settings(), &Ok(conf.path.clone()));
+        let at = |line| format!("{}:{line}", conf.path.display());
+        let server = field(&view, "amqp-connection.server");
+        assert_eq!((server.value.as_str(), server.source.clone()), ("127.0.0.1", at(3)));
+        let user = field(&view, "amqp-connection.user");
+        assert_eq!((user.value.as_str(), user.placeholder.as_str()), ("", "guest"));
+        assert_eq!(user.source, "derived: local server");
+        let ssl = field(&view, "amqp-connection.ssl");
+        assert_eq!((ssl.widget, ssl.value.as_str(), ssl.options.clone()), (Widget::Toggle, "false", vec!["true".into(), "false".into()]));
+        let channel = field(&view, "event.channel");
+        assert_eq!((channel.value.as_str(), channel.placeholder.as_str(), channel.source.as_str()), ("", "/system/channels/Alert", "default"));
+        for id in ["amqp-connection.password", "rest.token"] {
+            let secret = field(&view, id);
+            assert_eq!((secret.widget, secret.value.as_str(), secret.placeholder.as_str()), (Widget::Secret, "", "********"));
+        }
+        assert_eq!(field(&view, "amqp-connection.password").source, at(4));
+        let json = serde_json::to_string(&view).unwrap();
+        assert!(!json.contains("s3cret") && !json.contains("tok-old"), "{json}");
+        assert_eq!(field(&view, "tray.language").options, ["auto", "en", "ja"]);
+        assert_eq!(field(&view, "notify.breakthrough").value, "Disaster");
+        let watched = field(&view, "notify.channels");
+        assert_eq!((watched.value.as_str(), watched.placeholder.as_str()), ("", "/system/channels/Alert"));
+        assert_eq!((view.target.as_deref(), view.language.as_str()), (Some(conf.path.to_str().unwrap()), "auto"));
+    }
+
+    #[test]
+    fn saving_changes_only_the_edited_lines_byte_for_byte() {
+        let conf = Conf::new(&CONF.replace('\n', "\r\n"));
+        let saved = conf
+            .save(&[
+                ("amqp-connection.server", "127.0.0.1"),
+                ("amqp-connection.port", "5673"),
+                ("amqp-connection.password", ""),
+                ("notify.quiet_hours", "22:00-07:00"),
+                ("notify.min_severity", "Not classified"),
+                ("tray.language", "ja"),
+            ])
+            .unwrap();
+        assert_eq!((saved.changed, saved.notes.len()), (4, 0), "{saved:?}");
+        let expected = CONF.replace("port = 5672\n", "port = 5673\nssl = false\n")
+            + "\n[notify]\nquiet_hours = 22:00-07:00\n\n[tray]\nlanguage = ja\n";
+        assert_eq!(String::from_utf8(conf.bytes()).unwrap(), expected.replace('\n', "\r\n"));
+        let settings = conf.settings();
+        assert_eq!(settings.language(), "ja");
+        assert_eq!(settings.amqp().password.expose(), "s3cret   ; not a comment: part of the value");
+    }
+
+    #[test]
+    fn an_unchanged_form_writes_nothing() {
+        let conf = Conf::new(CONF);
+        let settings = conf.settings();
+        let untouched: Vec<(String, String)> = view(&settings, &Ok(conf.path.clone())).fields.into_iter().map(|f| (f.id, f.value)).collect();
+        let values: Vec<(&str, &str)> = untouched.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(plan_edits(&settings, &form(&values)).unwrap(), Vec::new());
+        assert_eq!(conf.save(&values).unwrap().changed, 0);
+        assert_eq!(conf.bytes(), CONF.as_bytes());
+    }
+
+    #[test]
+    fn a_typed_secret_replaces_the_old_one_and_an_empty_one_keeps_it() {
+        let conf = Conf::new(CONF);
+        conf.save(&[("rest.token", "tok-new"), ("amqp-connection.password", "")]).unwrap();
+        assert_eq!(String::from_utf8(conf.bytes()).unwrap(), CONF.replace("tok-old", "tok-new"));
+        let settings = conf.settings();
+        assert_eq!(settings.rest().unwrap().token.expose(), "tok-new");
+        assert!(settings.amqp().password.expose().starts_with("s3cret"));
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_with_its_field_named_and_the_file_untouched() {
+        let conf = Conf::new(CONF);
+        for (id, value, says) in [
+            ("amqp-connection.port", "70000", "[amqp-connection] port: 70000 is out of range (1–65535)"),
+            ("amqp-connection.port", "five", "[amqp-connection] port: \"five\" is not an integer"),
+            ("notify.quiet_hours", "late", "[notify] quiet_hours: \"late\" is not a time range like 22:00-07:00"),
+            ("notify.channels", "Alert", "which is not a channel path"),
+            ("rest.url", "kompira.example.com", "[rest] url: \"kompira.example.com\" is not an http:// or https:// URL"),
+            ("amqp-connection.ssl", "maybe", "[amqp-connection] ssl: \"maybe\" is not a boolean"),
+            ("tray.language", "fr", "[tray] language: \"fr\" is not a language"),
+            ("event.channel", "a\nb", "[event] channel: must be one line"),
+        ] {
+            let error = conf.save(&[("kompira.site_id", "2"), (id, value)]).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some(id), "{error:?}");
+            assert!(error.message.contains(says), "{id}: {}", error.message);
+            assert_eq!(conf.bytes(), CONF.as_bytes(), "{id}");
+        }
+    }
+
+    #[test]
+    fn an_emptied_field_removes_the_key_and_says_what_still_decides_it() {
+        let conf = Conf::new(CONF);
+        let saved = conf.save(&[("amqp-connection.port", "")]).unwrap();
+        assert!(saved.notes.is_empty(), "{saved:?}");
+        assert_eq!(
+            String::from_utf8(conf.bytes()).unwrap(),
+            CONF.replace("value\n; the broker's TLS port is closed\nport = 5672\n", "value\nssl = false\n; the broker's TLS port is closed\n")
+        );
+        // A key that an environment variable sets stays decided there: the save says so.
+        let current = conf.settings();
+        let env = |name: &str| (name == "KOMPIRA_URL").then(|| "http://from-env:1".to_owned());
+        let opts = LoadOptions {
+            os: Os::Linux,
+            explicit_config: Some(conf.path.clone()),
+            exe: None,
+            cwd: conf.dir.path().to_path_buf(),
+            include_user_file: false,
+            env: &env,
+            overrides: Vec::new(),
+        };
+        let saved = save(&opts, &current, &conf.path, &form(&[("rest.url", "http://127.0.0.1:2")])).unwrap();
+        assert_eq!(saved.notes, ["[rest] url still comes from environment KOMPIRA_URL"]);
+    }
+
+    #[test]
+    fn saves_go_to_the_last_writable_file_read_else_the_user_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work/kompira.conf");
+        std::fs::create_dir_all(work.parent().unwrap()).unwrap();
+        std::fs::write(&work, "[kompira]\nsite_id = 2\n").unwrap();
+        let xdg = dir.path().join("xdg").to_string_lossy().into_owned();
+        let env = |name: &str| (name == "XDG_CONFIG_HOME").then(|| xdg.clone());
+        let user = dir.path().join("xdg/kompira/kompira.conf");
+        let load = |explicit: Option<PathBuf>| {
+            config::load(&LoadOptions {
+                os: Os::Linux,
+                explicit_config: explicit,
+                exe: None,
+                cwd: dir.path().join("work"),
+                include_user_file: true,
+                env: &env,
+                overrides: Vec::new(),
+            })
+            .unwrap()
+        };
+        let settings = load(None);
+        assert_eq!(choose_target(&settings, Some(&user), |_| true), Ok(work.clone()));
+        assert_eq!(choose_target(&settings, Some(&user), |_| false), Ok(user.clone()));
+        let only_work = load(Some(work.clone()));
+        let refused = choose_target(&only_work, Some(&user), |_| false).unwrap_err();
+        assert!(refused.starts_with("nothing can be saved: ") && refused.contains("KOMPIRA_CONF"), "{refused}");
+
+        // Saving to the user file creates it, readable by its owner only.
+        let opts_env = |name: &str| (name == "XDG_CONFIG_HOME").then(|| xdg.clone());
+        let opts = LoadOptions {
+            os: Os::Linux,
+            explicit_config: None,
+            exe: None,
+            cwd: dir.path().join("work"),
+            include_user_file: true,
+            env: &opts_env,
+            overrides: Vec::new(),
+        };
+        let saved = save(&opts, &settings, &user, &form(&[("notify.sound", "false")])).unwrap();
+        assert_eq!((saved.path, saved.notes.len()), (user.display().to_string(), 0));
+        assert_eq!(std::fs::read_to_string(&user).unwrap(), "[notify]\nsound = false\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&user).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_amqp_test_uses_unsaved_values_and_says_what_failed() {
+        let conf = Conf::new("[amqp-connection]\nserver = 127.0.0.1\nport = 1\n");
+        let current = conf.settings();
+        let unsaved = |values: &[(&str, &str)]| {
+            conf.with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(values))).unwrap().0
+        };
+        let ok = test_amqp(&unsaved(&[("amqp-connection.port", "5672")])).await.unwrap();
+        assert!(ok.starts_with("Connection OK: AMQP(127.0.0.1:") && ok.ends_with("->127.0.0.1:5672)"), "{ok}");
+        let refused = test_amqp(&current).await.unwrap_err();
+        assert!(refused.starts_with("Failed to connect: ") && refused.contains("127.0.0.1:1"), "{refused}");
+        let bad_login = test_amqp(&unsaved(&[("amqp-connection.port", "5672"), ("amqp-connection.password", "wrong")])).await.unwrap_err();
+        assert!(bad_login.starts_with("Failed to connect: ") && bad_login.contains("ACCESS_REFUSED"), "{bad_login}");
+        assert!(!bad_login.contains("wrong"), "{bad_login}");
+        assert_eq!(conf.bytes(), b"[amqp-connection]\nserver = 127.0.0.1\nport = 1\n");
+    }
+
+    #[test]
+    fn the_rest_test_accepts_the_right_token_and_names_the_setting_for_a_wrong_one() {
+        const TOKEN: &str = "settings-test-token";
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let sim = runtime
+            .block_on(kompira_sim::start(kompira_sim::SimConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                token: TOKEN.into(),
+                amqp_url: None,
+                definitions: kompira_sim::Definitions::builtin(),
+                tls: None,
+            }))
+            .expect("the stand-in starts");
+        let conf = Conf::new(&format!("[rest]\nurl = {}\ntoken = wrong-token\ntimeout = 10\n", sim.base_url));
+        let current = conf.settings();
+        let refused = runtime.block_on(test_rest(&current)).unwrap_err();
+        assert!(refused.starts_with("401 on /system") && refused.contains("check [rest] token"), "{refused}");
+        assert!(!refused.contains("wrong-token"), "{refused}");
+        let typed = conf.with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(&[("rest.token", TOKEN)]))).unwrap().0;
+        let ok = runtime.block_on(test_rest(&typed)).unwrap();
+        assert_eq!(ok, format!("REST OK: {} accepted the token", sim.base_url.trim_end_matches('/')));
+        let unset = Conf::new("");
+        assert!(runtime.block_on(test_rest(&unset.settings())).unwrap_err().starts_with("set [rest] url"));
+    }
+}
