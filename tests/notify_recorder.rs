@@ -104,6 +104,11 @@ impl NotifyRecorder {
         }
     }
 
+    /// Returns when the bus connection is gone (the session ended).
+    pub async fn closed(&self) {
+        self.connection.closed().await
+    }
+
     /// Plays the user choosing `action_key` on popup `id`: `ActionInvoked`, then
     /// `NotificationClosed` (dismissed), as desktop servers do.
     pub async fn invoke_action(&self, id: u32, action_key: &str) -> Result<(), String> {

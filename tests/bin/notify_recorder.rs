@@ -29,21 +29,33 @@ async fn main() -> ExitCode {
             }
         }
     });
-    // Stdin closed (e.g. `< /dev/null` in a script): keep serving until killed.
-    while let Some(line) = lines.recv().await {
-        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["invoke", id, key] => match id.parse() {
-                Ok(id) => {
-                    if let Err(e) = recorder.invoke_action(id, key).await {
-                        eprintln!("{e}");
-                    }
+    // Serves until the session bus goes away; stdin may close long before (`< /dev/null`).
+    loop {
+        tokio::select! {
+            () = recorder.closed() => break,
+            line = lines.recv() => match line {
+                Some(line) => command(&recorder, &line).await,
+                None => {
+                    recorder.closed().await;
+                    break;
                 }
-                Err(_) => eprintln!("notify-recorder: {id:?} is not a notification id"),
             },
-            [] => {}
-            _ => eprintln!("notify-recorder: unknown command {line:?}; use `invoke ID KEY`"),
         }
     }
-    std::future::pending::<()>().await;
     ExitCode::SUCCESS
+}
+
+async fn command(recorder: &NotifyRecorder, line: &str) {
+    match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+        ["invoke", id, key] => match id.parse() {
+            Ok(id) => {
+                if let Err(e) = recorder.invoke_action(id, key).await {
+                    eprintln!("{e}");
+                }
+            }
+            Err(_) => eprintln!("notify-recorder: {id:?} is not a notification id"),
+        },
+        [] => {}
+        _ => eprintln!("notify-recorder: unknown command {line:?}; use `invoke ID KEY`"),
+    }
 }
