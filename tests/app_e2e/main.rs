@@ -7,8 +7,8 @@
 //! tauri-driver (scripts/setup.sh installs them). Logs of each test stay in
 //! `target/e2e/<test>/logs/`, screenshots in `target/e2e-screenshots/`.
 //!
-//! A new test is one function: `Stack::start`, then the helpers (`fill`, `fill_rows`, `click`,
-//! `show_view`, `text_when`, `script`, `sendevt`, `receive`, `popup`, `choose_action`,
+//! A new test is one function: `Stack::start`, then the helpers (`fill`, `fill_rows`, `choose`,
+//! `click`, `show_view`, `text_when`, `script`, `sendevt`, `receive`, `popup`, `choose_action`,
 //! `screenshot`).
 
 mod procs;
@@ -169,6 +169,36 @@ async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() 
     assert_eq!((&process["abspath"], &process["job"]), (&json!(process_path), &json!(stack::REMEDY_JOBFLOW)));
     assert_eq!((&process["status"], &process["result"]), (&json!("DONE"), &json!("restarted on web1")), "host came from the alert");
     assert!(shown.starts_with(&format!("{}: DONE · {process_path}", stack::REMEDY_JOBFLOW)), "the alert shows its run: {shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_settings_keeps_every_line_of_kompira_conf_and_switches_the_language() {
+    let app = Stack::start("settings", Lang::En).await;
+    let conf_path = app.conf_path.clone();
+    let before = std::fs::read_to_string(&conf_path).unwrap();
+
+    app.show_view("settings").await;
+    app.fill(&setting("notify.quiet_hours"), "22:00-07:00").await;
+    app.choose(&setting("tray.language"), "ja").await;
+    app.click("#settings-save").await;
+    let saved = app.text_when("#settings-result", "where it saved", |t| !t.is_empty()).await;
+    let send_tab = app.text_when("#tab-send", "its Japanese label", |t| t != "Quick send").await;
+    let after = std::fs::read_to_string(&conf_path).unwrap();
+    app.stop().await;
+
+    assert_eq!(saved, format!("保存しました: {}", conf_path.display()));
+    assert_eq!(send_tab, "クイック送信");
+    let mut kept = after.lines();
+    for line in before.lines() {
+        assert!(kept.any(|l| l == line), "{line:?} is gone or moved; the file now reads:\n{after}");
+    }
+    let added: Vec<&str> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).collect();
+    assert_eq!(added, ["quiet_hours = 22:00-07:00", "[tray]", "language = ja"], "the file now reads:\n{after}");
+}
+
+/// The settings view's input for a `section.key` field.
+fn setting(id: &str) -> String {
+    format!("[id=\"set-{id}\"]")
 }
 
 /// Sends an event to the watched channel with `kompira_sendevt`.

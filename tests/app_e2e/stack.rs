@@ -153,6 +153,15 @@ impl Stack {
         }
     }
 
+    /// Picks the option with `value` in a `<select>` and checks the select took it.
+    pub async fn choose(&self, select: &str, value: &str) {
+        self.click(&format!("{select} option[value=\"{value}\"]")).await;
+        let chosen = self.script("return document.querySelector(arguments[0]).value;", serde_json::json!([select])).await;
+        if chosen != value {
+            self.fail(format!("chose {value:?} in {select}, but it holds {chosen}"));
+        }
+    }
+
     pub async fn click(&self, css: &str) {
         self.wait(&format!("{css} to be clicked"), UI_TIMEOUT, async || {
             let Some(element) = self.displayed(css).await? else { return Ok(None) };
