@@ -45,6 +45,8 @@ document.addEventListener("keydown", (e) => {
 });
 // The tray asks for a view ("send", "alerts", …) when it opens the window.
 listen("show-view", (e) => showView(e.payload));
+// A window opened by a popup or the tray menu was created just now: ask which view was meant.
+invoke("initial_view").then((view) => { if (view) showView(view); });
 listen("alerts-changed", refreshStatus);
 listen("status-changed", refreshStatus);
 refreshStatus();

@@ -43,10 +43,13 @@ pub fn run() -> ExitCode {
     let app = tauri::Builder::default()
         // First, so a second launch hands over before anything else starts: it shows the
         // running window and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_window(app)))
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show_window(app);
+        }))
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
         .manage(state)
         .invoke_handler(tauri::generate_handler![
+            tray::initial_view,
             commands::events::send_event,
             commands::alerts::list_alerts,
             commands::alerts::mark_alerts_read,

@@ -3,6 +3,7 @@
 //! (headless, GNOME without the AppIndicator extension) is logged, never fatal: the window is
 //! shown instead.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kompira_core::watch::{Connection, WatchState};
@@ -32,6 +33,8 @@ pub fn tooltip(state: Option<&WatchState>, unread: usize) -> String {
     let connection = match state.map(|s| &s.connection) {
         None => "not watching (set [rest] url and token)".to_owned(),
         Some(Connection::Connected) => "connected".to_owned(),
+        // Attempt 0 is the first long poll, not yet answered: nothing has failed.
+        Some(Connection::Reconnecting { attempt: 0 }) => "connecting".to_owned(),
         Some(Connection::Reconnecting { attempt }) => format!("reconnecting (attempt {attempt})"),
         Some(Connection::Offline) => "offline".to_owned(),
     };
@@ -305,18 +308,47 @@ pub fn relabel(app: &AppHandle) {
 }
 
 /// Shows and focuses the window (show first: focusing a hidden window does nothing).
-pub fn show_window(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
+/// The window is created on first use, not at start: a webview costs hundreds of MB (WebKit's
+/// processes), and an app started at login may never be opened. Returns false when it was
+/// created just now (its page is still loading and hears no events yet).
+pub fn show_window(app: &AppHandle) -> bool {
+    let (window, existed) = match app.get_webview_window("main") {
+        Some(window) => (window, true),
+        None => match create_window(app) {
+            Ok(window) => (window, false),
+            Err(e) => {
+                tracing::error!("cannot open the window: {e}");
+                return false;
+            }
+        },
+    };
+    let _ = window.show();
+    let _ = window.unminimize();
+    let _ = window.set_focus();
+    existed
 }
+
+fn create_window(app: &AppHandle) -> tauri::Result<tauri::WebviewWindow> {
+    let config = app.config().app.windows.iter().find(|w| w.label == "main").cloned().unwrap_or_default();
+    tauri::WebviewWindowBuilder::from_config(app, &config)?.build()
+}
+
+/// The view a just-created window should open on; the page asks for it once loaded.
+static PENDING_VIEW: Mutex<Option<String>> = Mutex::new(None);
 
 /// Shows the window on one of its views (`send`, `alerts`, …).
 pub fn show_view(app: &AppHandle, view: &str) {
-    show_window(app);
-    let _ = app.emit_to("main", "show-view", view);
+    *lock(&PENDING_VIEW) = Some(view.to_owned());
+    if show_window(app) {
+        lock(&PENDING_VIEW).take();
+        let _ = app.emit_to("main", "show-view", view);
+    }
+}
+
+/// The view asked for before the page could listen (see `show_view`), once.
+#[tauri::command]
+pub fn initial_view() -> Option<String> {
+    lock(&PENDING_VIEW).take()
 }
 
 /// Redraws icon, tooltip, the unread count and the pause items from the current state.
@@ -394,5 +426,6 @@ mod tests {
             "Kompira Tray: reconnecting (attempt 2), paused, 1 unread"
         );
         assert!(tooltip(None, 0).contains("set [rest] url and token"));
+        assert_eq!(tooltip(Some(&state(Connection::Reconnecting { attempt: 0 }, false)), 0), "Kompira Tray: connecting, 0 unread");
     }
 }
