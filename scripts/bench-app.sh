@@ -29,7 +29,8 @@ say() { printf 'bench-app: %s\n' "$*" >&2; }
 die() { printf 'bench-app: ERROR: %s\n' "$*" >&2; exit 1; }
 
 say "building release binaries"
-cargo build --quiet --release -p kompira-tray -p kompira-sim -p kompira-cli -p kompira-testkit ||
+# The same package set as run.sh: another selection would rebuild with other features.
+cargo build --quiet --release --workspace --bins ||
     die "the build failed"
 bin="$PWD/target/release"
 

@@ -24,7 +24,8 @@ die() { printf 'run: ERROR: %s\n' "$*" >&2; exit 1; }
 
 say "building the release binaries (the first build takes several minutes)"
 build_log="$(mktemp)"
-if ! cargo build --release -p kompira-tray -p kompira-sendevt -p kompira-sim >"$build_log" 2>&1; then
+# The same package set as bench-app.sh: another selection would rebuild with other features.
+if ! cargo build --release --workspace --bins >"$build_log" 2>&1; then
     tail -n 40 "$build_log" >&2; rm -f "$build_log"
     die "the build failed (full log above)"
 fi
