@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kompira_core::watch::{
     AlertSink, Backoff, ChannelSource, Connection, Decision, Notification, QuietReason, SourceError, WatchConfig,
-    Watcher,
+    Watcher, FIRST_POLL,
 };
 use serde_json::{json, Value};
 
@@ -119,6 +119,47 @@ async fn transient_failures_reconnect_and_lose_nothing() {
     assert_eq!(final_state.last_error.as_deref(), Some("server restarting"));
     let bodies: Vec<_> = sink.0.lock().unwrap().iter().map(|(n, _)| n.body.clone()).collect();
     assert_eq!(bodies, ["n: 1", "n: 2"]);
+}
+
+/// Answers at once, as the script says, and notes how long each `.recv` was allowed to wait.
+struct WaitLog {
+    script: Arc<Script>,
+    waits: Mutex<Vec<Duration>>,
+}
+
+impl ChannelSource for WaitLog {
+    async fn recv(&self, _channel: &str, timeout: Duration) -> Result<Option<Value>, SourceError> {
+        self.waits.lock().unwrap().push(timeout);
+        let step = self.script.0.lock().unwrap().pop_front();
+        match step {
+            Some(step) => step,
+            None => {
+                // Yield, or the watcher's loop would keep the test's runtime to itself.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_first_poll_after_start_and_after_a_failure_is_short() {
+    let script = Script::new(vec![Ok(None), transient("connection reset"), Ok(None), Ok(None)]);
+    let source = Arc::new(WaitLog { script, waits: Mutex::new(Vec::new()) });
+    let mut config = config();
+    config.long_poll = Duration::from_secs(20);
+    let watcher = Watcher::spawn(source.clone(), Arc::new(Recorder::default()), config);
+    for _ in 0..500 {
+        if source.waits.lock().unwrap().len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    watcher.stop().await;
+    let waits = source.waits.lock().unwrap()[..5].to_vec();
+    let (short, long) = (FIRST_POLL, Duration::from_secs(20));
+    // Start: short; healthy: long; failed: short again, then long.
+    assert_eq!(waits, [short, long, short, long, long]);
 }
 
 #[tokio::test]

@@ -18,6 +18,9 @@ use super::reading::{read_message, Notification};
 
 /// How long one `.recv` waits on the server before answering "nothing yet" (HTTP 408).
 pub const LONG_POLL: Duration = Duration::from_secs(25);
+/// The wait of the first `.recv` after start and after each failure: an idle channel answers
+/// only when the wait ends, and until something answers the state cannot say "connected".
+pub const FIRST_POLL: Duration = Duration::from_secs(1);
 /// A connection that stayed healthy this long starts its next backoff from the beginning.
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// How long an alert's key suppresses the same alert.
@@ -252,7 +255,8 @@ impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
         let mut failures: u32 = 0;
         let mut healthy_since: Option<Instant> = None;
         while !*self.stopping.borrow() {
-            match self.source.recv(&self.channel, self.long_poll).await {
+            let wait = if healthy_since.is_some() { self.long_poll } else { FIRST_POLL.min(self.long_poll) };
+            match self.source.recv(&self.channel, wait).await {
                 Ok(message) => {
                     let now = Instant::now();
                     if failures > 0 && healthy_since.is_some_and(|t| now.duration_since(t) >= HEALTHY_AFTER) {
