@@ -3,16 +3,16 @@
 //! (headless, GNOME without the AppIndicator extension) is logged, never fatal: the window is
 //! shown instead.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kompira_core::watch::{Connection, WatchState};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Emitter, Manager, Wry};
+use tauri::{AppHandle, Manager, Wry};
 
 use crate::state::{lock, AppState, Pause};
+use crate::window;
 
 const TRAY_ID: &str = "main";
 
@@ -28,18 +28,29 @@ pub fn icon_name(state: Option<&WatchState>, unread: usize) -> &'static str {
     }
 }
 
-/// The tooltip: state and unread count in words.
-pub fn tooltip(state: Option<&WatchState>, unread: usize) -> String {
-    let connection = match state.map(|s| &s.connection) {
-        None => "not watching (set [rest] url and token)".to_owned(),
-        Some(Connection::Connected) => "connected".to_owned(),
+/// The tooltip (and the window's status line): state and unread count in words, in `lang`.
+pub fn tooltip(lang: Lang, state: Option<&WatchState>, unread: usize) -> String {
+    let ja = lang == Lang::Ja;
+    let connection = match (state.map(|s| &s.connection), ja) {
+        (None, false) => "not watching (set [rest] url and token)".to_owned(),
+        (None, true) => "監視していません（[rest] の url と token を設定してください）".to_owned(),
+        (Some(Connection::Connected), false) => "connected".to_owned(),
+        (Some(Connection::Connected), true) => "接続中".to_owned(),
         // Attempt 0 is the first long poll, not yet answered: nothing has failed.
-        Some(Connection::Reconnecting { attempt: 0 }) => "connecting".to_owned(),
-        Some(Connection::Reconnecting { attempt }) => format!("reconnecting (attempt {attempt})"),
-        Some(Connection::Offline) => "offline".to_owned(),
+        (Some(Connection::Reconnecting { attempt: 0 }), false) => "connecting".to_owned(),
+        (Some(Connection::Reconnecting { attempt: 0 }), true) => "接続しています".to_owned(),
+        (Some(Connection::Reconnecting { attempt }), false) => format!("reconnecting (attempt {attempt})"),
+        (Some(Connection::Reconnecting { attempt }), true) => format!("再接続中（{attempt} 回目）"),
+        (Some(Connection::Offline), false) => "offline".to_owned(),
+        (Some(Connection::Offline), true) => "オフライン".to_owned(),
     };
-    let paused = if state.is_some_and(|s| s.paused) { ", paused" } else { "" };
-    format!("Kompira Tray: {connection}{paused}, {unread} unread")
+    let paused = state.is_some_and(|s| s.paused);
+    match (ja, paused) {
+        (false, false) => format!("Kompira Tray: {connection}, {unread} unread"),
+        (false, true) => format!("Kompira Tray: {connection}, paused, {unread} unread"),
+        (true, false) => format!("Kompira Tray: {connection}、未読 {unread} 件"),
+        (true, true) => format!("Kompira Tray: {connection}、通知停止中、未読 {unread} 件"),
+    }
 }
 
 /// The menu's language: `[tray] language`, or the OS locale's when `auto`.
@@ -68,7 +79,7 @@ fn os_locale() -> Option<String> {
     ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-fn current_lang(app: &AppHandle) -> Lang {
+pub fn current_lang(app: &AppHandle) -> Lang {
     let setting = app.state::<AppState>().settings().map(|s| s.language().to_owned()).unwrap_or_default();
     Lang::choose(&setting, os_locale().as_deref())
 }
@@ -205,7 +216,8 @@ fn icon_bytes(name: &str) -> &'static [u8] {
 
 /// Builds the tray; false when the desktop has no tray host.
 pub fn build(app: &AppHandle) -> bool {
-    let built = TrayMenu::new(app, current_lang(app)).and_then(|items| Ok((items.menu(app)?, items)));
+    let lang = current_lang(app);
+    let built = TrayMenu::new(app, lang).and_then(|items| Ok((items.menu(app)?, items)));
     let (menu, items) = match built {
         Ok(built) => built,
         Err(e) => {
@@ -216,23 +228,23 @@ pub fn build(app: &AppHandle) -> bool {
     let icon = Image::from_bytes(icon_bytes("tray-offline")).ok();
     let mut builder = TrayIconBuilder::with_id(TRAY_ID)
         .menu(&menu)
-        .tooltip(tooltip(None, 0))
+        .tooltip(tooltip(lang, None, 0))
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id.as_ref() {
-            "send" => show_view(app, "send"),
-            "jobflow" => show_view(app, "jobflow"),
-            "alerts" => show_view(app, "alerts"),
+            "send" => window::open(app, "send", None),
+            "jobflow" => window::open(app, "jobflow", None),
+            "alerts" => window::open(app, "alerts", None),
             "pause-hour" => set_pause(app, Some(Pause::Until(Instant::now() + Duration::from_secs(3600)))),
             "pause" => set_pause(app, Some(Pause::UntilResumed)),
             "resume" => set_pause(app, None),
             "autostart" => toggle_autostart(app),
-            "settings" => show_view(app, "settings"),
+            "settings" => window::open(app, "settings", None),
             "quit" => app.exit(0),
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
             if let TrayIconEvent::Click { button: MouseButton::Left, button_state: MouseButtonState::Up, .. } = event {
-                show_window(tray.app_handle());
+                window::show(tray.app_handle());
             }
         });
     if let Some(icon) = icon {
@@ -307,50 +319,6 @@ pub fn relabel(app: &AppHandle) {
     refresh(app);
 }
 
-/// Shows and focuses the window (show first: focusing a hidden window does nothing).
-/// The window is created on first use, not at start: a webview costs hundreds of MB (WebKit's
-/// processes), and an app started at login may never be opened. Returns false when it was
-/// created just now (its page is still loading and hears no events yet).
-pub fn show_window(app: &AppHandle) -> bool {
-    let (window, existed) = match app.get_webview_window("main") {
-        Some(window) => (window, true),
-        None => match create_window(app) {
-            Ok(window) => (window, false),
-            Err(e) => {
-                tracing::error!("cannot open the window: {e}");
-                return false;
-            }
-        },
-    };
-    let _ = window.show();
-    let _ = window.unminimize();
-    let _ = window.set_focus();
-    existed
-}
-
-fn create_window(app: &AppHandle) -> tauri::Result<tauri::WebviewWindow> {
-    let config = app.config().app.windows.iter().find(|w| w.label == "main").cloned().unwrap_or_default();
-    tauri::WebviewWindowBuilder::from_config(app, &config)?.build()
-}
-
-/// The view a just-created window should open on; the page asks for it once loaded.
-static PENDING_VIEW: Mutex<Option<String>> = Mutex::new(None);
-
-/// Shows the window on one of its views (`send`, `alerts`, …).
-pub fn show_view(app: &AppHandle, view: &str) {
-    *lock(&PENDING_VIEW) = Some(view.to_owned());
-    if show_window(app) {
-        lock(&PENDING_VIEW).take();
-        let _ = app.emit_to("main", "show-view", view);
-    }
-}
-
-/// The view asked for before the page could listen (see `show_view`), once.
-#[tauri::command]
-pub fn initial_view() -> Option<String> {
-    lock(&PENDING_VIEW).take()
-}
-
 /// Redraws icon, tooltip, the unread count and the pause items from the current state.
 pub fn refresh(app: &AppHandle) {
     let state = app.state::<AppState>();
@@ -361,7 +329,7 @@ pub fn refresh(app: &AppHandle) {
         if let Ok(icon) = Image::from_bytes(icon_bytes(icon_name(watch_state.as_ref(), unread))) {
             let _ = tray.set_icon(Some(icon));
         }
-        let _ = tray.set_tooltip(Some(tooltip(watch_state.as_ref(), unread)));
+        let _ = tray.set_tooltip(Some(tooltip(current_lang(app), watch_state.as_ref(), unread)));
     }
     if let Some(items) = app.try_state::<TrayMenu>() {
         let _ = items.alerts.set_text(alerts_label(current_lang(app), unread));
@@ -422,10 +390,23 @@ mod tests {
     #[test]
     fn the_tooltip_says_it_in_words() {
         assert_eq!(
-            tooltip(Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1),
+            tooltip(Lang::En, Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1),
             "Kompira Tray: reconnecting (attempt 2), paused, 1 unread"
         );
-        assert!(tooltip(None, 0).contains("set [rest] url and token"));
-        assert_eq!(tooltip(Some(&state(Connection::Reconnecting { attempt: 0 }, false)), 0), "Kompira Tray: connecting, 0 unread");
+        assert!(tooltip(Lang::En, None, 0).contains("set [rest] url and token"));
+        assert_eq!(
+            tooltip(Lang::En, Some(&state(Connection::Reconnecting { attempt: 0 }, false)), 0),
+            "Kompira Tray: connecting, 0 unread"
+        );
+    }
+
+    #[test]
+    fn the_tooltip_speaks_japanese_too() {
+        assert_eq!(
+            tooltip(Lang::Ja, Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1),
+            "Kompira Tray: 再接続中（2 回目）、通知停止中、未読 1 件"
+        );
+        assert_eq!(tooltip(Lang::Ja, Some(&state(Connection::Connected, false)), 0), "Kompira Tray: 接続中、未読 0 件");
+        assert!(tooltip(Lang::Ja, None, 0).contains("[rest] の url と token"));
     }
 }

@@ -1,14 +1,14 @@
 //! One line for the window's status bar.
 
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, State};
 
 use crate::state::{lock, AppState};
 
 /// What the window shows at the top.
 #[derive(Serialize)]
 pub struct Status {
-    /// `tray::tooltip`'s sentence.
+    /// `tray::tooltip`'s sentence, in the window's language.
     pub summary: String,
     /// The last error, if any.
     pub last_error: Option<String>,
@@ -19,12 +19,12 @@ pub struct Status {
 }
 
 #[tauri::command]
-pub fn status(state: State<'_, AppState>) -> Status {
+pub fn status(app: AppHandle, state: State<'_, AppState>) -> Status {
     let watch_state = lock(&state.watch_state).clone();
     let unread = lock(&state.history).unread_count();
     let settings = state.settings();
     Status {
-        summary: crate::tray::tooltip(watch_state.as_ref(), unread),
+        summary: crate::tray::tooltip(crate::tray::current_lang(&app), watch_state.as_ref(), unread),
         last_error: watch_state.and_then(|s| s.last_error),
         settings_error: settings.as_ref().err().cloned(),
         default_channel: settings.as_ref().ok().map(|s| s.channel().to_owned()),
