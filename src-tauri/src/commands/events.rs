@@ -66,23 +66,12 @@ pub fn build_event(settings: &Settings, form: SendForm) -> Result<Event, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kompira_core::config::{load, LoadOptions, Os};
 
     fn settings(conf: &str) -> Settings {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kompira.conf");
         std::fs::write(&path, conf).unwrap();
-        let no_env = |_: &str| None;
-        load(&LoadOptions {
-            os: Os::Linux,
-            explicit_config: Some(path),
-            exe: None,
-            cwd: dir.path().to_path_buf(),
-            include_user_file: false,
-            env: &no_env,
-            overrides: Vec::new(),
-        })
-        .unwrap()
+        crate::commands::settings_from_file(&path)
     }
 
     fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {

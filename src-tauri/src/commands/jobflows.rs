@@ -176,18 +176,7 @@ mod tests {
     }
 
     fn load_conf(path: &std::path::Path) -> kompira_core::config::Settings {
-        use kompira_core::config::{load, LoadOptions, Os};
-        let no_env = |_: &str| None;
-        load(&LoadOptions {
-            os: Os::Linux,
-            explicit_config: Some(path.to_path_buf()),
-            exe: None,
-            cwd: path.parent().unwrap().to_path_buf(),
-            include_user_file: false,
-            env: &no_env,
-            overrides: Vec::new(),
-        })
-        .unwrap()
+        crate::commands::settings_from_file(path)
     }
 
     fn form(jobflow: &str, parameters: &[(&str, &str)], wait: bool) -> RunForm {

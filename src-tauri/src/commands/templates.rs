@@ -211,21 +211,10 @@ pub async fn delete_template(state: State<'_, AppState>, name: String) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kompira_core::config::{load, LoadOptions, Os};
 
     /// Loads settings from `file` alone, as with `KOMPIRA_CONF`.
     fn load_file(file: &Path) -> Settings {
-        let no_env = |_: &str| None;
-        load(&LoadOptions {
-            os: Os::Linux,
-            explicit_config: Some(file.to_path_buf()),
-            exe: None,
-            cwd: file.parent().unwrap().to_path_buf(),
-            include_user_file: false,
-            env: &no_env,
-            overrides: Vec::new(),
-        })
-        .unwrap()
+        crate::commands::settings_from_file(file)
     }
 
     fn row(key: &str, value: &str) -> Row {
