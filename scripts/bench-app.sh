@@ -5,12 +5,14 @@
 #     private session bus), median of BENCH_START_RUNS after one warm-up;
 #   - idle memory: total RSS (and PSS, which counts shared pages once) of the app's process tree
 #     (the app and WebKit's web and network processes) with the window hidden, after settling;
-#   - idle CPU: CPU time of that tree over BENCH_IDLE_SECS, as % of one core.
+#   - idle CPU: CPU time of that tree over BENCH_IDLE_SECS, as % of one core;
+#   - the same tree with the window open, then after it was closed and released.
 # The peer, measured at the same time on the same back end, is the GUI-free watcher
 # `kompira channel watch`: the floor for "watching Kompira for alerts".
 # Targets: RSS ≤ 60 MB, CPU ≤ 0.5 %, start ≤ 1 s.
 #   bash scripts/bench-app.sh [--strict]   (--strict: exit 1 when a target is missed)
-# Env: BENCH_START_RUNS (default 5), BENCH_IDLE_SECS (default 60), BENCH_SETTLE_SECS (default 10)
+# Env: BENCH_START_RUNS (default 5), BENCH_IDLE_SECS (default 60), BENCH_SETTLE_SECS (default 10),
+#      BENCH_RELEASE_SECS (how long the app keeps a hidden window here; default 5)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,6 +21,7 @@ strict=0
 start_runs="${BENCH_START_RUNS:-5}"
 idle_secs="${BENCH_IDLE_SECS:-60}"
 settle_secs="${BENCH_SETTLE_SECS:-10}"
+release_secs="${BENCH_RELEASE_SECS:-5}"
 
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
@@ -34,27 +37,20 @@ cargo build --quiet --release --workspace --bins ||
     die "the build failed"
 bin="$PWD/target/release"
 
-workdir="$(mktemp -d "${TMPDIR:-/tmp}/kompira-bench-app.XXXXXX")"
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [[ -n "${DBUS_SESSION_BUS_PID:-}" ]] && kill "$DBUS_SESSION_BUS_PID" 2>/dev/null
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
+scratch_start kompira-bench-app
 
-demo_backend_start "$bin/kompira-sim" "$workdir" || die "the demo back end did not start"
-pids+=("$DEMO_SIM_PID")
+demo_backend_start "$bin/kompira-sim" "$WORKDIR" || die "the demo back end did not start"
+PIDS+=("$DEMO_SIM_PID")
 # Always a private display and bus: the numbers must not depend on the desktop we run in.
 unset DISPLAY WAYLAND_DISPLAY
 headless_display_start || die "cannot start Xvfb"
-pids+=("$XVFB_PID")
+PIDS+=("$XVFB_PID")
 eval "$(dbus-launch --sh-syntax)" || die "dbus-launch failed (apt-get install dbus-x11)"
-"$bin/kompira-tray-host" >"$workdir/tray-host.jsonl" 2>"$workdir/tray-host.err" &
-pids+=($!)
-for _ in $(seq 50); do grep -q '"ready"' "$workdir/tray-host.jsonl" 2>/dev/null && break; sleep 0.1; done
-grep -q '"ready"' "$workdir/tray-host.jsonl" || { cat "$workdir/tray-host.err" >&2; die "the tray host did not start"; }
+PIDS+=("$DBUS_SESSION_BUS_PID")
+"$bin/kompira-tray-host" >"$WORKDIR/tray-host.jsonl" 2>"$WORKDIR/tray-host.err" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q '"ready"' "$WORKDIR/tray-host.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"ready"' "$WORKDIR/tray-host.jsonl" || { cat "$WORKDIR/tray-host.err" >&2; die "the tray host did not start"; }
 
 now_ms() { date +%s%3N; }
 # Every process below $1, and $1 itself.
@@ -88,7 +84,7 @@ registered_at() {
     local n="$1" _
     for _ in $(seq 200); do
         local ms
-        ms="$(grep '"registered"' "$workdir/tray-host.jsonl" | sed -n "${n}p" | sed 's/.*"unix_ms":\([0-9]*\).*/\1/')"
+        ms="$(grep '"registered"' "$WORKDIR/tray-host.jsonl" | sed -n "${n}p" | sed 's/.*"unix_ms":\([0-9]*\).*/\1/')"
         [[ -n "$ms" ]] && { echo "$ms"; return 0; }
         sleep 0.05
     done
@@ -100,9 +96,9 @@ say "start to tray ready: 1 warm-up + $start_runs runs"
 starts=()
 for run in $(seq 0 "$start_runs"); do
     t0="$(now_ms)"
-    "$bin/kompira-tray" --minimized 2>>"$workdir/app.log" &
+    "$bin/kompira-tray" --minimized 2>>"$WORKDIR/app.log" &
     app=$!
-    t1="$(registered_at $((run + 1)))" || { tail -n 20 "$workdir/app.log" >&2; die "the tray icon never registered"; }
+    t1="$(registered_at $((run + 1)))" || { tail -n 20 "$WORKDIR/app.log" >&2; die "the tray icon never registered"; }
     stop "$app"
     ((run == 0)) || starts+=($((t1 - t0)))
 done
@@ -110,14 +106,14 @@ start_median="$(printf '%s\n' "${starts[@]}" | sort -n | awk '{a[NR]=$1} END {pr
 
 # --- idle, window hidden, next to the peer ---------------------------------------------------
 say "idle: settling $settle_secs s, then measuring $idle_secs s"
-"$bin/kompira-tray" --minimized 2>>"$workdir/app.log" &
+KOMPIRA_TRAY_WINDOW_RELEASE_SECS="$release_secs" "$bin/kompira-tray" --minimized 2>>"$WORKDIR/app.log" &
 app=$!
-pids+=("$app")
-"$bin/kompira" -c "$KOMPIRA_CONF" channel watch >/dev/null 2>"$workdir/peer.log" &
+PIDS+=("$app")
+"$bin/kompira" -c "$KOMPIRA_CONF" channel watch >/dev/null 2>"$WORKDIR/peer.log" &
 peer=$!
-pids+=("$peer")
+PIDS+=("$peer")
 sleep "$settle_secs"
-kill -0 "$app" 2>/dev/null || { tail -n 20 "$workdir/app.log" >&2; die "the app exited"; }
+kill -0 "$app" 2>/dev/null || { tail -n 20 "$WORKDIR/app.log" >&2; die "the app exited"; }
 app_ticks0="$(ticks "$app")"; peer_ticks0="$(ticks "$peer")"
 sleep "$idle_secs"
 app_ticks1="$(ticks "$app")"; peer_ticks1="$(ticks "$peer")"
@@ -126,9 +122,27 @@ app_rss="$(sum_kb status VmRSS "$app")"; app_pss="$(sum_kb smaps_rollup Pss "$ap
 peer_rss="$(sum_kb status VmRSS "$peer")"; peer_pss="$(sum_kb smaps_rollup Pss "$peer")"
 hz="$(getconf CLK_TCK)"
 
+# --- the window opened once, then closed ------------------------------------------------------
+# A second launch shows the running app's window; Esc closes it; the app releases it after
+# release_secs hidden (60 s by default, shortened here).
+say "window: opened, closed with Esc, released after $release_secs s"
+tree_has() { local pid; for pid in $(tree "$app"); do grep -q "$1" "/proc/$pid/cmdline" 2>/dev/null && return 0; done; return 1; }
+"$bin/kompira-tray" 2>>"$WORKDIR/app.log"
+for _ in $(seq 200); do tree_has WebKitWebProcess && break; sleep 0.1; done
+tree_has WebKitWebProcess || die "the window did not open"
+sleep "$settle_secs"
+open_rss="$(sum_kb status VmRSS "$app")"; open_procs="$(tree "$app" | wc -l)"
+xdotool search --onlyvisible --name '^Kompira Tray$' windowfocus --sync key Escape ||
+    die "cannot press Esc in the window (xdotool)"
+for _ in $(seq $((release_secs * 10 + 300))); do tree_has WebKitWebProcess || break; sleep 0.1; done
+tree_has WebKitWebProcess && die "the hidden window was not released"
+sleep "$settle_secs"
+released_rss="$(sum_kb status VmRSS "$app")"; released_procs="$(tree "$app" | wc -l)"
+
 awk -v s="$start_median" -v all="${starts[*]}" -v ar="$app_rss" -v ap="$app_pss" -v n="$app_procs" \
     -v pr="$peer_rss" -v pp="$peer_pss" -v at=$((app_ticks1 - app_ticks0)) -v pt=$((peer_ticks1 - peer_ticks0)) \
-    -v hz="$hz" -v secs="$idle_secs" -v strict="$strict" '
+    -v hz="$hz" -v secs="$idle_secs" -v strict="$strict" \
+    -v orss="$open_rss" -v on="$open_procs" -v rrss="$released_rss" -v rn="$released_procs" '
 function mb(kb) { return kb * 1024 / 1e6 }
 function pct(t) { return 100 * t / hz / secs }
 function verdict(ok) { if (!ok) missed++; return ok ? "PASS" : "FAIL" }
@@ -136,6 +150,8 @@ BEGIN {
     printf "start to tray ready: median %d ms (runs: %s ms)  target <= 1000 ms  %s\n", s, all, verdict(s <= 1000)
     printf "idle RSS, window hidden: %.1f MB over %d processes (PSS %.1f MB)  target <= 60 MB  %s\n", mb(ar), n, mb(ap), verdict(mb(ar) <= 60)
     printf "idle CPU over %d s: %.2f %% of one core  target <= 0.5 %%  %s\n", secs, pct(at), verdict(pct(at) <= 0.5)
+    printf "window open: RSS %.1f MB over %d processes\n", mb(orss), on
+    printf "window closed and released: RSS %.1f MB over %d processes  target <= 60 MB  %s\n", mb(rrss), rn, verdict(mb(rrss) <= 60)
     printf "peer (kompira channel watch): RSS %.1f MB (PSS %.1f MB), CPU %.2f %%\n", mb(pr), mb(pp), pct(pt)
     printf "ratios app/peer: RSS %.1fx, PSS %.1fx\n", ar / pr, ap / pp
     exit (strict && missed) ? 1 : 0

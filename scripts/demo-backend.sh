@@ -1,5 +1,22 @@
-# Sourced by run.sh and bench-app.sh: starts the Kompira stand-in against the local RabbitMQ and
-# writes a kompira.conf pointing at both. Needs KOMPIRA_TEST_AMQP_URL (from setup.sh).
+# Sourced by run.sh and bench-app.sh: a scratch directory cleaned up on exit, the Kompira stand-in
+# against the local RabbitMQ with a kompira.conf pointing at both, and a headless display.
+# Needs KOMPIRA_TEST_AMQP_URL (from setup.sh).
+
+# Usage: scratch_start NAME — sets WORKDIR (a new temporary directory) and an empty PIDS array;
+#   on exit every process in PIDS is stopped and WORKDIR removed. Ctrl+C exits with 130.
+scratch_start() {
+    WORKDIR="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
+    PIDS=()
+    trap scratch_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+scratch_cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORKDIR"
+}
+
 # Usage: demo_backend_start SIM_BINARY WORKDIR
 #   sets DEMO_SIM_PID, DEMO_URL, DEMO_TOKEN and exports KOMPIRA_CONF=WORKDIR/kompira.conf.
 #   The caller kills DEMO_SIM_PID when done.

@@ -32,33 +32,24 @@ fi
 rm -f "$build_log"
 bin="$PWD/target/release"
 
-workdir="$(mktemp -d "${TMPDIR:-/tmp}/kompira-tray-run.XXXXXX")"
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_start kompira-tray-run
 
 # --- Which back end --------------------------------------------------------------------------
 demo=0
 if [[ "${KOMPIRA_TRAY_DEMO:-0}" == 1 ]]; then
     demo=1
-elif files="$("$bin/kompira-tray" --config-files 2>"$workdir/config.err")"; then
+elif files="$("$bin/kompira-tray" --config-files 2>"$WORKDIR/config.err")"; then
     say "using your kompira.conf: $(echo "$files" | paste -sd, -)"
 else
     case $? in
-        1) demo=1; say "$(sed 's/^kompira-tray: //' "$workdir/config.err")" ;;
-        *) cat "$workdir/config.err" >&2; die "fix kompira.conf (or set KOMPIRA_TRAY_DEMO=1 to try the demo back end)" ;;
+        1) demo=1; say "$(sed 's/^kompira-tray: //' "$WORKDIR/config.err")" ;;
+        *) cat "$WORKDIR/config.err" >&2; die "fix kompira.conf (or set KOMPIRA_TRAY_DEMO=1 to try the demo back end)" ;;
     esac
 fi
 
 if ((demo)); then
-    demo_backend_start "$bin/kompira-sim" "$workdir" || die "the demo back end did not start"
-    pids+=("$DEMO_SIM_PID")
+    demo_backend_start "$bin/kompira-sim" "$WORKDIR" || die "the demo back end did not start"
+    PIDS+=("$DEMO_SIM_PID")
     url="$DEMO_URL"
     say "no kompira.conf of yours is used: the app talks to a DEMO back end —"
     say "  RabbitMQ on 127.0.0.1:5672 and the Kompira stand-in at $url"
@@ -69,7 +60,7 @@ fi
 headless=0
 if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
     headless_display_start || die "cannot start a virtual display"
-    pids+=("$XVFB_PID")
+    PIDS+=("$XVFB_PID")
     headless=1
     say "no display here: the app runs under Xvfb on $DISPLAY (a screenshot is saved below)"
 fi
@@ -81,18 +72,18 @@ fi
 
 # --- The app ---------------------------------------------------------------------------------
 say "starting Kompira Tray (the window opens; closing it keeps the app in the tray — Quit ends it)"
-"${launch[@]}" 2> >(tee "$workdir/app.log" >&2) &
+"${launch[@]}" 2> >(tee "$WORKDIR/app.log" >&2) &
 app_pid=$!
-pids+=("$app_pid")
+PIDS+=("$app_pid")
 
 if ((demo)); then
     # Once the app watches the Alert channel, an alert sent the way Zabbix would pops up.
     for _ in $(seq 300); do
-        grep -q "watching for alerts" "$workdir/app.log" 2>/dev/null && break
+        grep -q "watching for alerts" "$WORKDIR/app.log" 2>/dev/null && break
         kill -0 "$app_pid" 2>/dev/null || die "the app exited before it was ready (log above)"
         sleep 0.1
     done
-    "$bin/kompira_sendevt" -c "$KOMPIRA_CONF" --logdir "$workdir" hostname=web1 severity=High status=PROBLEM \
+    "$bin/kompira_sendevt" -c "$KOMPIRA_CONF" --logdir "$WORKDIR" hostname=web1 severity=High status=PROBLEM \
         "trigger_name=Demo: disk full on web1" "detail=/var is 97% full" >/dev/null
     say "sent a demo alert with kompira_sendevt: it shows as a popup and in the Alerts view"
 fi
