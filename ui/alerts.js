@@ -111,16 +111,19 @@ async function loadRemedies() {
 // Opening the view reads everything in it.
 export const shown = () => invoke("mark_alerts_read").then(refresh);
 
+// Marks alert `id` (a popup's "Open"), even if the search would hide it.
+export function focus(id) {
+  focusedId = id;
+  $("search").value = "";
+  refresh();
+}
+
 export function init() {
   $("search").addEventListener("input", refresh);
   $("clear-alerts").addEventListener("click", () => invoke("clear_alerts").then(refresh));
   listen("alerts-changed", refresh);
   // A popup's "Open": show that alert, even if the search would hide it.
-  listen("focus-alert", ({ payload }) => {
-    focusedId = payload;
-    $("search").value = "";
-    refresh();
-  });
+  listen("focus-alert", ({ payload }) => focus(payload));
   // Remedy runs, started here or from a popup, show on their alert.
   listen("run-update", ({ payload }) => {
     if (payload.alert !== null) runChanged(payload.alert, payload);

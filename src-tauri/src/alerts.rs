@@ -16,6 +16,7 @@ use crate::popups::{self, Loudness};
 use crate::runs::{self, RunSpec};
 use crate::state::{lock, AppState};
 use crate::tray;
+use crate::window;
 
 /// Popup button ids.
 const OPEN_ACTION: &str = "open";
@@ -154,8 +155,7 @@ fn popup(app: &AppHandle, id: u64, alert: &Notification) {
 
 /// Shows the window on the Alerts view with alert `id` marked.
 pub fn open_alert(app: &AppHandle, id: u64) {
-    let _ = app.emit_to("main", "focus-alert", id);
-    tray::show_view(app, "alerts");
+    window::open(app, "alerts", Some(id));
 }
 
 /// What running the remedy of `alert` means: its channel's job flow with its fields, followed to

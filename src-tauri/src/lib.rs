@@ -6,10 +6,12 @@ mod autostart;
 mod cli;
 mod commands;
 mod connection_notice;
+mod graphics;
 mod popups;
 mod runs;
 mod state;
 mod tray;
+mod window;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,7 @@ use state::AppState;
 
 /// Builds and runs the app until Quit.
 pub fn run() -> ExitCode {
+    graphics::disable_gtk_gl_unless_chosen();
     let args = match cli::Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -44,12 +47,12 @@ pub fn run() -> ExitCode {
         // First, so a second launch hands over before anything else starts: it shows the
         // running window and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            tray::show_window(app);
+            window::show(app);
         }))
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
         .manage(state)
         .invoke_handler(tauri::generate_handler![
-            tray::initial_view,
+            window::initial_view,
             commands::events::send_event,
             commands::alerts::list_alerts,
             commands::alerts::mark_alerts_read,
@@ -75,15 +78,16 @@ pub fn run() -> ExitCode {
             alerts::start_watching(&handle);
             // Without a tray there is no other way in: show the window whatever was asked.
             if !start_hidden || !tray_ready {
-                tray::show_window(&handle);
+                window::show(&handle);
             }
             Ok(())
         })
         .on_window_event(|window, event| {
-            // Closing hides: alerts keep coming while the window is away.
+            // Closing hides (alerts keep coming while the window is away); a window left hidden
+            // is released later (see window.rs).
             if let WindowEvent::CloseRequested { api, .. } = event {
                 api.prevent_close();
-                let _ = window.hide();
+                window::hide(window);
             }
         })
         .build(tauri::generate_context!());

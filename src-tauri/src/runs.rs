@@ -2,7 +2,7 @@
 //! Each change goes to the window as a `run-update` event; the end also pops up, because the
 //! window may be hidden by then.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use kompira_core::rest::{follow, Client, ExecuteRequest, FollowOptions, Process, ProcessUpdate};
@@ -48,11 +48,20 @@ pub struct RunUpdate {
 
 static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
 
+/// Runs started and not yet ended (the window is kept while it has one to show).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// How many runs are still going.
+pub fn in_flight() -> usize {
+    IN_FLIGHT.load(Ordering::SeqCst)
+}
+
 /// Starts the run and returns its number at once; the rest arrives as `run-update`s, and the
 /// end of a followed run (or a failure) as a popup.
 pub fn start(app: &AppHandle, client: Arc<Client>, spec: RunSpec) -> u64 {
     let run = NEXT_RUN.fetch_add(1, Ordering::Relaxed);
     let app = app.clone();
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
     tauri::async_runtime::spawn(async move {
         let wait = spec.wait;
         execute_and_follow(&client, run, spec, |update| {
@@ -63,6 +72,7 @@ pub fn start(app: &AppHandle, client: Arc<Client>, spec: RunSpec) -> u64 {
             let _ = app.emit("run-update", update);
         })
         .await;
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     });
     run
 }
