@@ -16,7 +16,7 @@ mod stack;
 mod webdriver;
 
 use serde_json::{json, Value};
-use stack::{Lang, Stack, ALERT_CHANNEL, DESKTOP_CHANNEL, UI_TIMEOUT};
+use stack::{Graphics, Lang, Stack, ALERT_CHANNEL, DESKTOP_CHANNEL, UI_TIMEOUT};
 
 /// A Zabbix-style problem as `kompira_sendevt` sends it, and how the app reads it.
 const DISK_FULL: [&str; 6] = [
@@ -100,7 +100,7 @@ async fn markup_in_alert_fields_stays_inert_text() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
     for (lang, send_tab, alerts_tab) in [(Lang::En, "Quick send", "Alerts"), (Lang::Ja, "クイック送信", "アラート")] {
-        let app = Stack::start(&format!("screenshots-{}", lang.code()), lang).await;
+        let app = Stack::start_with(&format!("screenshots-{}", lang.code()), lang, Graphics::GtkDefault).await;
         app.fill("#channel", DESKTOP_CHANNEL).await;
         app.fill_rows("#fields", &[("hostname", "web1"), ("severity", "4"), ("trigger_name", "Disk full")]).await;
         app.click("#send-button").await;
@@ -109,7 +109,8 @@ async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
         send_alert(&app, &["status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries", "detail=p95 above 2 s"]);
         listed_alerts(&app, 2).await;
         // The watcher says "connected" once a long poll has answered, here with the alerts.
-        app.text_when("#status", "the connected state", |t| t.contains("connected")).await;
+        let connected = if lang == Lang::Ja { "接続中" } else { "connected" };
+        app.text_when("#status", "the connected state", |t| t.contains(connected)).await;
         let quick_send = app.screenshot(&format!("quick-send-{}", lang.code())).await;
         app.show_view("alerts").await;
         let alerts = app.screenshot(&format!("alerts-{}", lang.code())).await;

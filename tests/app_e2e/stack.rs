@@ -71,6 +71,16 @@ impl Lang {
 }
 
 /// The running stack and the app's window. Fields drop in order: the app first, the display last.
+/// How the app draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Graphics {
+    /// As users get it: GTK's OpenGL off (src-tauri/src/graphics.rs), WebKit draws in software.
+    AsShipped,
+    /// GTK's default (`GDK_GL` set empty). WebKitWebDriver's screenshot never answers when WebKit
+    /// draws in software under Xvfb, so the screenshot test draws this way.
+    GtkDefault,
+}
+
 pub struct Stack {
     pub name: String,
     /// This run's files: kompira.conf, HOME, logs (kept after the run for reading).
@@ -90,8 +100,14 @@ pub struct Stack {
 impl Stack {
     /// Starts everything and waits until the app's page is up (its status line filled in).
     pub async fn start(name: &str, lang: Lang) -> Stack {
+        Self::start_with(name, lang, Graphics::AsShipped).await
+    }
+
+    /// [`Stack::start`] with the app's graphics chosen.
+    pub async fn start_with(name: &str, lang: Lang, graphics: Graphics) -> Stack {
         let io_queue = testkit::lock_io_queue().await;
-        let stack = launch(name, lang, io_queue).await.unwrap_or_else(|e| panic!("{name}: cannot start: {e}"));
+        let stack =
+            launch(name, lang, graphics, io_queue).await.unwrap_or_else(|e| panic!("{name}: cannot start: {e}"));
         stack.text_when("#status", "the app's status", |t| !t.is_empty() && t != "…").await;
         stack
     }
@@ -285,7 +301,7 @@ impl Stack {
 }
 
 /// Starts the stack from the display up; the error names the piece that did not start.
-async fn launch(name: &str, lang: Lang, io_queue: testkit::IoQueueGuard) -> Result<Stack, String> {
+async fn launch(name: &str, lang: Lang, graphics: Graphics, io_queue: testkit::IoQueueGuard) -> Result<Stack, String> {
     let run_dir = target_dir().join("e2e").join(name);
     let logs = run_dir.join("logs");
     prepare_run_dir(&run_dir)?;
@@ -301,6 +317,9 @@ async fn launch(name: &str, lang: Lang, io_queue: testkit::IoQueueGuard) -> Resu
     std::fs::write(&conf_path, kompira_conf(&sim_url, &logs)).map_err(|e| format!("write {}: {e}", conf_path.display()))?;
     let mut driver = Command::new("tauri-driver");
     app_environment(&mut driver, &run_dir, &display, &bus, &conf_path, lang);
+    if graphics == Graphics::GtkDefault {
+        driver.env("GDK_GL", "");
+    }
     let (tauri_driver, window) = start_app(driver, &logs).await?;
     let rest = Client::new(&RestSettings {
         url: sim_url,
