@@ -54,3 +54,39 @@ impl RecordingSink {
         self.alerts()
     }
 }
+
+/// Engine connection options for the test broker's `amqp://user:pass@host:port` URL.
+pub fn connect_options(url: &str) -> kompira_core::event::ConnectOptions {
+    let uri: lapin::uri::AMQPUri = url.parse().expect("a valid AMQP URL");
+    kompira_core::event::ConnectOptions {
+        server: uri.authority.host.clone(),
+        port: uri.authority.port,
+        user: uri.authority.userinfo.username.clone(),
+        password: kompira_core::secret::Secret::new(uri.authority.userinfo.password.clone()),
+        tls: None,
+        connect_timeout: Duration::from_secs(5),
+        heartbeat_secs: 10,
+        frame_max: kompira_core::event::ONE_SHOT_FRAME_MAX,
+    }
+}
+
+/// `count` distinct events as the outbox keeps them: a Zabbix-like body numbered `n`.
+pub fn burst_envelopes(count: usize) -> Vec<kompira_core::event::Envelope> {
+    use kompira_core::event::{Envelope, Event, EventBody, Stamp};
+    (0..count)
+        .map(|n| {
+            let event = Event {
+                body: EventBody::Fields(vec![
+                    ("n".into(), n.to_string()),
+                    ("hostname".into(), format!("web{}", n % 50)),
+                    ("severity".into(), "4".into()),
+                    ("status".into(), "PROBLEM".into()),
+                    ("trigger_name".into(), "Disk space is low".into()),
+                ]),
+                channel: "/system/channels/Alert".into(),
+                site_id: 1,
+            };
+            Envelope::new(&event, Stamp::now())
+        })
+        .collect()
+}

@@ -63,6 +63,75 @@ pub enum Command {
     /// Channels: send and receive messages.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// The local outbox of events waiting for the broker (`kompira_sendevt
+    /// --queue-on-failure`, the tray app): status, list, show, send, drain, retry, discard.
+    /// Uses [amqp-connection] and [outbox] of kompira.conf, not [rest].
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// How many events wait, their size, the oldest and the last error.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The waiting events, oldest first: id, queued at, attempts, channel, size, last error.
+    List {
+        /// Show at most this many.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One waiting event in full: correlation id, headers and body.
+    Show {
+        /// Its outbox id (from `list`).
+        id: i64,
+    },
+    /// Send every waiting event now, trying the broker once; exit 1 if it cannot be reached.
+    Send {
+        #[command(flatten)]
+        target: DrainTarget,
+    },
+    /// Send until the outbox is empty, reconnecting with backoff while the broker is away.
+    /// With --follow, keep running and send events as they are queued (Ctrl+C stops): the
+    /// headless host of the drainer the tray app runs.
+    Drain {
+        /// Keep running when the outbox is empty.
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        target: DrainTarget,
+    },
+    /// Make waiting events due at once; a running drainer stops waiting out its backoff.
+    Retry {
+        /// Only this event [default: all].
+        id: Option<i64>,
+    },
+    /// Remove waiting events without sending them: one id, or --all.
+    Discard {
+        /// The event's outbox id.
+        #[arg(required_unless_present = "all")]
+        id: Option<i64>,
+        /// Every waiting event.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+}
+
+/// Test and benchmark knobs of `outbox send|drain`, hidden from --help.
+#[derive(Args, Debug)]
+pub struct DrainTarget {
+    /// Publish to this queue instead of io_queue (tests and benchmarks).
+    #[arg(long, hide = true, value_name = "QUEUE")]
+    pub queue: Option<String>,
+    /// Events per window of publishes awaiting confirms together.
+    #[arg(long, hide = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub window: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,6 +306,20 @@ mod tests {
                 .is_err()
         );
         assert!(Cli::try_parse_from(["kompira", "channel", "send", "/c", "--json", "[1]"]).is_ok());
+    }
+
+    #[test]
+    fn outbox_discard_needs_an_id_or_all_but_not_both() {
+        assert!(Cli::try_parse_from(["kompira", "outbox", "discard"]).is_err());
+        assert!(Cli::try_parse_from(["kompira", "outbox", "discard", "3", "--all"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["kompira", "outbox", "discard", "--all"]).unwrap().command,
+            Command::Outbox(OutboxCommand::Discard { id: None, all: true })
+        ));
+        assert!(matches!(
+            Cli::try_parse_from(["kompira", "outbox", "drain", "--follow"]).unwrap().command,
+            Command::Outbox(OutboxCommand::Drain { follow: true, .. })
+        ));
     }
 
     #[test]

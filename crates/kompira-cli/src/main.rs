@@ -3,17 +3,18 @@
 
 mod args;
 mod commands;
+mod outbox;
 mod output;
 mod watch;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use kompira_core::config::{self, LoadOptions, NotifySettings, Os};
+use kompira_core::config::{self, LoadOptions, Os, Settings};
 use kompira_core::rest::Client;
 use tracing_subscriber::EnvFilter;
 
-use args::Cli;
+use args::{Cli, Command};
 use commands::Failure;
 
 const EXIT_FAILURE: u8 = 1;
@@ -25,12 +26,11 @@ fn main() -> ExitCode {
     if let Err(failure) = commands::check(&cli.command) {
         return exit(failure);
     }
-    let (client, notify) = match load_settings(&cli)
-        .and_then(|(rest, notify)| Client::new(&rest).map(|c| (c, notify)).map_err(|e| e.to_string()))
-    {
-        Ok(loaded) => loaded,
+    let settings = match load_settings(&cli) {
+        Ok(settings) => settings,
         Err(message) => return exit(Failure::Runtime(message)),
     };
+    // The drainer's store calls run on the blocking pool, so one async thread is enough.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -38,7 +38,15 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return exit(Failure::Runtime(format!("cannot start: {e}"))),
     };
-    match runtime.block_on(commands::run(cli.command, client, notify)) {
+    let outcome = match cli.command {
+        // The outbox talks AMQP: it needs [amqp-connection] and [outbox], not [rest].
+        Command::Outbox(command) => runtime.block_on(outbox::run(command, &settings)),
+        command => match settings.rest().map_err(|e| e.to_string()).and_then(|rest| Client::new(&rest).map_err(|e| e.to_string())) {
+            Ok(client) => runtime.block_on(commands::run(command, client, settings.notify())),
+            Err(message) => Err(Failure::Runtime(message)),
+        },
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => exit(failure),
     }
@@ -54,7 +62,7 @@ fn init_logging() {
         .init();
 }
 
-fn load_settings(cli: &Cli) -> Result<(kompira_core::rest::RestSettings, NotifySettings), String> {
+fn load_settings(cli: &Cli) -> Result<Settings, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
     let env = |name: &str| std::env::var(name).ok();
     let settings = config::load(&LoadOptions {
@@ -71,8 +79,7 @@ fn load_settings(cli: &Cli) -> Result<(kompira_core::rest::RestSettings, NotifyS
         tracing::warn!("{warning}");
     }
     tracing::debug!(files = ?settings.files_read(), "config files read");
-    let rest = settings.rest().map_err(|e| e.to_string())?;
-    Ok((rest, settings.notify()))
+    Ok(settings)
 }
 
 fn exit(failure: Failure) -> ExitCode {

@@ -9,6 +9,8 @@
 //! - Events: [`event`] sends an event over AMQP exactly as the official `kompira_sendevt` does,
 //!   with publisher confirms and retries.
 //! - REST: [`rest`] runs job flows, follows processes, sends and receives channel messages.
+//! - Outbox: [`outbox`] keeps events on disk until the broker confirms them, and drains them
+//!   (retries with backoff, shared safely between processes).
 //! - Alerts: [`watch`] turns channel messages into notifications (reading, policy, history,
 //!   reconnection); [`remedy`] maps an alert to the job flow its channel offers.
 //! - Plumbing: [`logfile`] (the official log format and rotation), [`secret`] (masked values).
@@ -17,6 +19,7 @@
 pub mod config;
 pub mod event;
 pub mod logfile;
+pub mod outbox;
 mod pki;
 pub mod remedy;
 pub mod rest;

@@ -112,6 +112,12 @@ pub struct Args {
     /// Log everything to the console.
     #[arg(long)]
     pub debug: bool,
+    /// When the broker cannot be reached (after the configured retries), keep the event in
+    /// the local outbox ([outbox] path) instead of failing: prints its correlation id and
+    /// exits 0. `kompira outbox drain` or the tray app sends it later, with the same id.
+    /// Errors a retry cannot fix (refused login, missing io_queue, certificates) still fail.
+    #[arg(long, help_heading = "ours")]
+    pub queue_on_failure: bool,
 
     /// Key-value pairs to send.
     #[arg(value_name = "KEY=VAL", action = ArgAction::Append)]

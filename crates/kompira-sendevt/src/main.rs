@@ -1,5 +1,6 @@
 //! `kompira_sendevt`: a drop-in for the official command, without Python. Exit status 0 when
-//! the broker confirmed the event, 1 on any runtime failure, 2 on a usage error.
+//! the broker confirmed the event (or, with `--queue-on-failure`, when an unreachable broker's
+//! event was committed to the outbox), 1 on any runtime failure, 2 on a usage error.
 
 mod args;
 mod report;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use kompira_core::config::{self, LoadOptions, Os, Settings};
 use kompira_core::event::{self, Event, EventBody, SendError};
 use kompira_core::logfile::{self, LogSetup};
+use kompira_core::outbox;
 
 use args::Args;
 
@@ -84,7 +86,32 @@ fn main() -> ExitCode {
             tracing::info!("finished: sent message successfully: {}", report.correlation_id);
             ExitCode::SUCCESS
         }
+        Err(error) if args.queue_on_failure && error.is_transient() => queue(&settings, &event, stamp),
         Err(_) => ExitCode::from(EXIT_FAILURE),
+    }
+}
+
+/// `--queue-on-failure`: the event, with the stamp it was to be sent with, into the outbox.
+fn queue(settings: &Settings, event: &Event, stamp: event::Stamp) -> ExitCode {
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match settings.outbox(&env) {
+        Ok(config) => config,
+        Err(e) => return fail("queue the event", &e.to_string()),
+    };
+    let queued = outbox::Outbox::open(&config.path, outbox::Limits::from(&config))
+        .and_then(|store| store.enqueue(&event::Envelope::new(event, stamp)));
+    match queued {
+        Ok(queued) => {
+            println!(
+                "Queued in the outbox {}: {} ({} waiting); `kompira outbox drain` or the tray app sends it",
+                config.path.display(),
+                queued.correlation_id,
+                queued.pending
+            );
+            tracing::warn!("queued in the outbox {}: {}", config.path.display(), queued.correlation_id);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail("queue the event", &e.to_string()),
     }
 }
 

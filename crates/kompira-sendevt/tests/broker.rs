@@ -322,3 +322,45 @@ fn the_default_localhost_server_is_reached_over_loopback() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.trim_end().ends_with("->127.0.0.1:5672)"), "{}", run.stdout);
 }
+
+fn sandbox_outbox(sandbox: &Sandbox) -> kompira_core::outbox::Outbox {
+    // The sandbox's HOME is its directory, so the default per-user data directory is inside.
+    let path = sandbox.path(".local/share/kompira/outbox.sqlite3");
+    let limits = kompira_core::outbox::Limits { max_events: 100, max_bytes: 1 << 20 };
+    kompira_core::outbox::Outbox::open(&path, limits).unwrap()
+}
+
+#[test]
+fn queue_on_failure_keeps_an_unsendable_event_in_the_outbox_under_its_correlation_id() {
+    let sandbox = Sandbox::new(LOCAL_CONF);
+    let without = sandbox.run(&["--port", "1", "host=web0"], b"");
+    assert_eq!(without.code, 1, "without the flag nothing changes: {without:?}");
+
+    let run = sandbox.run(&["--port", "1", "--queue-on-failure", "host=web1"], b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Failed to connect:"), "{}", run.stderr);
+    let outbox = sandbox_outbox(&sandbox);
+    let entries = outbox.list(10).unwrap();
+    assert_eq!(entries.len(), 1, "only the flagged event is queued: {entries:?}");
+    let correlation_id = &entries[0].correlation_id;
+    assert_uuid4(correlation_id);
+    assert!(run.stdout.starts_with("Queued in the outbox ") && run.stdout.contains(correlation_id.as_str()), "{}", run.stdout);
+    assert!(sandbox.log().contains(&format!("corr_id={correlation_id}")), "the log names the same id");
+    let (_, envelope) = outbox.entry(entries[0].id).unwrap();
+    assert_eq!(envelope.body, br#"{"host": "web1"}"#.to_vec());
+    assert_eq!(envelope.content_type.as_deref(), Some("application/json"));
+}
+
+#[test]
+fn queue_on_failure_still_fails_on_errors_a_retry_cannot_fix_and_on_a_full_outbox() {
+    let sandbox = Sandbox::new(&format!("{LOCAL_CONF}[outbox]\nmax_events = 1\n"));
+    let refused = sandbox.run(&["--password", "wrong", "--queue-on-failure", "x=1"], b"");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(sandbox_outbox(&sandbox).pending_count().unwrap(), 0);
+
+    assert_eq!(sandbox.run(&["--port", "1", "--queue-on-failure", "x=2"], b"").code, 0);
+    let full = sandbox.run(&["--port", "1", "--queue-on-failure", "x=3"], b"");
+    assert_eq!(full.code, 1, "{full:?}");
+    assert!(full.stderr.contains("Failed to queue the event: the outbox is full"), "{}", full.stderr);
+    assert_eq!(sandbox_outbox(&sandbox).pending_count().unwrap(), 1);
+}

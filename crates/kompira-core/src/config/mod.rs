@@ -24,11 +24,12 @@ mod writer;
 pub use error::ConfigError;
 pub use ini::{parse as parse_ini, IniDocument, IniValue, DEFAULT_SECTION};
 pub use paths::{
-    default_certs_dir, default_log_dir, search_path, user_config_path, Os, CA_FILE_NAME,
-    CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME,
+    default_certs_dir, default_log_dir, default_outbox_path, search_path, user_config_path, Os, CA_FILE_NAME,
+    CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME, OUTBOX_FILE_NAME,
 };
 pub use settings::{
-    load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, Override, Resolved, Settings, Source, Value, LANGUAGES,
+    load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, OutboxSettings, Override, Resolved, Settings, Source, Value, LANGUAGES,
+    DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_EVENTS,
 };
 pub use templates::{check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
 pub use writer::{apply_edits, can_write, remove_section, remove_section_in_file, write_file, Edit};

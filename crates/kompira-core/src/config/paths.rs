@@ -85,6 +85,31 @@ pub fn user_config_path(os: Os, env: &dyn Fn(&str) -> Option<String>) -> Option<
     }
 }
 
+/// The outbox file name in the per-user data directory.
+pub const OUTBOX_FILE_NAME: &str = "outbox.sqlite3";
+
+/// Where the outbox lives when `[outbox] path` is not set: per user and per machine (events
+/// waiting for this machine's broker connection must not roam). Linux
+/// `$XDG_DATA_HOME/kompira/outbox.sqlite3` (or `$HOME/.local/share/...`), Windows
+/// `%LOCALAPPDATA%\Kompira\outbox.sqlite3`. `None` when the variables are unset.
+pub fn default_outbox_path(os: Os, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    match os {
+        Os::Linux => {
+            // As for XDG_CONFIG_HOME, a relative XDG_DATA_HOME is ignored.
+            let base = match var("XDG_DATA_HOME").filter(|v| v.starts_with('/')) {
+                Some(xdg) => PathBuf::from(xdg),
+                None => join(os, &join(os, Path::new(&var("HOME")?), ".local"), "share"),
+            };
+            Some(join(os, &join(os, &base, "kompira"), OUTBOX_FILE_NAME))
+        }
+        Os::Windows => {
+            let base = PathBuf::from(var("LOCALAPPDATA")?);
+            Some(join(os, &join(os, &base, "Kompira"), OUTBOX_FILE_NAME))
+        }
+    }
+}
+
 /// Where log files go when `[logging] logdir` is not set.
 pub fn default_log_dir(os: Os) -> PathBuf {
     match os {
@@ -407,5 +432,26 @@ mod tests {
     #[test]
     fn current_os_matches_build_target() {
         assert_eq!(Os::current() == Os::Windows, cfg!(windows));
+    }
+
+    #[test]
+    fn outbox_lives_in_the_per_user_data_directory() {
+        let env = env_of(&[("XDG_DATA_HOME", "/home/u/.data"), ("HOME", "/home/u")]);
+        assert_eq!(
+            default_outbox_path(Os::Linux, &env),
+            Some(PathBuf::from("/home/u/.data/kompira/outbox.sqlite3"))
+        );
+        let env = env_of(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/u")]);
+        assert_eq!(
+            default_outbox_path(Os::Linux, &env),
+            Some(PathBuf::from("/home/u/.local/share/kompira/outbox.sqlite3"))
+        );
+        let env = env_of(&[("LOCALAPPDATA", r"C:\Users\u\AppData\Local"), ("APPDATA", r"C:\x")]);
+        assert_eq!(
+            default_outbox_path(Os::Windows, &env),
+            Some(PathBuf::from(r"C:\Users\u\AppData\Local\Kompira\outbox.sqlite3"))
+        );
+        assert_eq!(default_outbox_path(Os::Windows, &env_of(&[("HOME", "/x")])), None);
+        assert_eq!(default_outbox_path(Os::Linux, &env_of(&[])), None);
     }
 }

@@ -220,6 +220,7 @@ const EVENT: &str = "event";
 const NOTIFY: &str = "notify";
 const REST: &str = "rest";
 const TRAY: &str = "tray";
+const OUTBOX: &str = "outbox";
 
 /// The keys this program reads, in display order.
 const KEYS: &[KeySpec] = &[
@@ -265,7 +266,17 @@ const KEYS: &[KeySpec] = &[
     spec(NOTIFY, "remedies", Kind::Str, Fallback::None),
     // Ours: the tray app's own choices. Kompira's tools ignore sections they do not know.
     spec(TRAY, "language", Kind::Str, Fallback::Str("auto")),
+    // Ours: the local store of events waiting for the broker. Unset path means the per-user
+    // data directory (see `default_outbox_path`).
+    spec(OUTBOX, "path", Kind::Str, Fallback::None),
+    spec(OUTBOX, "max_events", Kind::Int, Fallback::Int(DEFAULT_OUTBOX_MAX_EVENTS)),
+    spec(OUTBOX, "max_bytes", Kind::Int, Fallback::Int(DEFAULT_OUTBOX_MAX_BYTES)),
 ];
+
+/// `[outbox] max_events` when unset: a day of one event a second, with room to spare.
+pub const DEFAULT_OUTBOX_MAX_EVENTS: i64 = 100_000;
+/// `[outbox] max_bytes` when unset (sum of body sizes): 64 MiB.
+pub const DEFAULT_OUTBOX_MAX_BYTES: i64 = 64 * 1024 * 1024;
 
 /// `[tray] language`: follow the OS, or force English or Japanese.
 pub const LANGUAGES: [&str; 3] = ["auto", "en", "ja"];
@@ -317,6 +328,17 @@ fn find_spec(section: &str, key: &str) -> Option<&'static KeySpec> {
 /// Whether `[section] key` holds a secret (masked wherever it is shown).
 pub(super) fn is_secret(section: &str, key: &str) -> bool {
     matches!((section, key), (AMQP, "password") | (REST, "token"))
+}
+
+/// `[outbox]` settings, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxSettings {
+    /// The SQLite file.
+    pub path: PathBuf,
+    /// Most events the outbox holds; one more is refused, never dropped.
+    pub max_events: u64,
+    /// Most body bytes the outbox holds.
+    pub max_bytes: u64,
 }
 
 /// Logging settings, validated.
@@ -769,6 +791,27 @@ impl Settings {
         self.value(TRAY, "language").as_str().unwrap_or("auto")
     }
 
+    /// The `[outbox]` settings: the store's file (the configured path, else the per-user data
+    /// directory; an error naming the key when neither is known) and its limits.
+    pub fn outbox(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<OutboxSettings, ConfigError> {
+        let path = match self.value(OUTBOX, "path").as_str() {
+            Some(path) => PathBuf::from(path),
+            None => paths::default_outbox_path(self.os, env).ok_or_else(|| ConfigError::Missing {
+                section: OUTBOX.into(),
+                key: "path".into(),
+                hint: match self.os {
+                    Os::Linux => "(neither XDG_DATA_HOME nor HOME is set)".into(),
+                    Os::Windows => "(LOCALAPPDATA is not set)".into(),
+                },
+            })?,
+        };
+        Ok(OutboxSettings {
+            path,
+            max_events: u64::try_from(self.int_or_default(OUTBOX, "max_events")).unwrap_or(1),
+            max_bytes: u64::try_from(self.int_or_default(OUTBOX, "max_bytes")).unwrap_or(1),
+        })
+    }
+
     /// The `[logging]` settings.
     pub fn logging(&self) -> LoggingSettings {
         LoggingSettings {
@@ -1028,6 +1071,12 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
             None => Ok(None),
         },
         (REST, "timeout") => in_range(1, i64::MAX),
+        (OUTBOX, "max_events") => in_range(1, i64::MAX),
+        (OUTBOX, "max_bytes") => in_range(1, i64::MAX),
+        (OUTBOX, "path") => match value.as_str() {
+            Some(path) if path.trim().is_empty() => Err("is empty (remove the key to use the per-user data directory)".into()),
+            _ => Ok(None),
+        },
         (TRAY, "language") => match value.as_str() {
             Some(text) => {
                 let lower = text.trim().to_ascii_lowercase();
@@ -1362,8 +1411,9 @@ mod tests {
         assert_eq!(keys[24], "rest.timeout");
         assert_eq!(keys[25], "notify.channels");
         assert_eq!(keys[30], "notify.remedies");
-        assert_eq!(keys.last().map(String::as_str), Some("tray.language"));
-        assert_eq!(keys.len(), 32);
+        assert_eq!(keys[31], "tray.language");
+        assert_eq!(keys.last().map(String::as_str), Some("outbox.max_bytes"));
+        assert_eq!(keys.len(), 35);
     }
 
     #[test]
@@ -1562,6 +1612,28 @@ mod tests {
             .is_err());
         assert!(f.load_text("[logging]\nlogbackup = -2\n").is_err());
         assert!(f.load_text("[logging]\nlogmaxsz = -2\n").is_err());
+    }
+
+    #[test]
+    fn outbox_settings_default_to_the_data_directory_and_refuse_bad_limits() {
+        let f = Fixture::new();
+        let env = |name: &str| (name == "HOME").then(|| "/home/u".to_owned());
+        let outbox = f.load_text("").unwrap().outbox(&env).unwrap();
+        assert_eq!(outbox.path, PathBuf::from("/home/u/.local/share/kompira/outbox.sqlite3"));
+        assert_eq!((outbox.max_events, outbox.max_bytes), (100_000, 64 * 1024 * 1024));
+        let set = f
+            .load_text("[outbox]\npath = /var/tmp/o.db\nmax_events = 5\nmax_bytes = 1_000\n")
+            .unwrap()
+            .outbox(&|_: &str| None)
+            .unwrap();
+        assert_eq!((set.path, set.max_events, set.max_bytes), (PathBuf::from("/var/tmp/o.db"), 5, 1000));
+        let error = f.load_text("[outbox]\nmax_events = 0\n").unwrap_err().to_string();
+        assert!(error.contains("max_events") && error.contains("out of range"), "{error}");
+        let error = f.load_text("[outbox]\nmax_bytes = lots\n").unwrap_err().to_string();
+        assert!(error.contains("max_bytes") && error.contains("not an integer"), "{error}");
+        assert!(f.load_text("[outbox]\npath =\n").unwrap_err().to_string().contains("per-user data directory"));
+        let error = f.load_text("").unwrap().outbox(&|_: &str| None).unwrap_err().to_string();
+        assert!(error.contains("[outbox]") || error.contains("outbox"), "{error}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct Event {
 }
 
 /// The per-send values that are not part of the event itself.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stamp {
     /// uuid4, lower-case: the id a user can quote to find the event later.
     pub correlation_id: String,
@@ -71,12 +71,16 @@ pub fn site_id_value(value: i64) -> AMQPValue {
 
 /// The application headers. `tls_version` is `Some("TLSv1.3")` on TLS, else the header is void.
 pub fn headers(event: &Event, local_time: &NaiveDateTime, tls_version: Option<&str>) -> FieldTable {
+    headers_for(&event.channel, event.site_id, local_time, tls_version)
+}
+
+fn headers_for(channel: &str, site_id: i64, local_time: &NaiveDateTime, tls_version: Option<&str>) -> FieldTable {
     let mut table = FieldTable::default();
     table.insert(
         "channel".into(),
-        AMQPValue::LongString(LongString::from(event.channel.as_str())),
+        AMQPValue::LongString(LongString::from(channel)),
     );
-    table.insert("site_id".into(), site_id_value(event.site_id));
+    table.insert("site_id".into(), site_id_value(site_id));
     table.insert(
         "timestamp".into(),
         AMQPValue::LongString(LongString::from(header_timestamp(local_time))),
@@ -92,17 +96,62 @@ pub fn headers(event: &Event, local_time: &NaiveDateTime, tls_version: Option<&s
 
 /// The message properties for one send.
 pub fn properties(event: &Event, stamp: &Stamp, tls_version: Option<&str>) -> BasicProperties {
+    properties_for(&event.channel, event.site_id, event.body.content_type(), stamp, tls_version)
+}
+
+fn properties_for(
+    channel: &str,
+    site_id: i64,
+    content_type: Option<&str>,
+    stamp: &Stamp,
+    tls_version: Option<&str>,
+) -> BasicProperties {
     let mut props = BasicProperties::default()
         .with_delivery_mode(DELIVERY_MODE_PERSISTENT)
         .with_correlation_id(ShortString::from(stamp.correlation_id.as_str()))
         .with_content_encoding("utf-8".into())
         .with_message_id(ShortString::from(stamp.message_id.as_str()))
         .with_timestamp(stamp.unix_seconds)
-        .with_headers(headers(event, &stamp.local_time, tls_version));
-    if let Some(content_type) = event.body.content_type() {
+        .with_headers(headers_for(channel, site_id, &stamp.local_time, tls_version));
+    if let Some(content_type) = content_type {
         props = props.with_content_type(content_type.into());
     }
     props
+}
+
+/// An event fixed for sending: wire body, content type, channel, site id and stamp. Kept in
+/// the outbox and rebuilt from it, so every retry sends the same bytes under the same
+/// correlation id. Only the `ssl` header depends on the connection that carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// The body exactly as it goes on the wire.
+    pub body: Vec<u8>,
+    /// `application/json` for KEY=VAL bodies, `None` for raw ones.
+    pub content_type: Option<String>,
+    /// Target Kompira channel.
+    pub channel: String,
+    /// `[kompira] site_id`.
+    pub site_id: i64,
+    /// Correlation and message ids and the times, fixed when the envelope is made.
+    pub stamp: Stamp,
+}
+
+impl Envelope {
+    /// Fixes `event` with `stamp`.
+    pub fn new(event: &Event, stamp: Stamp) -> Self {
+        Self {
+            body: event.body.to_wire(),
+            content_type: event.body.content_type().map(str::to_owned),
+            channel: event.channel.clone(),
+            site_id: event.site_id,
+            stamp,
+        }
+    }
+
+    /// The message properties for a send over a connection with `tls_version`.
+    pub fn properties(&self, tls_version: Option<&str>) -> BasicProperties {
+        properties_for(&self.channel, self.site_id, self.content_type.as_deref(), &self.stamp, tls_version)
+    }
 }
 
 #[cfg(test)]
@@ -174,5 +223,15 @@ mod tests {
             headers.get("ssl"),
             Some(&AMQPValue::LongString("TLSv1.3".into()))
         );
+    }
+
+    #[test]
+    fn an_envelope_gives_the_same_properties_as_the_event_it_fixes() {
+        let ev = event(EventBody::Fields(vec![("host".into(), "web1".into())]));
+        let envelope = Envelope::new(&ev, stamp());
+        assert_eq!(envelope.body, br#"{"host": "web1"}"#.to_vec());
+        assert_eq!(envelope.properties(Some("TLSv1.3")), properties(&ev, &stamp(), Some("TLSv1.3")));
+        let raw = event(EventBody::Raw(vec![0xff, 0]));
+        assert_eq!(Envelope::new(&raw, stamp()).properties(None), properties(&raw, &stamp(), None));
     }
 }

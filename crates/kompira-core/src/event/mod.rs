@@ -6,7 +6,8 @@
 //! - [`message`]: body + channel + site id → AMQP properties and headers;
 //! - `tls`: rustls set-up (CA-verified chain without a host-name check, client certificate);
 //! - `transport`: TCP (+TLS) with a timeout, handed to `lapin`;
-//! - `send`: connect, passive-declare `io_queue`, publish with confirms, retry transient failures.
+//! - `send`: connect, passive-declare `io_queue`, publish with confirms, retry transient failures;
+//! - `publisher`: a long-lived confirmed channel that publishes windows of [`Envelope`]s (the outbox).
 //!
 //! Not here: reading kompira.conf (see `config`), printing, process exit codes.
 
@@ -14,13 +15,15 @@ pub mod body;
 mod error;
 pub mod message;
 pub mod pyfmt;
+mod publisher;
 mod send;
 mod tls;
 mod transport;
 
 pub use body::{check_rows, decode_stdin, default_stdin_encoding, parse_key_values, EventBody, RowError, RowProblem};
 pub use error::{SendError, Stage};
-pub use message::{Event, IO_QUEUE};
+pub use message::{Envelope, Event, Stamp, IO_QUEUE};
+pub use publisher::Publisher;
 pub use send::{
     send_event, test_connection, ClientPki, ConnectOptions, RetryPolicy, SendReport, SessionInfo, TlsOptions,
     ONE_SHOT_FRAME_MAX,

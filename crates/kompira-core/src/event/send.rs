@@ -248,7 +248,7 @@ async fn publish(
 }
 
 /// Broker replies (NOT_FOUND, ACCESS_REFUSED, …) are final; a dropped connection is not.
-fn send_error(error: lapin::Error) -> SendError {
+pub(super) fn send_error(error: lapin::Error) -> SendError {
     match error.kind() {
         ErrorKind::ProtocolError(reply) => broker_reply(Stage::Send, reply),
         ErrorKind::IOError(_) | ErrorKind::InvalidConnectionState(_) => {
@@ -258,7 +258,7 @@ fn send_error(error: lapin::Error) -> SendError {
     }
 }
 
-async fn close_quietly(connection: &Connection) {
+pub(super) async fn close_quietly(connection: &Connection) {
     // The event is already confirmed (or failed); a failing close changes nothing for the user.
     let _ = connection.close(REPLY_SUCCESS, "OK".into()).await;
 }

@@ -1,0 +1,149 @@
+//! A long-lived confirmed channel for senders of many events (the outbox): one connection,
+//! one passive check of the queue, then windows of publishes whose confirms are awaited
+//! together, so a burst costs one round trip per window instead of one per event.
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::PublisherConfirm;
+use lapin::types::FieldTable;
+use lapin::{Channel, Confirmation, Connection};
+
+use super::error::{SendError, Stage};
+use super::message::Envelope;
+use super::send::{close_quietly, send_error, ConnectOptions, SessionInfo};
+use super::transport;
+
+/// An open connection with a channel in confirm mode, publishing to one queue.
+pub struct Publisher {
+    connection: Connection,
+    channel: Channel,
+    session: SessionInfo,
+    queue: String,
+    confirm_timeout: std::time::Duration,
+}
+
+impl Publisher {
+    /// Connects, checks that `queue` exists (passively: a missing queue is an error, never a
+    /// message dropped by the broker) and turns on publisher confirms. Kompira reads
+    /// [`IO_QUEUE`](super::IO_QUEUE); tests and benchmarks pass a queue of their own.
+    pub async fn open(options: &ConnectOptions, queue: &str) -> Result<Self, SendError> {
+        let (connection, session) = transport::open(options).await?;
+        let setup = async {
+            let channel = connection.create_channel().await.map_err(send_error)?;
+            let declare = channel.queue_declare(
+                queue.into(),
+                QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
+                FieldTable::default(),
+            );
+            let confirms = channel.confirm_select(ConfirmSelectOptions::default());
+            let (declared, confirming) = tokio::join!(declare, confirms);
+            declared.map_err(send_error)?;
+            confirming.map_err(send_error)?;
+            Ok(channel)
+        };
+        let channel = match tokio::time::timeout(options.connect_timeout, setup).await {
+            Ok(Ok(channel)) => channel,
+            Ok(Err(error)) => {
+                close_quietly(&connection).await;
+                return Err(error);
+            }
+            Err(_) => {
+                close_quietly(&connection).await;
+                return Err(SendError::transient(Stage::Send, "the broker did not open a channel in time"));
+            }
+        };
+        Ok(Self {
+            connection,
+            channel,
+            session,
+            queue: queue.to_owned(),
+            confirm_timeout: options.connect_timeout,
+        })
+    }
+
+    /// Where the connection went.
+    pub fn session(&self) -> &SessionInfo {
+        &self.session
+    }
+
+    /// Publishes every envelope (persistent, mandatory) and waits for all their confirms.
+    ///
+    /// The answer has one entry per envelope, in order: `Ok` only when the broker acked it
+    /// (it has taken responsibility: for a durable queue, written it to disk). The second
+    /// value is `Some` when the connection is no longer usable; the caller reconnects.
+    pub async fn publish_window(&self, envelopes: &[&Envelope]) -> (Vec<Result<(), SendError>>, Option<SendError>) {
+        let tls_version = self.session.tls_version.as_deref();
+        let mut pending: Vec<Result<PublisherConfirm, SendError>> = Vec::with_capacity(envelopes.len());
+        let mut broken: Option<SendError> = None;
+        for envelope in envelopes {
+            if let Some(error) = &broken {
+                pending.push(Err(error.clone()));
+                continue;
+            }
+            let published = self
+                .channel
+                .basic_publish(
+                    "".into(),
+                    self.queue.as_str().into(),
+                    // Mandatory: should the queue vanish, the broker returns the message.
+                    BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
+                    &envelope.body,
+                    envelope.properties(tls_version),
+                )
+                .await
+                .map_err(send_error);
+            if let Err(error) = &published {
+                broken = Some(error.clone());
+            }
+            pending.push(published);
+        }
+        let wait_all = async {
+            let mut outcomes = Vec::with_capacity(pending.len());
+            for publish in pending {
+                outcomes.push(match publish {
+                    Ok(confirm) => match confirm.await {
+                        Ok(confirmation) => confirmation_outcome(confirmation),
+                        Err(error) => Err(send_error(error)),
+                    },
+                    Err(error) => Err(error),
+                });
+            }
+            outcomes
+        };
+        let outcomes = match tokio::time::timeout(self.confirm_timeout, wait_all).await {
+            Ok(outcomes) => outcomes,
+            Err(_) => {
+                let error = SendError::transient(
+                    Stage::Send,
+                    format!("the broker did not confirm within {} s", self.confirm_timeout.as_secs_f32()),
+                );
+                broken = Some(error.clone());
+                vec![Err(error); envelopes.len()]
+            }
+        };
+        if broken.is_none() {
+            broken = outcomes.iter().find_map(|o| o.as_ref().err().filter(|e| e.is_transient()).cloned());
+            if broken.is_some() && self.channel.status().connected() {
+                // A nack alone leaves the channel usable.
+                broken = None;
+            }
+        }
+        (outcomes, broken)
+    }
+
+    /// Closes the connection; what was confirmed stays confirmed.
+    pub async fn close(self) {
+        close_quietly(&self.connection).await;
+    }
+}
+
+fn confirmation_outcome(confirmation: Confirmation) -> Result<(), SendError> {
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(returned)) => Err(SendError::fatal(
+            Stage::Send,
+            format!("the broker returned the event unrouted ({} {})", returned.reply_code, returned.reply_text),
+        )),
+        Confirmation::Nack(_) => Err(SendError::transient(Stage::Send, "the broker refused to store the event (nack)")),
+        Confirmation::NotRequested => Err(SendError::fatal(Stage::Send, "the broker gave no publisher confirm")),
+    }
+}
