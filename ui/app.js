@@ -2,6 +2,7 @@
 // own module with its own texts; this file only wires them together.
 import { register, translate } from "./i18n.js";
 import * as send from "./send.js";
+import * as outbox from "./outbox.js";
 import * as alerts from "./alerts.js";
 import * as jobflow from "./jobflow.js";
 import * as settings from "./settings.js";
@@ -30,11 +31,13 @@ async function refreshStatus() {
   const parts = [status.summary];
   if (status.last_error) parts.push(status.last_error);
   if (status.settings_error) parts.push(status.settings_error);
+  if (status.outbox_error) parts.push(status.outbox_error);
   document.getElementById("status").textContent = parts.join(" — ");
   send.showDefaultChannel(status.default_channel);
 }
 
 translate();
+outbox.init();
 for (const [name, view] of Object.entries(VIEWS)) {
   document.getElementById(`tab-${name}`).addEventListener("click", () => showView(name));
   view.init?.();

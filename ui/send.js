@@ -11,12 +11,14 @@ register({
     "tab.send": "Quick send", "send.channel": "Channel",
     "send.fields": "Fields (KEY=VALUE)", "send.raw": "Or a raw body",
     "send.site": "Site id", "send.button": "Send (Ctrl+Enter)", "send.sent": "Sent. Correlation id: ",
+    "send.queued": "Queued, not sent yet: it goes out when the broker takes it (see below). Correlation id: ",
     "send.badSite": "Site id must be a whole number.", "send.fixRows": "Fix the marked fields first.",
   },
   ja: {
     "tab.send": "クイック送信", "send.channel": "チャネル",
     "send.fields": "フィールド（KEY=VALUE）", "send.raw": "またはそのままの本文",
     "send.site": "サイト ID", "send.button": "送信 (Ctrl+Enter)", "send.sent": "送信しました。相関 ID: ",
+    "send.queued": "送信待ちに入れました。ブローカーが受け取りしだい送信します（下を参照）。相関 ID: ",
     "send.badSite": "サイト ID は整数で入力してください。", "send.fixRows": "印の付いたフィールドを先に直してください。",
   },
 });
@@ -59,9 +61,14 @@ async function send(event) {
   const button = $("send-button");
   button.disabled = true;
   try {
-    const id = await invoke("send_event", { form });
-    result.textContent = t("send.sent") + id;
+    const outcome = await invoke("send_event", { form });
+    result.textContent = (outcome.queued ? t("send.queued") : t("send.sent")) + outcome.correlation_id;
+    result.classList.toggle("queued", outcome.queued);
     result.hidden = false;
+    if (outcome.queued && outcome.reason) {
+      error.textContent = outcome.reason;
+      error.hidden = false;
+    }
   } catch (message) {
     error.textContent = String(message);
     error.hidden = false;

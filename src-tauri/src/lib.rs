@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod connection_notice;
 mod graphics;
+mod outbox;
 mod popups;
 mod runs;
 mod state;
@@ -54,6 +55,9 @@ pub fn run() -> ExitCode {
         .invoke_handler(tauri::generate_handler![
             window::initial_view,
             commands::events::send_event,
+            commands::outbox::list_outbox,
+            commands::outbox::retry_outbox,
+            commands::outbox::discard_outbox,
             commands::alerts::list_alerts,
             commands::alerts::mark_alerts_read,
             commands::alerts::clear_alerts,
@@ -76,6 +80,7 @@ pub fn run() -> ExitCode {
             let handle = app.handle().clone();
             let tray_ready = tray::build(&handle);
             alerts::start_watching(&handle);
+            outbox::start(&handle);
             // Without a tray there is no other way in: show the window whatever was asked.
             if !start_hidden || !tray_ready {
                 window::show(&handle);

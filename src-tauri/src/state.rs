@@ -28,6 +28,12 @@ pub struct AppState {
     pub pause: Mutex<Option<Pause>>,
     /// Held while saving settings: one save at a time.
     pub saving: tokio::sync::Mutex<()>,
+    /// The outbox quick send queues into, and its drainer (None when it could not be opened).
+    pub outbox: Mutex<Option<crate::outbox::OutboxHandle>>,
+    /// Events waiting in the outbox, as last counted.
+    pub outbox_pending: AtomicU64,
+    /// Why the outbox is missing or its events are not going out, for the status line.
+    pub outbox_error: Mutex<Option<String>>,
 }
 
 /// Popups held back by the user.
@@ -69,6 +75,9 @@ impl AppState {
             watch_generation: AtomicU64::new(0),
             pause: Mutex::new(None),
             saving: tokio::sync::Mutex::new(()),
+            outbox: Mutex::new(None),
+            outbox_pending: AtomicU64::new(0),
+            outbox_error: Mutex::new(None),
         }
     }
 

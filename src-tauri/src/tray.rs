@@ -29,7 +29,7 @@ pub fn icon_name(state: Option<&WatchState>, unread: usize) -> &'static str {
 }
 
 /// The tooltip (and the window's status line): state and unread count in words, in `lang`.
-pub fn tooltip(lang: Lang, state: Option<&WatchState>, unread: usize) -> String {
+pub fn tooltip(lang: Lang, state: Option<&WatchState>, unread: usize, pending: u64) -> String {
     let ja = lang == Lang::Ja;
     let connection = match (state.map(|s| &s.connection), ja) {
         (None, false) => "not watching (set [rest] url and token)".to_owned(),
@@ -45,11 +45,16 @@ pub fn tooltip(lang: Lang, state: Option<&WatchState>, unread: usize) -> String 
         (Some(Connection::Offline), true) => "オフライン".to_owned(),
     };
     let paused = state.is_some_and(|s| s.paused);
-    match (ja, paused) {
+    let line = match (ja, paused) {
         (false, false) => format!("Kompira Tray: {connection}, {unread} unread"),
         (false, true) => format!("Kompira Tray: {connection}, paused, {unread} unread"),
         (true, false) => format!("Kompira Tray: {connection}、未読 {unread} 件"),
         (true, true) => format!("Kompira Tray: {connection}、通知停止中、未読 {unread} 件"),
+    };
+    match (ja, pending) {
+        (_, 0) => line,
+        (false, n) => format!("{line}, {n} waiting to send"),
+        (true, n) => format!("{line}、送信待ち {n} 件"),
     }
 }
 
@@ -228,7 +233,7 @@ pub fn build(app: &AppHandle) -> bool {
     let icon = Image::from_bytes(icon_bytes("tray-offline")).ok();
     let mut builder = TrayIconBuilder::with_id(TRAY_ID)
         .menu(&menu)
-        .tooltip(tooltip(lang, None, 0))
+        .tooltip(tooltip(lang, None, 0, 0))
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id.as_ref() {
             "send" => window::open(app, "send", None),
@@ -329,7 +334,8 @@ pub fn refresh(app: &AppHandle) {
         if let Ok(icon) = Image::from_bytes(icon_bytes(icon_name(watch_state.as_ref(), unread))) {
             let _ = tray.set_icon(Some(icon));
         }
-        let _ = tray.set_tooltip(Some(tooltip(current_lang(app), watch_state.as_ref(), unread)));
+        let pending = state.outbox_pending.load(std::sync::atomic::Ordering::SeqCst);
+        let _ = tray.set_tooltip(Some(tooltip(current_lang(app), watch_state.as_ref(), unread, pending)));
     }
     if let Some(items) = app.try_state::<TrayMenu>() {
         let _ = items.alerts.set_text(alerts_label(current_lang(app), unread));
@@ -390,12 +396,12 @@ mod tests {
     #[test]
     fn the_tooltip_says_it_in_words() {
         assert_eq!(
-            tooltip(Lang::En, Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1),
+            tooltip(Lang::En, Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1, 0),
             "Kompira Tray: reconnecting (attempt 2), paused, 1 unread"
         );
-        assert!(tooltip(Lang::En, None, 0).contains("set [rest] url and token"));
+        assert!(tooltip(Lang::En, None, 0, 0).contains("set [rest] url and token"));
         assert_eq!(
-            tooltip(Lang::En, Some(&state(Connection::Reconnecting { attempt: 0 }, false)), 0),
+            tooltip(Lang::En, Some(&state(Connection::Reconnecting { attempt: 0 }, false)), 0, 0),
             "Kompira Tray: connecting, 0 unread"
         );
     }
@@ -403,10 +409,17 @@ mod tests {
     #[test]
     fn the_tooltip_speaks_japanese_too() {
         assert_eq!(
-            tooltip(Lang::Ja, Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1),
+            tooltip(Lang::Ja, Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1, 0),
             "Kompira Tray: 再接続中（2 回目）、通知停止中、未読 1 件"
         );
-        assert_eq!(tooltip(Lang::Ja, Some(&state(Connection::Connected, false)), 0), "Kompira Tray: 接続中、未読 0 件");
-        assert!(tooltip(Lang::Ja, None, 0).contains("[rest] の url と token"));
+        assert_eq!(tooltip(Lang::Ja, Some(&state(Connection::Connected, false)), 0, 0), "Kompira Tray: 接続中、未読 0 件");
+        assert!(tooltip(Lang::Ja, None, 0, 0).contains("[rest] の url と token"));
+    }
+
+    #[test]
+    fn events_waiting_in_the_outbox_are_counted_in_the_tooltip() {
+        let connected = state(Connection::Connected, false);
+        assert_eq!(tooltip(Lang::En, Some(&connected), 1, 2), "Kompira Tray: connected, 1 unread, 2 waiting to send");
+        assert_eq!(tooltip(Lang::Ja, Some(&connected), 0, 5), "Kompira Tray: 接続中、未読 0 件、送信待ち 5 件");
     }
 }

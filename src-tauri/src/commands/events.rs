@@ -1,14 +1,22 @@
-//! The quick-send form: an event with KEY=VALUE rows or a raw body.
+//! The quick-send form: an event with KEY=VALUE rows or a raw body, queued in the outbox and
+//! sent by the app's drainer (see `outbox.rs`), or sent directly when there is no outbox.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kompira_core::config::Settings;
 use kompira_core::event::{
-    self, message::Stamp, ConnectOptions, Event, EventBody, RetryPolicy, ONE_SHOT_FRAME_MAX,
+    self, message::Stamp, ConnectOptions, Envelope, Event, EventBody, RetryPolicy, ONE_SHOT_FRAME_MAX,
 };
-use serde::Deserialize;
-use tauri::State;
+use kompira_core::outbox::{Outbox, OutboxError};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, State};
 
 use super::rows::{pairs, Row};
 use crate::state::AppState;
+
+/// How long Send waits for the broker's ack before saying "queued" instead of "sent".
+pub const ACK_WAIT: Duration = Duration::from_secs(3);
 
 /// What the form sends.
 #[derive(Debug, Default, Deserialize)]
@@ -26,14 +34,57 @@ pub struct SendForm {
     pub site_id: Option<i64>,
 }
 
-/// Sends the event; the correlation id on success, an error sentence otherwise.
-#[tauri::command]
-pub async fn send_event(state: State<'_, AppState>, form: SendForm) -> Result<String, String> {
-    let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
-    send(&settings, form).await
+/// What became of a sent form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SendOutcome {
+    /// The event's correlation id (the same on every retry).
+    pub correlation_id: String,
+    /// False: the broker acked it. True: it waits in the outbox and is sent when the broker
+    /// takes it.
+    pub queued: bool,
+    /// Why it is still waiting (the last failure), when queued.
+    pub reason: Option<String>,
 }
 
-/// The command's work, without Tauri (tested against the real broker).
+/// Queues and sends the event; its outcome, or an error sentence (bad form, full outbox).
+#[tauri::command]
+pub async fn send_event(app: AppHandle, state: State<'_, AppState>, form: SendForm) -> Result<SendOutcome, String> {
+    let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
+    let Some(store) = crate::outbox::store(&app) else {
+        return send(&settings, form).await.map(|correlation_id| SendOutcome { correlation_id, queued: false, reason: None });
+    };
+    let outcome = queue_and_wait(store, &settings, form, ACK_WAIT).await;
+    crate::outbox::refresh_count(&app);
+    outcome
+}
+
+/// Writes the event to the outbox, then waits up to `wait` for a drainer to have it acked.
+pub async fn queue_and_wait(store: Arc<Outbox>, settings: &Settings, form: SendForm, wait: Duration) -> Result<SendOutcome, String> {
+    let envelope = Envelope::new(&build_event(settings, form)?, Stamp::now());
+    let queuer = store.clone();
+    let queued = tokio::task::spawn_blocking(move || queuer.enqueue(&envelope))
+        .await
+        .map_err(|e| format!("queueing failed: {e}"))?
+        .map_err(|e| format!("not queued: {e}"))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        let lookup = store.clone();
+        let entry = tokio::task::spawn_blocking(move || lookup.entry(queued.id)).await.map_err(|e| e.to_string())?;
+        match entry {
+            Err(OutboxError::NoSuchEntry(_)) => {
+                return Ok(SendOutcome { correlation_id: queued.correlation_id, queued: false, reason: None })
+            }
+            Err(e) => return Err(format!("queued as {}, but the outbox cannot be read: {e}", queued.correlation_id)),
+            Ok((summary, _)) if Instant::now() >= deadline => {
+                let reason = summary.last_error.or_else(|| Some("the broker has not confirmed it yet".into()));
+                return Ok(SendOutcome { correlation_id: queued.correlation_id, queued: true, reason });
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
+}
+
+/// Sends directly, without the outbox (when it cannot be opened; tested against the real broker).
 pub async fn send(settings: &Settings, form: SendForm) -> Result<String, String> {
     let event = build_event(settings, form)?;
     let options = ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX);
@@ -119,6 +170,67 @@ mod tests {
             .expect("the event arrived");
         assert_eq!(msg.body, br#"{"from": "app"}"#);
         assert_eq!(msg.properties.correlation_id().as_ref().unwrap().as_str(), id);
+    }
+
+    /// An outbox in a temporary directory with a drainer following it, as the app runs one.
+    fn outbox_with_drainer(s: &Settings, dir: &std::path::Path) -> (Arc<Outbox>, tokio::sync::watch::Sender<bool>) {
+        use kompira_core::outbox::{drain, DrainOptions, Limits};
+        let store = Arc::new(Outbox::open(&dir.join("outbox.sqlite"), Limits { max_events: 10, max_bytes: 1 << 20 }).unwrap());
+        let mut options = DrainOptions::new(ConnectOptions::from_settings(&s.amqp(), ONE_SHOT_FRAME_MAX));
+        options.follow = true;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let drained = store.clone();
+        tokio::spawn(async move { drain(drained, &options, stopped, |_| {}).await });
+        (store, stop)
+    }
+
+    #[tokio::test]
+    async fn a_queued_form_is_sent_by_the_drainer_and_reported_sent() {
+        let url = kompira_testkit::broker_url();
+        let _guard = kompira_testkit::lock_io_queue().await;
+        kompira_testkit::declare_io_queue(&url).await.unwrap();
+        kompira_testkit::purge(&url, kompira_testkit::IO_QUEUE).await.unwrap();
+        let s = settings("[amqp-connection]\nserver = 127.0.0.1\n");
+        let dir = tempfile::tempdir().unwrap();
+        let (store, stop) = outbox_with_drainer(&s, dir.path());
+        let form = SendForm { fields: rows(&[("via", "outbox")]), ..SendForm::default() };
+        let outcome = queue_and_wait(store.clone(), &s, form, Duration::from_secs(20)).await.unwrap();
+        assert!(!outcome.queued, "{outcome:?}");
+        let msg = kompira_testkit::receive_one(&url, kompira_testkit::IO_QUEUE, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .expect("the event arrived");
+        assert_eq!(msg.body, br#"{"via": "outbox"}"#);
+        assert_eq!(msg.properties.correlation_id().as_ref().unwrap().as_str(), outcome.correlation_id);
+        assert_eq!(store.pending_count().unwrap(), 0);
+        let _ = stop.send(true);
+    }
+
+    #[tokio::test]
+    async fn with_the_broker_away_the_form_stays_queued_with_the_reason() {
+        let s = settings("[amqp-connection]\nserver = 127.0.0.1\nport = 1\n");
+        let dir = tempfile::tempdir().unwrap();
+        let (store, stop) = outbox_with_drainer(&s, dir.path());
+        let form = SendForm { fields: rows(&[("a", "1")]), ..SendForm::default() };
+        let outcome = queue_and_wait(store.clone(), &s, form, Duration::from_secs(2)).await.unwrap();
+        assert!(outcome.queued, "{outcome:?}");
+        assert!(outcome.reason.as_deref().is_some_and(|r| r.contains("connect")), "{outcome:?}");
+        let waiting = store.list(10).unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].correlation_id, outcome.correlation_id);
+        let _ = stop.send(true);
+    }
+
+    #[tokio::test]
+    async fn a_full_outbox_refuses_the_form_with_a_sentence() {
+        let s = settings("");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Outbox::open(&dir.path().join("o.sqlite"), kompira_core::outbox::Limits { max_events: 1, max_bytes: 1 << 20 }).unwrap());
+        let form = || SendForm { fields: rows(&[("a", "1")]), ..SendForm::default() };
+        assert!(queue_and_wait(store.clone(), &s, form(), Duration::ZERO).await.unwrap().queued);
+        let err = queue_and_wait(store.clone(), &s, form(), Duration::ZERO).await.unwrap_err();
+        assert!(err.starts_with("not queued: "), "{err}");
+        assert_eq!(store.pending_count().unwrap(), 1, "the first event is kept");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod events;
 pub mod jobflows;
+pub mod outbox;
 pub mod rows;
 pub mod settings;
 pub mod status;

@@ -401,6 +401,7 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, form: Set
     };
     if saved.changed > 0 {
         crate::alerts::restart_watching(&app).await;
+        crate::outbox::restart(&app);
         crate::tray::relabel(&app);
         let _ = app.emit("status-changed", ());
     }

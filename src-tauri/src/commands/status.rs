@@ -16,17 +16,24 @@ pub struct Status {
     pub settings_error: Option<String>,
     /// The channel events go to by default.
     pub default_channel: Option<String>,
+    /// Events waiting in the outbox.
+    pub outbox_pending: u64,
+    /// Why the outbox is missing or not sending, if so.
+    pub outbox_error: Option<String>,
 }
 
 #[tauri::command]
 pub fn status(app: AppHandle, state: State<'_, AppState>) -> Status {
     let watch_state = lock(&state.watch_state).clone();
     let unread = lock(&state.history).unread_count();
+    let pending = state.outbox_pending.load(std::sync::atomic::Ordering::SeqCst);
     let settings = state.settings();
     Status {
-        summary: crate::tray::tooltip(crate::tray::current_lang(&app), watch_state.as_ref(), unread),
+        summary: crate::tray::tooltip(crate::tray::current_lang(&app), watch_state.as_ref(), unread, pending),
         last_error: watch_state.and_then(|s| s.last_error),
         settings_error: settings.as_ref().err().cloned(),
         default_channel: settings.as_ref().ok().map(|s| s.channel().to_owned()),
+        outbox_pending: pending,
+        outbox_error: lock(&state.outbox_error).clone(),
     }
 }
