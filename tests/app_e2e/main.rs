@@ -51,6 +51,21 @@ async fn quick_send_delivers_the_form_to_the_channel_and_shows_the_correlation_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_kompira_sendevt_queued_while_the_broker_was_away_is_sent_by_the_app() {
+    let app = Stack::start("outbox", Lang::En).await;
+
+    // Nothing listens on port 1: sendevt keeps the event in the per-user outbox, which the
+    // app's drainer also reads (same HOME), and the app sends it on.
+    app.sendevt(&["--port", "1", "--queue-on-failure", "--channel", DESKTOP_CHANNEL, "hostname=web9", "message=queued"]);
+    let message = app.receive(DESKTOP_CHANNEL).await;
+    let status = app.text_when("#status", "the status without waiting events", |t| !t.contains("waiting to send")).await;
+    app.stop().await;
+
+    assert_eq!(message, json!({"hostname": "web9", "message": "queued"}));
+    assert!(status.starts_with("Kompira Tray: "), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_sent_with_kompira_sendevt_pops_up_and_is_listed() {
     let app = Stack::start("alert", Lang::En).await;
 
