@@ -286,9 +286,10 @@ struct SimProcess {
 }
 
 impl SimProcess {
-    async fn start(port: u16) -> Self {
+    async fn start(port: u16, queue: &str) -> Self {
         let child = Command::new(workspace_binary("kompira-sim"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--token", SIM_TOKEN, "--amqp-url", &testkit::broker_url()])
+            .args(["--io-queue", queue])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -342,11 +343,13 @@ async fn the_watcher_loses_no_alert_when_the_stand_in_is_killed_and_restarted() 
     const PER_ROUND: usize = 50;
     const ROUNDS: usize = 3;
     let url = testkit::broker_url();
-    let _io_queue = testkit::lock_io_queue().await;
-    testkit::declare_io_queue(&url).await.unwrap();
-    testkit::purge(&url, testkit::IO_QUEUE).await.unwrap();
+    // The stand-in consumes a private queue: other suites' stand-ins on this broker consume
+    // io_queue and would take our events.
+    let queue = private_queue("watch");
+    testkit::declare_queue(&url, &queue).await.unwrap();
+    testkit::purge(&url, &queue).await.unwrap();
     let port = free_port();
-    let mut sim = SimProcess::start(port).await;
+    let mut sim = SimProcess::start(port, &queue).await;
 
     let client = Arc::new(
         Client::new(&RestSettings {
@@ -370,7 +373,7 @@ async fn the_watcher_loses_no_alert_when_the_stand_in_is_killed_and_restarted() 
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Outbox::open(&dir.path().join("outbox.sqlite3"), LIMITS).unwrap());
     let mut options = DrainOptions::new(connect_options(&url));
-    options.follow = false;
+    options.queue = queue.clone();
     let mut sent = 0;
     let mut kills = 0;
     for round in 0..ROUNDS {
@@ -402,11 +405,12 @@ async fn the_watcher_loses_no_alert_when_the_stand_in_is_killed_and_restarted() 
         }
         let (_keep, stop) = watch::channel(false);
         outbox::drain(store.clone(), &options, stop, |_| {}).await.unwrap();
-        sim = SimProcess::start(port).await;
+        sim = SimProcess::start(port, &queue).await;
     }
     let alerts = sink.wait_for(sent, PHASE_LIMIT).await;
     watcher.stop().await;
     drop(sim);
+    testkit::delete_queue(&url, &queue).await.unwrap();
 
     let bodies: Vec<String> = alerts.iter().map(|(a, _, _)| a.body.clone()).collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
