@@ -29,7 +29,7 @@ suite_cargo-test() {
 # duplicates=… lost=…` line. Alone and one at a time: it stops the shared broker, which would
 # break suites running beside it. Needs the workspace binaries (the build suite).
 suite_fault() {
-    cargo build -p kompira-cli -p kompira-sim &&
+    cargo build --workspace --all-targets &&
         cargo test -p kompira-e2e --test fault -- --test-threads=1 --nocapture
 }
 
