@@ -23,6 +23,16 @@ suite_cargo-test() {
     cargo test --workspace "${args[@]}"
 }
 
+# Fault tests (tests/fault.rs): the broker stopped and started twice during a 10,000-event
+# burst, the drainer's host killed with SIGKILL and restarted, the stand-in killed and restarted
+# while the watcher watches. Each prints a `FAULT <name>: sent=… acked=… received=… distinct=…
+# duplicates=… lost=…` line. Alone and one at a time: it stops the shared broker, which would
+# break suites running beside it. Needs the workspace binaries (the build suite).
+suite_fault() {
+    cargo build --workspace --all-targets &&
+        cargo test -p kompira-e2e --test fault -- --test-threads=1 --nocapture
+}
+
 # The product must also be right on Windows, which cannot run here: check that the workspace
 # (engine, commands, app) compiles for it and cross-build kompira_sendevt.exe. Skipped, with the reason, where the target or mingw-w64 cannot be
 # installed (the rest of the run still counts).
@@ -67,7 +77,7 @@ suite_app-e2e() {
         cargo test -p kompira-e2e --test app_e2e -- --test-threads=1
 }
 
-KT_SUITES=(build cargo-test windows-check app-e2e)
+KT_SUITES=(build cargo-test fault windows-check app-e2e)
 # -----------------------------------------------------------------------------
 
 if (($# > 0)); then

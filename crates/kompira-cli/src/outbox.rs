@@ -59,7 +59,11 @@ pub async fn run(command: OutboxCommand, settings: &Settings) -> Result<(), Fail
             println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
             Ok(())
         }
-        OutboxCommand::Send { target } => drain(store, settings, &target, false, true).await,
+        OutboxCommand::Send { target } => {
+            // "Now" includes events waiting out a refusal by the broker.
+            store.retry_now(None).map_err(runtime)?;
+            drain(store, settings, &target, false, true).await
+        }
         OutboxCommand::Drain { follow, target } => drain(store, settings, &target, follow, false).await,
         OutboxCommand::Retry { id } => {
             let due = store.retry_now(id).map_err(runtime)?;

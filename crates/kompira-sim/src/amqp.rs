@@ -27,6 +27,7 @@ const HEALTHY_AFTER_SECS: u64 = 60;
 /// successful or not, so `start` can return without hanging on a dead broker.
 pub(crate) async fn run(
     url: String,
+    queue: String,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
     ready: oneshot::Sender<()>,
@@ -35,9 +36,9 @@ pub(crate) async fn run(
     let mut backoff = Duration::from_millis(BACKOFF_START_MS);
     loop {
         let started = tokio::time::Instant::now();
-        match subscribe(&url).await {
+        match subscribe(&url, &queue).await {
             Ok((conn, channel, consumer)) => {
-                tracing::info!(queue = IO_QUEUE, "kompira-sim consuming events");
+                tracing::info!(queue = %queue, "kompira-sim consuming events");
                 shared.lock().amqp_connected = true;
                 if let Some(r) = ready.take() {
                     let _ = r.send(());
@@ -69,7 +70,7 @@ pub(crate) async fn run(
     }
 }
 
-async fn subscribe(url: &str) -> Result<(Connection, Channel, lapin::Consumer), String> {
+async fn subscribe(url: &str, queue: &str) -> Result<(Connection, Channel, lapin::Consumer), String> {
     let conn = tokio::time::timeout(
         Duration::from_secs(CONNECT_TIMEOUT_SECS),
         Connection::connect(url, ConnectionProperties::default()),
@@ -85,7 +86,7 @@ async fn subscribe(url: &str) -> Result<(Connection, Channel, lapin::Consumer), 
             ..QueueDeclareOptions::default()
         };
         channel
-            .queue_declare(IO_QUEUE.into(), durable, FieldTable::default())
+            .queue_declare(queue.into(), durable, FieldTable::default())
             .await?;
         channel
             .basic_qos(PREFETCH, BasicQosOptions::default())
@@ -93,7 +94,7 @@ async fn subscribe(url: &str) -> Result<(Connection, Channel, lapin::Consumer), 
         let tag = format!("kompira-sim-{}", uuid::Uuid::new_v4());
         let consumer = channel
             .basic_consume(
-                IO_QUEUE.into(),
+                queue.into(),
                 tag.as_str().into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),

@@ -27,6 +27,6 @@ mod tls;
 
 pub use defs::{ChannelDef, Definitions, JobflowDef, Outcome};
 pub use error::SimError;
-pub use server::{start, SimConfig, SimHandle};
+pub use server::{start, start_on_queue, SimConfig, SimHandle};
 pub use state::Stats;
 pub use tls::SimTls;

@@ -29,6 +29,9 @@ struct Args {
         conflicts_with = "no_amqp"
     )]
     amqp_url: String,
+    /// Consume this queue instead of io_queue (fault tests that share the broker).
+    #[arg(long, hide = true, default_value = "io_queue")]
+    io_queue: String,
     /// Serve HTTP only; do not consume io_queue.
     #[arg(long)]
     no_amqp: bool,
@@ -84,7 +87,7 @@ async fn main() -> ExitCode {
         definitions,
         tls,
     };
-    let handle = match kompira_sim::start(config).await {
+    let handle = match kompira_sim::start_on_queue(config, &args.io_queue).await {
         Ok(h) => h,
         Err(e) => {
             eprintln!("kompira-sim: {e}");

@@ -65,6 +65,12 @@ impl std::fmt::Debug for SimHandle {
 /// finished: subscribed, or failed and retrying in the background (see
 /// [`Stats::amqp_connected`]), so a dead broker never stops the HTTP side.
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+    start_on_queue(config, amqp::IO_QUEUE).await
+}
+
+/// [`start`], consuming `queue` instead of `io_queue`: for fault tests that must not share
+/// their events with other suites' stand-ins on the same broker.
+pub async fn start_on_queue(config: SimConfig, queue: &str) -> Result<SimHandle, SimError> {
     // Checked before binding, so a bad certificate never leaves a half-started server.
     let acceptor = config.tls.as_ref().map(SimTls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -94,7 +100,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let consumer = match config.amqp_url {
         Some(url) => {
             let (ready_tx, ready_rx) = oneshot::channel();
-            let task = tokio::spawn(amqp::run(url, shared.clone(), shutdown_rx, ready_tx));
+            let task = tokio::spawn(amqp::run(url, queue.to_owned(), shared.clone(), shutdown_rx, ready_tx));
             let _ = ready_rx.await;
             Some(task)
         }

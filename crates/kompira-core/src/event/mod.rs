@@ -23,7 +23,7 @@ mod transport;
 pub use body::{check_rows, decode_stdin, default_stdin_encoding, parse_key_values, EventBody, RowError, RowProblem};
 pub use error::{SendError, Stage};
 pub use message::{Envelope, Event, Stamp, IO_QUEUE};
-pub use publisher::Publisher;
+pub use publisher::{InFlight, Publisher};
 pub use send::{
     send_event, test_connection, ClientPki, ConnectOptions, RetryPolicy, SendReport, SessionInfo, TlsOptions,
     ONE_SHOT_FRAME_MAX,

@@ -71,6 +71,13 @@ impl Publisher {
     /// (it has taken responsibility: for a durable queue, written it to disk). The second
     /// value is `Some` when the connection is no longer usable; the caller reconnects.
     pub async fn publish_window(&self, envelopes: &[&Envelope]) -> (Vec<Result<(), SendError>>, Option<SendError>) {
+        let window = self.publish(envelopes).await;
+        self.confirmations(window).await
+    }
+
+    /// Publishes every envelope without waiting for the broker; [`Publisher::confirmations`]
+    /// waits. Publishing the next window while this one's confirms travel keeps the broker busy.
+    pub async fn publish(&self, envelopes: &[&Envelope]) -> InFlight {
         let tls_version = self.session.tls_version.as_deref();
         let mut pending: Vec<Result<PublisherConfirm, SendError>> = Vec::with_capacity(envelopes.len());
         let mut broken: Option<SendError> = None;
@@ -96,8 +103,16 @@ impl Publisher {
             }
             pending.push(published);
         }
+        InFlight { pending, broken }
+    }
+
+    /// Waits for the confirms of a window from [`Publisher::publish`]: one outcome per
+    /// envelope, and `Some` error when the connection is no longer usable.
+    pub async fn confirmations(&self, window: InFlight) -> (Vec<Result<(), SendError>>, Option<SendError>) {
+        let InFlight { pending, mut broken } = window;
+        let count = pending.len();
         let wait_all = async {
-            let mut outcomes = Vec::with_capacity(pending.len());
+            let mut outcomes = Vec::with_capacity(count);
             for publish in pending {
                 outcomes.push(match publish {
                     Ok(confirm) => match confirm.await {
@@ -117,15 +132,11 @@ impl Publisher {
                     format!("the broker did not confirm within {} s", self.confirm_timeout.as_secs_f32()),
                 );
                 broken = Some(error.clone());
-                vec![Err(error); envelopes.len()]
+                vec![Err(error); count]
             }
         };
-        if broken.is_none() {
-            broken = outcomes.iter().find_map(|o| o.as_ref().err().filter(|e| e.is_transient()).cloned());
-            if broken.is_some() && self.channel.status().connected() {
-                // A nack alone leaves the channel usable.
-                broken = None;
-            }
+        if broken.is_none() && !self.channel.status().connected() {
+            broken = outcomes.iter().find_map(|o| o.as_ref().err().cloned());
         }
         (outcomes, broken)
     }
@@ -134,6 +145,12 @@ impl Publisher {
     pub async fn close(self) {
         close_quietly(&self.connection).await;
     }
+}
+
+/// A published window whose confirms are still to come.
+pub struct InFlight {
+    pending: Vec<Result<PublisherConfirm, SendError>>,
+    broken: Option<SendError>,
 }
 
 fn confirmation_outcome(confirmation: Confirmation) -> Result<(), SendError> {

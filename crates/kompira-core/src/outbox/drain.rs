@@ -2,10 +2,12 @@
 //!
 //! Shaped as an outer "connect" loop and an inner "send windows" loop. A window is up to
 //! [`DrainOptions::window`] claimed rows published back to back; their confirms are awaited
-//! together and the acked rows deleted in one transaction. A broken connection goes back to
+//! together and the acked rows deleted in one transaction. Two windows are in flight at a
+//! time, so the broker has the next one while it confirms the previous one. A broken connection goes back to
 //! the outer loop, which waits a capped, jittered exponential backoff (cut short by
 //! [`Outbox::retry_now`] from any process) before reconnecting.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,12 +15,15 @@ use tokio::sync::watch;
 
 use super::error::OutboxError;
 use super::store::{Claimed, NotAcked, Outbox};
-use crate::event::{ConnectOptions, Publisher, SendError, IO_QUEUE};
+use crate::event::{ConnectOptions, InFlight, Publisher, SendError, IO_QUEUE};
 use crate::watch::Backoff;
 
 /// Rows per window: enough to keep the broker busy while confirms come back, small enough
 /// that a crash resends little.
 pub const DEFAULT_WINDOW: usize = 500;
+/// Windows published before the oldest one's confirms are awaited: the next window travels
+/// while the broker writes and confirms the previous one.
+const WINDOWS_IN_FLIGHT: usize = 2;
 /// How often an idle drainer looks for new rows (another process may have queued them).
 const IDLE_POLL_MILLIS: u64 = 200;
 /// A rejected row (nack, unroutable) waits at least this long, doubling per attempt.
@@ -66,8 +71,10 @@ impl DrainOptions {
     }
 
     fn lease(&self) -> Duration {
-        // Publishing a window and waiting for its confirms are each bounded by connect_timeout.
-        self.connect.connect_timeout * 2 + Duration::from_secs(LEASE_MARGIN_SECS)
+        // Publishing a window and waiting for its confirms are each bounded by connect_timeout,
+        // and a window may wait behind the others in flight.
+        let waits = u32::try_from(WINDOWS_IN_FLIGHT + 1).unwrap_or(u32::MAX);
+        self.connect.connect_timeout * waits + Duration::from_secs(LEASE_MARGIN_SECS)
     }
 }
 
@@ -184,22 +191,30 @@ async fn send_windows(
     report: &mut DrainReport,
     progress: &mut impl FnMut(DrainProgress),
 ) -> Result<WindowsEnd, OutboxError> {
-    let row_backoff = Backoff {
-        initial: Duration::from_secs(ROW_BACKOFF_INITIAL_SECS),
-        cap: Duration::from_secs(ROW_BACKOFF_CAP_SECS),
-    };
     let lease = options.lease();
     let window = options.window.max(1);
+    let mut in_flight: VecDeque<(Vec<Claimed>, InFlight)> = VecDeque::new();
     loop {
-        if *stop.borrow() {
-            return Ok(WindowsEnd::Done);
+        // On stop, windows already published are still confirmed and recorded, so a restart
+        // does not send them again.
+        let stopping = *stop.borrow();
+        if !stopping && in_flight.len() < WINDOWS_IN_FLIGHT {
+            let claimed: Vec<Claimed> = blocking(outbox, {
+                let owner = owner.to_owned();
+                move |o| o.claim(&owner, window, lease)
+            })
+            .await?;
+            if !claimed.is_empty() {
+                let envelopes: Vec<_> = claimed.iter().map(|c| &c.envelope).collect();
+                let published = publisher.publish(&envelopes).await;
+                in_flight.push_back((claimed, published));
+                continue;
+            }
         }
-        let claimed: Vec<Claimed> = blocking(outbox, {
-            let owner = owner.to_owned();
-            move |o| o.claim(&owner, window, lease)
-        })
-        .await?;
-        if claimed.is_empty() {
+        let Some((claimed, published)) = in_flight.pop_front() else {
+            if stopping {
+                return Ok(WindowsEnd::Done);
+            }
             let pending = blocking(outbox, |o| o.pending_count()).await?;
             if pending == 0 && !options.follow {
                 return Ok(WindowsEnd::Done);
@@ -208,44 +223,66 @@ async fn send_windows(
             progress(DrainProgress::Idle);
             wait(outbox, stop, Duration::from_millis(IDLE_POLL_MILLIS)).await;
             continue;
-        }
-        let envelopes: Vec<_> = claimed.iter().map(|c| &c.envelope).collect();
-        let (outcomes, broken) = publisher.publish_window(&envelopes).await;
-        let mut acked_ids = Vec::with_capacity(claimed.len());
-        let mut rejected = Vec::new();
-        for (row, outcome) in claimed.iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => acked_ids.push(row.id),
-                Err(error) => rejected.push((row.id, error)),
-            }
-        }
-        let attempts_hint = failures_of(&rejected);
-        let not_acked: Vec<NotAcked> = rejected
-            .into_iter()
-            .map(|(id, error)| NotAcked {
-                id,
-                error: format!("cannot {}: {error}", error.stage().as_str()),
-                // Lost with the connection: due again at the reconnect. Refused by the
-                // broker: wait, so one bad row cannot hold the others back.
-                retry_in: broken.is_none().then(|| row_backoff.pause(attempts_hint)),
-            })
-            .collect();
-        report.not_acked += not_acked.len() as u64;
-        let (removed, pending) = blocking(outbox, {
-            let owner = owner.to_owned();
-            move |o| {
-                let removed = o.acked(&acked_ids)?;
-                o.not_acked(&owner, &not_acked)?;
-                Ok::<_, OutboxError>((removed, o.pending_count()?))
-            }
-        })
-        .await?;
-        report.acked += removed;
-        progress(DrainProgress::Sent { acked: removed, pending });
+        };
+        let (outcomes, broken) = publisher.confirmations(published).await;
+        record(outbox, owner, &claimed, outcomes, broken.is_some(), report, progress).await?;
         if let Some(error) = broken {
+            // The later windows went out on the same dead connection: release them too.
+            while let Some((claimed, published)) = in_flight.pop_front() {
+                let (outcomes, _) = publisher.confirmations(published).await;
+                record(outbox, owner, &claimed, outcomes, true, report, progress).await?;
+            }
             return Ok(WindowsEnd::Broken(error));
         }
     }
+}
+
+/// Deletes the acked rows of a window in one transaction and releases the others: due at
+/// the reconnect when the connection broke, after a backoff when the broker refused them.
+async fn record(
+    outbox: &Arc<Outbox>,
+    owner: &str,
+    claimed: &[Claimed],
+    outcomes: Vec<Result<(), SendError>>,
+    connection_broke: bool,
+    report: &mut DrainReport,
+    progress: &mut impl FnMut(DrainProgress),
+) -> Result<(), OutboxError> {
+    let row_backoff = Backoff {
+        initial: Duration::from_secs(ROW_BACKOFF_INITIAL_SECS),
+        cap: Duration::from_secs(ROW_BACKOFF_CAP_SECS),
+    };
+    let mut acked_ids = Vec::with_capacity(claimed.len());
+    let mut rejected = Vec::new();
+    for (row, outcome) in claimed.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => acked_ids.push(row.id),
+            Err(error) => rejected.push((row.id, error)),
+        }
+    }
+    let attempts_hint = failures_of(&rejected);
+    let not_acked: Vec<NotAcked> = rejected
+        .into_iter()
+        .map(|(id, error)| NotAcked {
+            id,
+            error: format!("cannot {}: {error}", error.stage().as_str()),
+            // One bad row must not hold the others back: a refused row waits.
+            retry_in: (!connection_broke).then(|| row_backoff.pause(attempts_hint)),
+        })
+        .collect();
+    report.not_acked += not_acked.len() as u64;
+    let (removed, pending) = blocking(outbox, {
+        let owner = owner.to_owned();
+        move |o| {
+            let removed = o.acked(&acked_ids)?;
+            o.not_acked(&owner, &not_acked)?;
+            Ok::<_, OutboxError>((removed, o.pending_count()?))
+        }
+    })
+    .await?;
+    report.acked += removed;
+    progress(DrainProgress::Sent { acked: removed, pending });
+    Ok(())
 }
 
 fn failures_of(rejected: &[(i64, SendError)]) -> u32 {
