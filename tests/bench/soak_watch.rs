@@ -1,0 +1,197 @@
+//! Soak of the alert watcher (issue 5): `kompira channel watch` for a long time against the
+//! Kompira stand-in behind a proxy that drops every connection every 20 s, with alerts sent all
+//! along. Prints, each minute and at the end: alerts sent, received (distinct), duplicates,
+//! lost, connection drops, and the watcher's RSS against its RSS after the first minute.
+//! Targets: no alert lost, RSS growth ≤ 5 MB.
+//!
+//! `cargo build --release --workspace --bins && target/release/soak-watch [MINUTES] [DROP_EVERY_SECS]`
+//! (defaults 30 and 20). Not part of CI (it takes half an hour); results go to RELIABILITY.md.
+//!
+//! The proxy drops connections the way a NAT or a load balancer does: both sockets closed at
+//! once, long polls mid-wait included. Kompira's `.recv` takes a message off the channel when
+//! it answers, so an answer caught in the proxy at the instant of a drop would be lost on any
+//! network; the report counts such a loss like any other.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kompira_core::rest::{Client, RestSettings};
+use kompira_core::secret::Secret;
+use kompira_e2e::workspace_binary;
+use kompira_sim::SimConfig;
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
+
+const CHANNEL: &str = "/system/channels/Alert";
+const ALERT_EVERY: Duration = Duration::from_secs(1);
+const WARM_UP: Duration = Duration::from_secs(60);
+const GROWTH_TARGET_KB: i64 = 5 * 1024;
+const DRAIN_LIMIT: Duration = Duration::from_secs(90);
+
+/// A TCP proxy to `upstream` whose connections can all be dropped at once.
+struct DroppingProxy {
+    port: u16,
+    drop_all: broadcast::Sender<()>,
+}
+
+impl DroppingProxy {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let port = listener.local_addr().unwrap().port();
+        let (drop_all, _) = broadcast::channel(4);
+        let dropper = drop_all.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut dropped = dropper.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = dropped.recv() => {} // both sockets close here
+                    }
+                });
+            }
+        });
+        Self { port, drop_all }
+    }
+
+    fn drop_connections(&self) {
+        let _ = self.drop_all.send(());
+    }
+}
+
+/// Event ids the watcher printed, with how often.
+#[derive(Default)]
+struct Received(Mutex<HashMap<u64, u32>>);
+
+impl Received {
+    fn counts(&self) -> (usize, u64) {
+        let seen = self.0.lock().unwrap();
+        (seen.len(), seen.values().map(|n| u64::from(n - 1)).sum())
+    }
+}
+
+fn rss_kb(pid: u32) -> i64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn start_watcher(conf: &std::path::Path, received: Arc<Received>) -> Child {
+    let mut child = Command::new(workspace_binary("kompira"))
+        .args(["-c"])
+        .arg(conf)
+        .args(["channel", "watch", "--json", CHANNEL])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kompira runs");
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let Ok(value) = serde_json::from_str::<Value>(&line) else { continue };
+            let id = value["alert"]["fields"]
+                .as_array()
+                .and_then(|fields| fields.iter().find(|f| f[0] == "event_id"))
+                .and_then(|f| f[1].as_str()?.parse::<u64>().ok());
+            if let Some(id) = id {
+                *received.0.lock().unwrap().entry(id).or_default() += 1;
+            }
+        }
+    });
+    child
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let minutes: u64 = args.next().and_then(|m| m.parse().ok()).unwrap_or(30);
+    let drop_every = Duration::from_secs(args.next().and_then(|s| s.parse().ok()).unwrap_or(20));
+    let sim = kompira_sim::start(SimConfig::default()).await.expect("the stand-in starts");
+    let proxy = DroppingProxy::start(sim.addr).await;
+    let dir = std::env::temp_dir().join(format!("kompira-soak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let conf = dir.join("kompira.conf");
+    std::fs::write(&conf, format!("[rest]\nurl = http://127.0.0.1:{}\ntoken = {}\ntimeout = 10\n", proxy.port, sim.token)).unwrap();
+    let sender = Client::new(&RestSettings {
+        url: sim.base_url.clone(),
+        token: Secret::new(&sim.token),
+        ca_file: None,
+        insecure: false,
+        timeout: Duration::from_secs(10),
+    })
+    .expect("a client for the stand-in");
+
+    let received = Arc::new(Received::default());
+    let mut watcher = start_watcher(&conf, received.clone());
+    let pid = watcher.id();
+    println!("soak: {minutes} min, connections dropped every {} s, an alert every {} s", drop_every.as_secs(), ALERT_EVERY.as_secs());
+
+    let start = Instant::now();
+    let end = start + Duration::from_secs(minutes * 60);
+    let (mut sent, mut drops, mut send_failures) = (0u64, 0u64, 0u64);
+    let (mut next_alert, mut next_drop, mut next_report) = (start, start + drop_every, start + WARM_UP);
+    let mut baseline_kb: Option<i64> = None;
+    while Instant::now() < end {
+        let now = Instant::now();
+        if now >= next_alert {
+            let alert = json!({"event_id": sent, "severity": 4, "trigger_name": "soak", "hostname": "soak"});
+            match sender.send(CHANNEL, &alert).await {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    send_failures += 1;
+                    eprintln!("soak: sending alert {sent} failed: {e}");
+                }
+            }
+            next_alert += ALERT_EVERY;
+        }
+        if now >= next_drop {
+            proxy.drop_connections();
+            drops += 1;
+            next_drop += drop_every;
+        }
+        if now >= next_report {
+            let rss = rss_kb(pid);
+            let base = *baseline_kb.get_or_insert(rss);
+            let (distinct, duplicates) = received.counts();
+            println!(
+                "soak: {:>3} min  sent={sent} received={distinct} duplicates={duplicates} drops={drops}  RSS {:.1} MB ({:+.1} MB)",
+                now.duration_since(start).as_secs() / 60,
+                rss as f64 / 1024.0,
+                (rss - base) as f64 / 1024.0
+            );
+            next_report += Duration::from_secs(60);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let final_rss = rss_kb(pid);
+    let drained_by = Instant::now() + DRAIN_LIMIT;
+    while received.counts().0 < sent as usize && Instant::now() < drained_by {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let (distinct, duplicates) = received.counts();
+    let lost = sent.saturating_sub(distinct as u64);
+    let growth = final_rss - baseline_kb.unwrap_or(final_rss);
+    println!(
+        "SOAK watcher {minutes} min: sent={sent} received={distinct} duplicates={duplicates} lost={lost} drops={drops} send_failures={send_failures} RSS after 1 min {:.1} MB, at end {:.1} MB, growth {:+.1} MB (target <= 5 MB)",
+        baseline_kb.unwrap_or(0) as f64 / 1024.0,
+        final_rss as f64 / 1024.0,
+        growth as f64 / 1024.0
+    );
+    let ok = lost == 0 && growth <= GROWTH_TARGET_KB;
+    println!("{}", if ok { "PASS" } else { "FAIL" });
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
