@@ -56,6 +56,7 @@ fn init_logging() {
 
 fn load_settings(cli: &Cli) -> Result<(kompira_core::rest::RestSettings, NotifySettings), String> {
     let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+    config::check_env_is_text(&|name| std::env::var_os(name)).map_err(|e| e.to_string())?;
     let env = |name: &str| std::env::var(name).ok();
     let settings = config::load(&LoadOptions {
         os: Os::current(),

@@ -70,6 +70,12 @@ pub enum ConfigError {
         /// What is wrong, e.g. `is not an integer`.
         message: String,
     },
+    /// A variable the settings read is set, but not to UTF-8 text.
+    #[error("the environment variable {var} is not UTF-8 text; set it again in UTF-8, or unset it")]
+    EnvNotText {
+        /// The variable.
+        var: String,
+    },
     /// A command-line value cannot be used.
     #[error("command line {flag}: {message}")]
     BadFlag {

@@ -305,6 +305,20 @@ const ENV_VARS: &[(&str, &str, &str)] = &[
 /// The variable that sets server, port, user, password and ssl at once.
 const AMQP_URL: &str = "AMQP_URL";
 
+/// Fails when a variable the settings read is set but is not UTF-8 text. A lookup through
+/// `std::env::var(..).ok()` would see such a variable as unset, and the setting would quietly
+/// come from the file instead; binaries call this before [`load`]. `var_os` is
+/// `std::env::var_os` (tests pass a map).
+pub fn check_env_is_text(var_os: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Result<(), ConfigError> {
+    let names = ENV_VARS.iter().map(|(var, _, _)| *var).chain([AMQP_URL, "XDG_CONFIG_HOME", "HOME", "APPDATA"]);
+    for var in names {
+        if var_os(var).is_some_and(|value| value.to_str().is_none()) {
+            return Err(ConfigError::EnvNotText { var: var.to_owned() });
+        }
+    }
+    Ok(())
+}
+
 const LOG_LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
 const LOG_WHENS: [&str; 12] = [
     "S", "M", "H", "D", "MIDNIGHT", "W0", "W1", "W2", "W3", "W4", "W5", "W6",
@@ -462,14 +476,43 @@ fn default_value(spec: &KeySpec, os: Os) -> Value {
     }
 }
 
-/// Reads a file as UTF-8 text; the error says what to fix.
+/// Largest kompira.conf read. Real files are a few kilobytes; the limit keeps `-c /dev/zero`
+/// or a runaway file from eating memory.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a file as UTF-8 text; the error says what to fix. Only regular files are read: a
+/// device never ends and a named pipe without a writer blocks forever on open.
 fn read_text(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    String::from_utf8(bytes).map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not UTF-8 text; save it as UTF-8",
-        )
+    use std::io::Read;
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "a device or pipe" };
+        return Err(invalid(format!("not a regular file (it is {what})")));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(invalid(format!("larger than {} MiB; is it really kompira.conf?", MAX_CONFIG_BYTES >> 20)));
+    }
+    text_of(bytes).map_err(invalid)
+}
+
+/// The text of a file's bytes, or why it is not UTF-8 text: UTF-16 (as some Windows editors
+/// save) and a UTF-8 byte-order mark (older Notepad) are named, and a bad byte is placed by its
+/// line. A mark is refused rather than skipped: Kompira's own tools reject such a file, and one
+/// file must mean the same to them and to us.
+fn text_of(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Err("starts with a byte-order mark (BOM), which Kompira's own tools cannot read; save it as UTF-8 without BOM".into());
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err("UTF-16 text; save it as UTF-8".into());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        format!("not UTF-8 text (line {line}); save it as UTF-8")
     })
 }
 
@@ -563,6 +606,11 @@ impl Settings {
                 value: mask_url_password(&url),
                 message,
             })?;
+            if let Some(vhost) = amqp_url_other_vhost(&url) {
+                self.warnings.push(format!(
+                    "AMQP_URL names the vhost {vhost:?}, which is ignored: events go to vhost \"/\", where Kompira consumes io_queue"
+                ));
+            }
             let source = Source::Env(AMQP_URL.to_string());
             let text = |v: Option<String>| v.map_or(Value::Null, Value::Str);
             for (key, value) in [
@@ -1094,6 +1142,17 @@ struct AmqpUrl {
     port: Option<i64>,
     user: Option<String>,
     password: Option<String>,
+}
+
+/// The vhost an AMQP URL names other than `/`, if any. The tools always use `/` (where the
+/// Kompira server consumes io_queue), as the official tool does with AMQP_URL, so such a
+/// vhost is ignored; this finds it so that a warning can say so.
+fn amqp_url_other_vhost(url: &str) -> Option<String> {
+    let after = url.trim_matches(|c: char| c <= ' ').split_once("://")?.1;
+    let path = &after[after.find('/')?..];
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let vhost = percent_decode(&path[1..]);
+    (!vhost.is_empty() && vhost != "/").then_some(vhost)
 }
 
 fn parse_amqp_url(url: &str) -> Result<AmqpUrl, String> {
@@ -1845,6 +1904,27 @@ mod tests {
                 "{key}"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_variable_that_is_not_text_is_an_error_not_unset() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = |name: &str| (name == "KOMPIRA_TOKEN").then(|| std::ffi::OsString::from_vec(b"t\xE9ken".to_vec()));
+        let e = check_env_is_text(&bad).unwrap_err().to_string();
+        assert_eq!(e, "the environment variable KOMPIRA_TOKEN is not UTF-8 text; set it again in UTF-8, or unset it");
+        assert!(check_env_is_text(&|_| Some("text".into())).is_ok());
+    }
+
+    #[test]
+    fn amqp_url_vhost_other_than_root_is_named_in_a_warning() {
+        assert_eq!(amqp_url_other_vhost("amqp://u:p@h:1/kompira?x=1"), Some("kompira".into()));
+        assert_eq!(amqp_url_other_vhost("amqp://h/a%2Fb"), Some("a/b".into()));
+        for root in ["amqp://h", "amqp://h/", "amqp://h/%2f", "amqp://h/%2F?x", "amqp:h"] {
+            assert_eq!(amqp_url_other_vhost(root), None, "{root}");
+        }
+        let s = Fixture::new().env("AMQP_URL", "amqp://h/kompira").load_file(None).unwrap();
+        assert!(s.warnings().iter().any(|w| w.contains("\"kompira\", which is ignored")), "{:?}", s.warnings());
     }
 
     #[test]
