@@ -96,7 +96,7 @@ pub fn cases() -> Vec<Case> {
         sendevt("crlf_line_ends_work", "[kompira]\r\nsite_id = 5\r\n", Succeeds(&["\"site_id\": 5"])),
         sendevt("fifty_thousand_sections", many_sections, Succeeds(&["\"site_id\": 1"])),
         // Encodings and garbage.
-        sendevt("utf8_bom", b"\xEF\xBB\xBF[kompira]\nsite_id = 7\n".to_vec(), Fails(1, &[LOAD, "byte-order mark", "without BOM"])),
+        sendevt("utf8_bom_is_skipped", b"\xEF\xBB\xBF[kompira]\nsite_id = 7\n".to_vec(), Succeeds(&["\"site_id\": 7"])),
         sendevt("utf16le", utf16("[kompira]\nsite_id = 7\n", false), Fails(1, &[LOAD, "UTF-16", "UTF-8"])),
         sendevt("utf16be", utf16("[kompira]\nsite_id = 7\n", true), Fails(1, &[LOAD, "UTF-16", "UTF-8"])),
         sendevt(

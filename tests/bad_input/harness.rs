@@ -91,11 +91,13 @@ pub struct Run<'a> {
     pub args: Vec<OsString>,
     pub env: Vec<(OsString, OsString)>,
     pub stdin: Vec<u8>,
+    /// When it is killed: [`CASE_TIMEOUT`], or less for a program meant to keep running.
+    pub limit: Duration,
 }
 
 impl<'a> Run<'a> {
     pub fn new(program: &'a str, args: &[&str]) -> Run<'a> {
-        Run { program, args: args.iter().map(OsString::from).collect(), env: Vec::new(), stdin: Vec::new() }
+        Run { program, args: args.iter().map(OsString::from).collect(), env: Vec::new(), stdin: Vec::new(), limit: CASE_TIMEOUT }
     }
 
     pub fn env(mut self, name: &str, value: impl Into<OsString>) -> Self {
@@ -105,6 +107,12 @@ impl<'a> Run<'a> {
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Kills it after `limit` (for a program meant to keep running; see [`Expect::Runs`]).
+    pub fn limit(mut self, limit: Duration) -> Self {
+        self.limit = limit;
         self
     }
 
@@ -140,7 +148,7 @@ impl<'a> Run<'a> {
         let mut stderr = child.stderr.take().expect("stderr");
         let out = std::thread::spawn(move || read_capped(&mut stdout));
         let err = std::thread::spawn(move || read_capped(&mut stderr));
-        let deadline = Instant::now() + CASE_TIMEOUT;
+        let deadline = Instant::now() + self.limit;
         let (code, timed_out) = loop {
             if let Some(status) = child.try_wait().expect("wait for the program") {
                 break (status.code(), false);
@@ -177,20 +185,36 @@ pub enum Expect {
     Fails(i32, &'static [&'static str]),
     /// Exit status 0, and stdout or stderr says every one of `words`.
     Succeeds(&'static [&'static str]),
+    /// Still running when killed at its (short) limit, as a watcher should be, and stderr
+    /// says every one of `words`.
+    Runs(&'static [&'static str]),
 }
 
 /// Checks an outcome: bounded, no panic or Debug noise, the expected status and words.
 pub fn check(outcome: &Outcome, expect: Expect) -> Result<(), String> {
+    let all = outcome.all();
+    if let Expect::Runs(words) = expect {
+        if !outcome.timed_out {
+            return Err(format!("ended (status {:?}) instead of going on:\n{all}", outcome.code));
+        }
+        if let Some(noise) = NOISE.iter().find(|n| all.contains(*n)) {
+            return Err(format!("prints {noise:?}:\n{all}"));
+        }
+        return match words.iter().find(|w| !outcome.stderr.contains(*w)) {
+            Some(missing) => Err(format!("does not say {missing:?}:\n{all}")),
+            None => Ok(()),
+        };
+    }
     if outcome.timed_out {
         return Err(format!("hung: killed after {} s", CASE_TIMEOUT.as_secs()));
     }
-    let all = outcome.all();
     if let Some(noise) = NOISE.iter().find(|n| all.contains(*n)) {
         return Err(format!("prints {noise:?}:\n{all}"));
     }
     let (code, words, text) = match expect {
         Expect::Fails(code, words) => (code, words, &outcome.stderr),
         Expect::Succeeds(words) => (0, words, &all),
+        Expect::Runs(_) => unreachable!("handled above"),
     };
     if outcome.code != Some(code) {
         return Err(format!("exit status {:?}, expected {code}:\n{all}", outcome.code));

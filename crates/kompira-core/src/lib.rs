@@ -18,6 +18,7 @@ pub mod config;
 pub mod event;
 pub mod logfile;
 mod pki;
+mod quote;
 pub mod remedy;
 pub mod rest;
 pub mod secret;

@@ -61,7 +61,7 @@ pub enum ConfigError {
         message: String,
     },
     /// An environment variable has a value that cannot be used.
-    #[error("{var}={value:?} {message}")]
+    #[error("{var}={} {message}", crate::quote::quoted(value))]
     BadEnv {
         /// The variable name, e.g. `AMQP_MAX_RETRY`.
         var: String,

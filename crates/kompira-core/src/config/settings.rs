@@ -64,7 +64,7 @@ impl Value {
     fn show(&self) -> String {
         match self {
             Value::Null => "null".to_string(),
-            Value::Str(s) => format!("{s:?}"),
+            Value::Str(s) => crate::quote::quoted(s),
             Value::Int(i) => i.to_string(),
             Value::Bool(b) => b.to_string(),
         }
@@ -499,13 +499,9 @@ fn read_text(path: &Path) -> std::io::Result<String> {
 }
 
 /// The text of a file's bytes, or why it is not UTF-8 text: UTF-16 (as some Windows editors
-/// save) and a UTF-8 byte-order mark (older Notepad) are named, and a bad byte is placed by its
-/// line. A mark is refused rather than skipped: Kompira's own tools reject such a file, and one
-/// file must mean the same to them and to us.
+/// save) is named, and a bad byte is placed by its line. (A UTF-8 byte-order mark is fine:
+/// the INI reader skips it.)
 fn text_of(bytes: Vec<u8>) -> Result<String, String> {
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        return Err("starts with a byte-order mark (BOM), which Kompira's own tools cannot read; save it as UTF-8 without BOM".into());
-    }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         return Err("UTF-16 text; save it as UTF-8".into());
     }
@@ -586,7 +582,7 @@ impl Settings {
                     line: found.line,
                     section: spec.section.to_string(),
                     key: spec.key.to_string(),
-                    message: format!("{:?} {problem}", found.value),
+                    message: format!("{} {problem}", crate::quote::quoted(&found.value)),
                 })?;
             let source = Source::File {
                 path: found.path,
@@ -655,7 +651,7 @@ impl Settings {
                 (Value::Str(text), Kind::Int | Kind::Bool) => {
                     typed(spec.kind, text).map_err(|problem| ConfigError::BadFlag {
                         flag: o.flag.clone(),
-                        message: format!("{text:?} {problem}"),
+                        message: format!("{} {problem}", crate::quote::quoted(text)),
                     })?
                 }
                 (Value::Null, _)
