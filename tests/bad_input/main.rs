@@ -16,6 +16,7 @@ mod env;
 mod fake;
 mod harness;
 mod rest;
+mod secrets;
 
 /// A named case: a closure that runs it and returns its verdict.
 pub type Case = (String, Box<dyn Fn() -> Result<(), String> + Send + Sync>);
@@ -53,6 +54,11 @@ fn amqp_peers() {
 #[test]
 fn alert_payloads() {
     harness::run_table("alert payloads", alerts::cases());
+}
+
+#[test]
+fn secrets_never_show() {
+    harness::run_table("secrets", secrets::cases());
 }
 
 /// The promise of the suite: at least 100 malformed inputs, counted here by kind.

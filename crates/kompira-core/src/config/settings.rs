@@ -685,7 +685,12 @@ impl Settings {
                 Ok(None) => continue,
                 Err(problem) => problem,
             };
-            let shown = resolved.value.show();
+            // A URL may carry a password or a token (`?token=`): never show those.
+            let is_url = (*section, *key) == (REST, "url");
+            let shown = match resolved.value.as_str() {
+                Some(url) if is_url => crate::quote::quoted(&crate::quote::url_without_secrets(url)),
+                _ => resolved.value.show(),
+            };
             return Err(match &resolved.source {
                 Source::File { path, line } => ConfigError::BadValue {
                     path: path.clone(),
@@ -701,7 +706,10 @@ impl Settings {
                 },
                 Source::Env(var) => ConfigError::BadEnv {
                     var: var.clone(),
-                    value: env(var).unwrap_or_default(),
+                    value: match env(var).unwrap_or_default() {
+                        url if is_url => crate::quote::url_without_secrets(&url),
+                        value => value,
+                    },
                     message: checked,
                 },
                 Source::Flag(flag) => ConfigError::BadFlag {

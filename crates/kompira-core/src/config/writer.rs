@@ -261,8 +261,9 @@ fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str
 
 /// Applies the edits to the file at `path` and saves it atomically (a
 /// temporary file in the same directory, then a rename). A missing file is
-/// created (with its directories), readable only by the owner on Unix; an
-/// existing file keeps its permissions.
+/// created (with its directories), readable only by the owner on Unix (0600); an
+/// existing file keeps its permissions less any group and other bits (0644 becomes 0600,
+/// 0400 stays 0400): it may hold the password or the token.
 pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
     rewrite_file(path, |text| apply_edits(text, edits))
 }
@@ -362,6 +363,26 @@ pub fn can_write(path: &Path) -> bool {
     }
 }
 
+/// A rewritten file's permissions: its own, never looser, and on Unix without group or other
+/// bits. (Windows files inherit their folder's ACL; only the read-only flag is kept.)
+fn private(permissions: std::fs::Permissions) -> std::fs::Permissions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(owner_only(permissions.mode()))
+    }
+    #[cfg(not(unix))]
+    {
+        permissions
+    }
+}
+
+/// A Unix mode with the group and other bits (and set-id bits) cleared.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn owner_only(mode: u32) -> u32 {
+    mode & 0o700
+}
+
 fn temp_path(dir: &Path, target: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -388,7 +409,7 @@ fn write_new(
     let mut file = options.open(temp)?;
     file.write_all(bytes)?;
     if let Some(permissions) = permissions {
-        file.set_permissions(permissions)?;
+        file.set_permissions(private(permissions))?;
     }
     file.sync_all()
 }
@@ -703,7 +724,30 @@ name = job-manager
     }
 
     #[test]
-    fn write_file_edits_existing_file_keeping_mode() {
+    fn rewritten_modes_lose_group_and_other_bits_only() {
+        assert_eq!(owner_only(0o644), 0o600);
+        assert_eq!(owner_only(0o600), 0o600);
+        assert_eq!(owner_only(0o400), 0o400);
+        assert_eq!(owner_only(0o4777), 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rewriting_keeps_a_tighter_mode_and_never_loosens_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kompira.conf");
+        for (before, after) in [(0o600, 0o600), (0o400, 0o400), (0o640, 0o600)] {
+            std::fs::write(&path, SAMPLE).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(before)).unwrap();
+            write_file(&path, &[set("amqp-connection", "password", "s3cret")]).unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, after, "{before:o}");
+        }
+    }
+
+    #[test]
+    fn write_file_edits_existing_file_making_it_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kompira.conf");
         std::fs::write(&path, SAMPLE).unwrap();
@@ -721,7 +765,7 @@ name = job-manager
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o644);
+            assert_eq!(mode & 0o777, 0o600);
         }
     }
 

@@ -373,7 +373,7 @@ fn parse_base(text: &str) -> Result<Url, RestError> {
         RestError::new(
             RestErrorKind::Setup,
             "",
-            format!("[rest] url {} {why}", crate::quote::quoted(text)),
+            format!("[rest] url {} {why}", crate::quote::quoted(&crate::quote::url_without_secrets(text))),
             "set it to the server's address, e.g. https://kompira.example.com",
         )
     };

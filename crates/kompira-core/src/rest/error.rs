@@ -332,7 +332,7 @@ mod tests {
     #[test]
     fn a_redirect_says_to_fix_the_url() {
         let e = http(302, "/process/id_1", "", "process");
-        assert!(e.to_string().starts_with("302 on /process/id_1; the server redirects elsewhere"), "{e}");
+        assert!(e.to_string().starts_with("302 on /process/id_1: (empty answer); the server redirects elsewhere"), "{e}");
         assert!(e.hint().contains("[rest] url"), "{e}");
         assert!(!e.is_transient());
     }
