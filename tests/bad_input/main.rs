@@ -71,6 +71,7 @@ fn at_least_a_hundred_cases() {
         ("REST answers", rest::cases().len()),
         ("AMQP", amqp::cases().len()),
         ("alert payloads", alerts::cases().len()),
+        ("secrets", secrets::cases().len()),
     ];
     let total: usize = tables.iter().map(|(_, n)| n).sum();
     for (kind, n) in tables {
