@@ -63,6 +63,25 @@ pub enum Command {
     /// Channels: send and receive messages.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// The OS keyring, for kompira.conf's `[secrets] store = keyring`: set or delete the AMQP
+    /// password (amqp-connection.password) or the REST token (rest.token).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretCommand {
+    /// Store a secret, read from the first line of standard input (never from the command
+    /// line, which other users can see).
+    Set {
+        /// amqp-connection.password or rest.token.
+        name: String,
+    },
+    /// Remove a secret (nothing happens if it is not stored).
+    Delete {
+        /// amqp-connection.password or rest.token.
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -148,6 +148,8 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
                 ))),
             }
         }
+        // Needs no server: main runs it before the settings are loaded.
+        Command::Secret(command) => crate::secret::run(&command),
     }
 }
 

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod output;
+mod secret;
 mod watch;
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use kompira_core::config::{self, LoadOptions, NotifySettings, Os};
 use kompira_core::rest::Client;
 use tracing_subscriber::EnvFilter;
 
-use args::Cli;
+use args::{Cli, Command};
 use commands::Failure;
 
 const EXIT_FAILURE: u8 = 1;
@@ -24,6 +25,12 @@ fn main() -> ExitCode {
     init_logging();
     if let Err(failure) = commands::check(&cli.command) {
         return exit(failure);
+    }
+    if let Command::Secret(command) = &cli.command {
+        return match secret::run(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => exit(failure),
+        };
     }
     let (client, notify) = match load_settings(&cli)
         .and_then(|(rest, notify)| Client::new(&rest).map(|c| (c, notify)).map_err(|e| e.to_string()))

@@ -11,7 +11,8 @@
 //! - REST: [`rest`] runs job flows, follows processes, sends and receives channel messages.
 //! - Alerts: [`watch`] turns channel messages into notifications (reading, policy, history,
 //!   reconnection); [`remedy`] maps an alert to the job flow its channel offers.
-//! - Plumbing: [`logfile`] (the official log format and rotation), [`secret`] (masked values).
+//! - Plumbing: [`logfile`] (the official log format and rotation), [`secret`] (masked values),
+//!   [`secret_store`] (the OS keyring for `[secrets] store = keyring`).
 #![warn(missing_docs)]
 
 pub mod config;
@@ -22,4 +23,5 @@ mod quote;
 pub mod remedy;
 pub mod rest;
 pub mod secret;
+pub mod secret_store;
 pub mod watch;

@@ -89,6 +89,8 @@ pub enum Source {
     Env(String),
     /// A command-line flag (its spelling, e.g. `--port`).
     Flag(String),
+    /// The OS keyring (`[secrets] store = keyring`).
+    Keyring,
 }
 
 impl fmt::Display for Source {
@@ -99,6 +101,7 @@ impl fmt::Display for Source {
             Source::File { path, line } => write!(f, "{}:{line}", path.display()),
             Source::Env(name) => write!(f, "environment {name}"),
             Source::Flag(flag) => write!(f, "command line {flag}"),
+            Source::Keyring => f.write_str("OS keyring"),
         }
     }
 }
@@ -220,6 +223,7 @@ const EVENT: &str = "event";
 const NOTIFY: &str = "notify";
 const REST: &str = "rest";
 const TRAY: &str = "tray";
+const SECRETS: &str = "secrets";
 
 /// The keys this program reads, in display order.
 const KEYS: &[KeySpec] = &[
@@ -265,6 +269,8 @@ const KEYS: &[KeySpec] = &[
     spec(NOTIFY, "remedies", Kind::Str, Fallback::None),
     // Ours: the tray app's own choices. Kompira's tools ignore sections they do not know.
     spec(TRAY, "language", Kind::Str, Fallback::Str("auto")),
+    // Ours: `keyring` reads the AMQP password and the REST token from the OS keyring first.
+    spec(SECRETS, "store", Kind::Str, Fallback::Str("file")),
 ];
 
 /// `[tray] language`: follow the OS, or force English or Japanese.
@@ -463,6 +469,7 @@ fn load_inner(opts: &LoadOptions, replacement: Replacement) -> Result<Settings, 
     settings.apply_env(opts.env)?;
     settings.apply_overrides(&opts.overrides)?;
     settings.validate(opts.env)?;
+    settings.apply_keyring(&crate::secret_store::read);
     Ok(settings)
 }
 
@@ -513,6 +520,33 @@ fn text_of(bytes: Vec<u8>) -> Result<String, String> {
 }
 
 impl Settings {
+    /// With `[secrets] store = keyring`, the password and the token come from the OS keyring
+    /// where it holds them; the environment and the command line still win. Where no keyring
+    /// runs, the files' values stay and a warning says so (once).
+    fn apply_keyring(&mut self, read: &dyn Fn(&str, &str) -> crate::secret_store::Lookup) {
+        use crate::secret_store::{Lookup, KEYRING_KEYS};
+        if self.get(SECRETS, "store").and_then(|r| r.value.as_str()) != Some("keyring") {
+            return;
+        }
+        for (section, key) in KEYRING_KEYS {
+            let slot = self.slot(section, key).expect("keyring key in KEYS");
+            if matches!(slot.source, Source::Env(_) | Source::Flag(_)) {
+                continue;
+            }
+            match read(section, key) {
+                Lookup::Found(value) => *slot = Resolved { value: Value::Str(value), source: Source::Keyring },
+                Lookup::Missing => {}
+                Lookup::Unavailable(why) => {
+                    self.warnings.push(format!(
+                        "[secrets] store = keyring, but the OS keyring cannot be reached ({why}); \
+                         the password and token come from kompira.conf"
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
     fn read_files(&mut self, opts: &LoadOptions, replacement: Replacement) -> Result<IniDocument, ConfigError> {
         let replacement_is_read = |searched: &[PathBuf]| match replacement {
             Some((path, _)) if !searched.iter().any(|p| p == path) => {
@@ -716,8 +750,9 @@ impl Settings {
                     flag: flag.clone(),
                     message: format!("{shown} {checked}"),
                 },
-                // Built-in and derived values are valid by construction.
-                Source::Default | Source::Derived(_) => {
+                // Built-in and derived values are valid by construction; the keyring is read
+                // after validation, and only for keys that have no checks.
+                Source::Default | Source::Derived(_) | Source::Keyring => {
                     unreachable!("invalid built-in {section}.{key}")
                 }
             });
@@ -1080,6 +1115,11 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
             None => Ok(None),
         },
         (REST, "timeout") => in_range(1, i64::MAX),
+        (SECRETS, "store") => match value.as_str().map(|t| t.trim().to_ascii_lowercase()) {
+            Some(store) if store == "file" || store == "keyring" => Ok(Some(Value::Str(store))),
+            Some(_) => Err("is not a secret store (use file or keyring)".into()),
+            None => Ok(None),
+        },
         (TRAY, "language") => match value.as_str() {
             Some(text) => {
                 let lower = text.trim().to_ascii_lowercase();
@@ -1425,8 +1465,9 @@ mod tests {
         assert_eq!(keys[24], "rest.timeout");
         assert_eq!(keys[25], "notify.channels");
         assert_eq!(keys[30], "notify.remedies");
-        assert_eq!(keys.last().map(String::as_str), Some("tray.language"));
-        assert_eq!(keys.len(), 32);
+        assert_eq!(keys[31], "tray.language");
+        assert_eq!(keys.last().map(String::as_str), Some("secrets.store"));
+        assert_eq!(keys.len(), 33);
     }
 
     #[test]
@@ -1918,6 +1959,38 @@ mod tests {
         let e = check_env_is_text(&bad).unwrap_err().to_string();
         assert_eq!(e, "the environment variable KOMPIRA_TOKEN is not UTF-8 text; set it again in UTF-8, or unset it");
         assert!(check_env_is_text(&|_| Some("text".into())).is_ok());
+    }
+
+    #[test]
+    fn keyring_values_replace_file_secrets_but_not_environment_ones() {
+        use crate::secret_store::Lookup;
+        let text = "[secrets]\nstore = keyring\n[amqp-connection]\npassword = from-file\n[rest]\nurl = http://k\ntoken = file-token\n";
+        let mut s = Fixture::new().env("KOMPIRA_TOKEN", "env-token").load_text(text).unwrap();
+        s.warnings.clear();
+        s.apply_keyring(&|section, key| Lookup::Found(format!("ring-{section}.{key}")));
+        assert_eq!(s.amqp().password.expose(), "ring-amqp-connection.password");
+        assert_eq!(source_of(&s, "amqp-connection", "password"), "OS keyring");
+        assert_eq!(s.rest().unwrap_or_else(|e| panic!("{e}")).token.expose(), "env-token");
+        assert!(s.warnings().is_empty());
+    }
+
+    #[test]
+    fn without_a_keyring_the_file_stays_and_a_warning_says_so() {
+        use crate::secret_store::Lookup;
+        let text = "[secrets]\nstore = keyring\n[amqp-connection]\npassword = from-file\n";
+        let mut s = Fixture::new().load_text(text).unwrap();
+        s.warnings.clear();
+        s.apply_keyring(&|_, _| Lookup::Unavailable("no D-Bus session".into()));
+        assert_eq!(s.amqp().password.expose(), "from-file");
+        assert_eq!(s.warnings().len(), 1, "{:?}", s.warnings());
+        assert!(s.warnings()[0].contains("cannot be reached (no D-Bus session)"), "{:?}", s.warnings());
+        // Missing entries keep the file's value quietly; the file store never asks.
+        s.warnings.clear();
+        s.apply_keyring(&|_, _| Lookup::Missing);
+        assert_eq!(s.amqp().password.expose(), "from-file");
+        let mut plain = Fixture::new().load_text("[amqp-connection]\npassword = p\n").unwrap();
+        plain.apply_keyring(&|_, _| panic!("the file store must not ask the keyring"));
+        assert!(Fixture::new().load_text("[secrets]\nstore = vault\n").is_err());
     }
 
     #[test]
