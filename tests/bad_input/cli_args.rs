@@ -63,6 +63,8 @@ pub fn cases() -> Vec<Case> {
         kompira("send_fields_and_json", &["channel", "send", "/root/c", "a=1", "--json", "{}"], Fails(2, &["--json"])),
         kompira("send_field_without_equals", &["channel", "send", "/root/c", "oops"], Fails(2, &["oops"])),
         kompira("ca_file_missing", &["--ca-file", "/nonexistent/ca.pem", "process", "show", "1"], Fails(1, &["/nonexistent/ca.pem"])),
+        kompira("secret_name_unknown", &["secret", "set", "amqp.password"], Fails(2, &["\"amqp.password\" is not a secret", "rest.token"])),
+        kompira("secret_value_missing", &["secret", "set", "rest.token"], Fails(2, &["no value for rest.token"])),
         case("kompira_path_not_utf8", || {
             let run = Run::new("kompira", &["jobflow", "show"]).arg(OsString::from_vec(b"/root/caf\xE9".to_vec()));
             check(&run.env("KOMPIRA_URL", "http://127.0.0.1:9").env("KOMPIRA_TOKEN", "t0ken").run(&Sandbox::new()), Fails(2, &["UTF-8"]))

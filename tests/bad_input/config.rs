@@ -152,6 +152,14 @@ pub fn cases() -> Vec<Case> {
         cli("notify_sound_not_boolean", key("notify", "sound", "loud"), Fails(1, &["kompira: ", "sound"])),
         cli("notify_remedies_one_word", key("notify", "remedies", "/root/channels/A"), Fails(1, &["kompira: ", "remedies"])),
         cli("notify_channels_relative", key("notify", "channels", "channels/A"), Fails(1, &["kompira: ", "channels"])),
+        sendevt("secrets_store_unknown", "[secrets]\nstore = vault\n", Fails(1, &[LOAD, "[secrets] store", "keyring"])),
+        case("keyring_unreachable_falls_back_to_the_file", || {
+            // No D-Bus session in the sandbox: the file's password is used, and the log says why.
+            let sandbox = Sandbox::new();
+            let conf = sandbox.file("kompira.conf", b"[secrets]\nstore = keyring\n[amqp-connection]\npassword = from-file\n");
+            let outcome = Run::new("kompira_sendevt", &["-c", &arg(&conf), "-t"]).run(&sandbox);
+            check(&outcome, Succeeds(&["store = keyring", "password = ********", "keyring cannot be reached"]))
+        }),
         cli("tray_language_unknown", key("tray", "language", "xx"), Fails(1, &["kompira: ", "language", "auto"])),
     ]
 }
