@@ -6,7 +6,9 @@
 //!
 //! `cargo test -p kompira-e2e --test bad_input -- --nocapture` prints the number of cases per
 //! table. Needs the workspace binaries built, and RabbitMQ (`source scripts/setup.sh`) for the
-//! AMQP table's broker cases.
+//! AMQP table's broker cases. Unix only: cases use `/dev/zero`, named pipes and arguments
+//! that are not UTF-8.
+#![cfg(unix)]
 
 mod alerts;
 mod amqp;
