@@ -216,11 +216,29 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
                 ),
                 None => (section.header + 1, String::new()),
             };
+            let indent = deep_enough(lines, at, indent);
             ensure_newline(lines, at, eol);
             let prefix = format!("{indent}{} = ", edit.key);
             let new = value_lines(&prefix, &indent, value, eol);
             lines.splice(at..at, new);
         }
+    }
+}
+
+/// The indentation for a key inserted at `at`: `indent`, or deeper when the next line with
+/// text is indented deeper. ConfigParser reads an indented line after a key as part of the
+/// key's value, so a shallower key would swallow that line (found by fuzzing: an indented
+/// section header right after the header of the section that got a new key).
+fn deep_enough(lines: &[String], at: usize, indent: String) -> String {
+    let next = lines[at.min(lines.len())..].iter().map(|l| content(l)).find(|text| {
+        let stripped = text.trim_matches(is_py_space);
+        !stripped.is_empty() && !stripped.starts_with('#') && !stripped.starts_with(';')
+    });
+    let next_indent: String = next.unwrap_or_default().chars().take_while(|c| is_py_space(*c)).collect();
+    if next_indent.chars().count() > indent.chars().count() {
+        next_indent
+    } else {
+        indent
     }
 }
 
@@ -721,6 +739,16 @@ name = job-manager
         }
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn a_new_key_does_not_swallow_an_indented_line_below_it() {
+        // Minimised from a fuzzing crash (fuzz/artifacts/config_ini/crash-2e4df878…).
+        let text = "[amqp-connection]\n  [other]\nk = v\n";
+        let edited = apply_edits(text, &[set("amqp-connection", "password", "v%al\nue")]);
+        assert_eq!(read_back(&edited, "amqp-connection", "password").as_deref(), Some("v%al\nue"));
+        assert_eq!(read_back(&edited, "other", "k").as_deref(), Some("v"));
+        assert_eq!(edited, "[amqp-connection]\n  password = v%%al\n      ue\n  [other]\nk = v\n");
     }
 
     #[test]
