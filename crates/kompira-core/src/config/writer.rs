@@ -167,6 +167,10 @@ fn key_prefix(line: &str) -> String {
 /// Applies the edits to INI text and returns the new text. Everything not
 /// edited is kept byte for byte.
 pub fn apply_edits(text: &str, edits: &[Edit]) -> String {
+    // The reader takes a lone CR as a line break (Python's universal newlines) but the editor
+    // works on LF-ended lines, so such a break becomes LF first; otherwise an edit could land
+    // in what the reader sees as the middle of other lines (found by fuzzing).
+    let text = &lone_cr_as_lf(text);
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
     for edit in edits {
@@ -223,6 +227,16 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
             lines.splice(at..at, new);
         }
     }
+}
+
+/// `text` with every CR that does not start a CRLF replaced by LF.
+fn lone_cr_as_lf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(if c == '\r' && chars.peek() != Some(&'\n') { '\n' } else { c });
+    }
+    out
 }
 
 /// The indentation for a key inserted at `at`: `indent`, or deeper when the next line with
@@ -739,6 +753,16 @@ name = job-manager
         }
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn lone_carriage_returns_are_line_breaks_for_the_editor_too() {
+        // Minimised from a fuzzing crash (fuzz/artifacts/config_ini/crash-99008503…).
+        let text = "[amqp-connection]\rk = v\r\n[other]\rx = 1\r";
+        let edited = apply_edits(text, &[set("amqp-connection", "password", "p")]);
+        assert_eq!(read_back(&edited, "amqp-connection", "password").as_deref(), Some("p"));
+        assert_eq!(read_back(&edited, "amqp-connection", "k").as_deref(), Some("v"));
+        assert_eq!(read_back(&edited, "other", "x").as_deref(), Some("1"));
     }
 
     #[test]
