@@ -112,6 +112,26 @@ kt_ensure_tauri_driver() {
     rm -f "$log"
 }
 
+# cargo-fuzz drives the fuzz targets in fuzz/ (scripts/test.sh fuzz); they also need the
+# nightly toolchain. Best effort: without them only the fuzz suite is skipped.
+kt_ensure_cargo_fuzz() {
+    if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+        if ! rustup toolchain install nightly --profile minimal >/dev/null 2>&1; then
+            kt_say "WARNING: could not install the nightly toolchain; the fuzz suite will be skipped"
+            return 0
+        fi
+    fi
+    cargo fuzz --version >/dev/null 2>&1 && return 0
+    kt_say "installing cargo-fuzz (cargo install cargo-fuzz --locked, a few minutes)"
+    local log
+    log="$(mktemp)"
+    if ! cargo install cargo-fuzz --locked >"$log" 2>&1; then
+        tail -n 10 "$log" >&2
+        kt_say "WARNING: could not install cargo-fuzz; the fuzz suite will be skipped"
+    fi
+    rm -f "$log"
+}
+
 kt_check_cargo() {
     if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
         export PATH="$HOME/.cargo/bin:$PATH"
@@ -323,6 +343,7 @@ kt_setup_main() {
     kt_ensure_locales
     kt_check_cargo
     kt_ensure_tauri_driver
+    kt_ensure_cargo_fuzz
     kt_make_pki
     kt_ensure_rabbit
     kt_build_testkit

@@ -77,7 +77,32 @@ suite_app-e2e() {
         cargo test -p kompira-e2e --test app_e2e -- --test-threads=1
 }
 
-KT_SUITES=(build cargo-test fault windows-check app-e2e)
+# The cargo-fuzz targets in fuzz/ (config parser, KEY=VAL parser, alert reader), each for
+# KOMPIRA_FUZZ_SECS seconds (default 20), starting from fuzz/seeds (in git) and the corpus it
+# grows in fuzz/corpus (not in git). A crash fails the suite and leaves its input in
+# fuzz/artifacts/<target>/. Skipped, with the reason, without nightly or cargo-fuzz
+# (scripts/setup.sh installs them when it can).
+suite_fuzz() {
+    if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+        echo "fuzz: SKIPPED: no nightly toolchain (rustup toolchain install nightly)" >&2
+        return 0
+    fi
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        echo "fuzz: SKIPPED: cargo-fuzz is not installed (cargo install cargo-fuzz --locked)" >&2
+        return 0
+    fi
+    local target
+    for target in config_ini key_values alert_reader; do
+        mkdir -p "fuzz/corpus/$target"
+        (cd fuzz && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+            -max_total_time="${KOMPIRA_FUZZ_SECS:-20}" -rss_limit_mb=1024 -max_len=65536) || {
+            echo "fuzz: $target found a crash: see fuzz/artifacts/$target/" >&2
+            return 1
+        }
+    done
+}
+
+KT_SUITES=(build cargo-test fault windows-check app-e2e fuzz)
 # -----------------------------------------------------------------------------
 
 if (($# > 0)); then

@@ -68,6 +68,10 @@ pub enum Command {
     /// Uses [amqp-connection] and [outbox] of kompira.conf, not [rest].
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The OS keyring, for kompira.conf's `[secrets] store = keyring`: set or delete the AMQP
+    /// password (amqp-connection.password) or the REST token (rest.token).
+    #[command(subcommand)]
+    Secret(SecretCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,6 +136,21 @@ pub struct DrainTarget {
     /// Events per window of publishes awaiting confirms together.
     #[arg(long, hide = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub window: Option<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretCommand {
+    /// Store a secret, read from the first line of standard input (never from the command
+    /// line, which other users can see).
+    Set {
+        /// amqp-connection.password or rest.token.
+        name: String,
+    },
+    /// Remove a secret (nothing happens if it is not stored).
+    Delete {
+        /// amqp-connection.password or rest.token.
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -150,6 +150,8 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
         }
         // main.rs hands `outbox` to outbox::run: it needs no REST client.
         Command::Outbox(_) => Err(Failure::Runtime("the outbox commands do not use the REST API".into())),
+        // Needs no server: main runs it before the settings are loaded.
+        Command::Secret(command) => crate::secret::run(&command),
     }
 }
 

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod outbox;
 mod output;
+mod secret;
 mod watch;
 
 use std::process::ExitCode;
@@ -25,6 +26,12 @@ fn main() -> ExitCode {
     init_logging();
     if let Err(failure) = commands::check(&cli.command) {
         return exit(failure);
+    }
+    if let Command::Secret(command) = &cli.command {
+        return match secret::run(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => exit(failure),
+        };
     }
     let settings = match load_settings(&cli) {
         Ok(settings) => settings,
@@ -64,6 +71,7 @@ fn init_logging() {
 
 fn load_settings(cli: &Cli) -> Result<Settings, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+    config::check_env_is_text(&|name| std::env::var_os(name)).map_err(|e| e.to_string())?;
     let env = |name: &str| std::env::var(name).ok();
     let settings = config::load(&LoadOptions {
         os: Os::current(),

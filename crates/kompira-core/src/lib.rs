@@ -13,7 +13,8 @@
 //!   (retries with backoff, shared safely between processes).
 //! - Alerts: [`watch`] turns channel messages into notifications (reading, policy, history,
 //!   reconnection); [`remedy`] maps an alert to the job flow its channel offers.
-//! - Plumbing: [`logfile`] (the official log format and rotation), [`secret`] (masked values).
+//! - Plumbing: [`logfile`] (the official log format and rotation), [`secret`] (masked values),
+//!   [`secret_store`] (the OS keyring for `[secrets] store = keyring`).
 #![warn(missing_docs)]
 
 pub mod config;
@@ -21,7 +22,9 @@ pub mod event;
 pub mod logfile;
 pub mod outbox;
 mod pki;
+mod quote;
 pub mod remedy;
 pub mod rest;
 pub mod secret;
+pub mod secret_store;
 pub mod watch;

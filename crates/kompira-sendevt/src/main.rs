@@ -117,6 +117,7 @@ fn queue(settings: &Settings, event: &Event, stamp: event::Stamp) -> ExitCode {
 
 fn load_settings(args: &Args) -> Result<Settings, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+    config::check_env_is_text(&|name| std::env::var_os(name)).map_err(|e| e.to_string())?;
     let env = |name: &str| std::env::var(name).ok();
     let options = LoadOptions {
         os: Os::current(),

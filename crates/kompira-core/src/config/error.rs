@@ -61,7 +61,7 @@ pub enum ConfigError {
         message: String,
     },
     /// An environment variable has a value that cannot be used.
-    #[error("{var}={value:?} {message}")]
+    #[error("{var}={} {message}", crate::quote::quoted(value))]
     BadEnv {
         /// The variable name, e.g. `AMQP_MAX_RETRY`.
         var: String,
@@ -69,6 +69,12 @@ pub enum ConfigError {
         value: String,
         /// What is wrong, e.g. `is not an integer`.
         message: String,
+    },
+    /// A variable the settings read is set, but not to UTF-8 text.
+    #[error("the environment variable {var} is not UTF-8 text; set it again in UTF-8, or unset it")]
+    EnvNotText {
+        /// The variable.
+        var: String,
     },
     /// A command-line value cannot be used.
     #[error("command line {flag}: {message}")]

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
+use crate::quote::quoted;
 
 /// The section whose keys are fallbacks for every other section.
 pub const DEFAULT_SECTION: &str = "DEFAULT";
@@ -37,6 +38,10 @@ pub struct IniValue {
 pub struct IniDocument {
     defaults: Vec<(String, IniValue)>,
     sections: Vec<(String, Vec<(String, IniValue)>)>,
+    /// Where each section is in `sections`, and each key in its section's list: without
+    /// them a file of many sections or keys takes quadratic time to read.
+    section_index: HashMap<String, usize>,
+    key_index: HashMap<(String, String), usize>,
 }
 
 impl std::fmt::Debug for IniDocument {
@@ -154,7 +159,8 @@ impl<'a> Parser<'a> {
             return Err(self.error(
                 lineno,
                 format!(
-                    "missing section header: put a header such as [kompira] before {stripped:?}"
+                    "missing section header: put a header such as [kompira] before {}",
+                    quoted(stripped)
                 ),
             ));
         };
@@ -162,8 +168,9 @@ impl<'a> Parser<'a> {
             return Err(self.error(
                 lineno,
                 format!(
-                    "[{section}] {stripped:?} is not 'key = value' or 'key: value' \
-                     (comment lines start with # or ;)"
+                    "[{section}] {} is not 'key = value' or 'key: value' \
+                     (comment lines start with # or ;)",
+                    quoted(stripped)
                 ),
             ));
         };
@@ -174,7 +181,8 @@ impl<'a> Parser<'a> {
             return Err(self.error(
                 lineno,
                 format!(
-                    "[{section}] {stripped:?} has no key name before '{}'",
+                    "[{section}] {} has no key name before '{}'",
+                    quoted(stripped),
                     &stripped[split..split + 1]
                 ),
             ));
@@ -246,10 +254,11 @@ impl IniDocument {
         if name == DEFAULT_SECTION {
             return &mut self.defaults;
         }
-        let index = match self.sections.iter().position(|(n, _)| n == name) {
-            Some(index) => index,
+        let index = match self.section_index.get(name) {
+            Some(&index) => index,
             None => {
                 self.sections.push((name.to_string(), Vec::new()));
+                self.section_index.insert(name.to_string(), self.sections.len() - 1);
                 self.sections.len() - 1
             }
         };
@@ -257,10 +266,16 @@ impl IniDocument {
     }
 
     fn set(&mut self, section: &str, key: &str, value: IniValue) {
+        let id = (section.to_string(), key.to_string());
+        let known = self.key_index.get(&id).copied();
         let entries = self.section_mut(section);
-        match entries.iter_mut().find(|(k, _)| k == key) {
-            Some((_, slot)) => *slot = value,
-            None => entries.push((key.to_string(), value)),
+        match known {
+            Some(position) => entries[position].1 = value,
+            None => {
+                entries.push((key.to_string(), value));
+                let position = entries.len() - 1;
+                self.key_index.insert(id, position);
+            }
         }
     }
 
@@ -268,10 +283,9 @@ impl IniDocument {
         if name == DEFAULT_SECTION {
             return Some(&self.defaults);
         }
-        self.sections
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, e)| e.as_slice())
+        self.section_index
+            .get(name)
+            .map(|&index| self.sections[index].1.as_slice())
     }
 
     /// Adds a later file: its sections join ours and its keys win.
@@ -294,7 +308,7 @@ impl IniDocument {
 
     /// Whether a section (other than `DEFAULT`) exists.
     pub fn has_section(&self, name: &str) -> bool {
-        self.sections.iter().any(|(n, _)| n == name)
+        self.section_index.contains_key(name)
     }
 
     /// The raw (not interpolated) value of a key, falling back to

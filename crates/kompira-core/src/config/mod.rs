@@ -28,7 +28,7 @@ pub use paths::{
     CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME, OUTBOX_FILE_NAME,
 };
 pub use settings::{
-    load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, OutboxSettings, Override, Resolved, Settings, Source, Value, LANGUAGES,
+    check_env_is_text, load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, OutboxSettings, Override, Resolved, Settings, Source, Value, LANGUAGES,
     DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_EVENTS,
 };
 pub use templates::{check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};

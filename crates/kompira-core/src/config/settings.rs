@@ -64,7 +64,7 @@ impl Value {
     fn show(&self) -> String {
         match self {
             Value::Null => "null".to_string(),
-            Value::Str(s) => format!("{s:?}"),
+            Value::Str(s) => crate::quote::quoted(s),
             Value::Int(i) => i.to_string(),
             Value::Bool(b) => b.to_string(),
         }
@@ -89,6 +89,8 @@ pub enum Source {
     Env(String),
     /// A command-line flag (its spelling, e.g. `--port`).
     Flag(String),
+    /// The OS keyring (`[secrets] store = keyring`).
+    Keyring,
 }
 
 impl fmt::Display for Source {
@@ -99,6 +101,7 @@ impl fmt::Display for Source {
             Source::File { path, line } => write!(f, "{}:{line}", path.display()),
             Source::Env(name) => write!(f, "environment {name}"),
             Source::Flag(flag) => write!(f, "command line {flag}"),
+            Source::Keyring => f.write_str("OS keyring"),
         }
     }
 }
@@ -221,6 +224,7 @@ const NOTIFY: &str = "notify";
 const REST: &str = "rest";
 const TRAY: &str = "tray";
 const OUTBOX: &str = "outbox";
+const SECRETS: &str = "secrets";
 
 /// The keys this program reads, in display order.
 const KEYS: &[KeySpec] = &[
@@ -271,6 +275,8 @@ const KEYS: &[KeySpec] = &[
     spec(OUTBOX, "path", Kind::Str, Fallback::None),
     spec(OUTBOX, "max_events", Kind::Int, Fallback::Int(DEFAULT_OUTBOX_MAX_EVENTS)),
     spec(OUTBOX, "max_bytes", Kind::Int, Fallback::Int(DEFAULT_OUTBOX_MAX_BYTES)),
+    // Ours: `keyring` reads the AMQP password and the REST token from the OS keyring first.
+    spec(SECRETS, "store", Kind::Str, Fallback::Str("file")),
 ];
 
 /// `[outbox] max_events` when unset: a day of one event a second, with room to spare.
@@ -315,6 +321,20 @@ const ENV_VARS: &[(&str, &str, &str)] = &[
 
 /// The variable that sets server, port, user, password and ssl at once.
 const AMQP_URL: &str = "AMQP_URL";
+
+/// Fails when a variable the settings read is set but is not UTF-8 text. A lookup through
+/// `std::env::var(..).ok()` would see such a variable as unset, and the setting would quietly
+/// come from the file instead; binaries call this before [`load`]. `var_os` is
+/// `std::env::var_os` (tests pass a map).
+pub fn check_env_is_text(var_os: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Result<(), ConfigError> {
+    let names = ENV_VARS.iter().map(|(var, _, _)| *var).chain([AMQP_URL, "XDG_CONFIG_HOME", "HOME", "APPDATA"]);
+    for var in names {
+        if var_os(var).is_some_and(|value| value.to_str().is_none()) {
+            return Err(ConfigError::EnvNotText { var: var.to_owned() });
+        }
+    }
+    Ok(())
+}
 
 const LOG_LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
 const LOG_WHENS: [&str; 12] = [
@@ -471,6 +491,7 @@ fn load_inner(opts: &LoadOptions, replacement: Replacement) -> Result<Settings, 
     settings.apply_env(opts.env)?;
     settings.apply_overrides(&opts.overrides)?;
     settings.validate(opts.env)?;
+    settings.apply_keyring(&crate::secret_store::read);
     Ok(settings)
 }
 
@@ -484,18 +505,70 @@ fn default_value(spec: &KeySpec, os: Os) -> Value {
     }
 }
 
-/// Reads a file as UTF-8 text; the error says what to fix.
+/// Largest kompira.conf read. Real files are a few kilobytes; the limit keeps `-c /dev/zero`
+/// or a runaway file from eating memory.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a file as UTF-8 text; the error says what to fix. Only regular files are read: a
+/// device never ends and a named pipe without a writer blocks forever on open.
 fn read_text(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    String::from_utf8(bytes).map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not UTF-8 text; save it as UTF-8",
-        )
+    use std::io::Read;
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "a device or pipe" };
+        return Err(invalid(format!("not a regular file (it is {what})")));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(invalid(format!("larger than {} MiB; is it really kompira.conf?", MAX_CONFIG_BYTES >> 20)));
+    }
+    text_of(bytes).map_err(invalid)
+}
+
+/// The text of a file's bytes, or why it is not UTF-8 text: UTF-16 (as some Windows editors
+/// save) is named, and a bad byte is placed by its line. (A UTF-8 byte-order mark is fine:
+/// the INI reader skips it.)
+fn text_of(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err("UTF-16 text; save it as UTF-8".into());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        format!("not UTF-8 text (line {line}); save it as UTF-8")
     })
 }
 
 impl Settings {
+    /// With `[secrets] store = keyring`, the password and the token come from the OS keyring
+    /// where it holds them; the environment and the command line still win. Where no keyring
+    /// runs, the files' values stay and a warning says so (once).
+    fn apply_keyring(&mut self, read: &dyn Fn(&str, &str) -> crate::secret_store::Lookup) {
+        use crate::secret_store::{Lookup, KEYRING_KEYS};
+        if self.get(SECRETS, "store").and_then(|r| r.value.as_str()) != Some("keyring") {
+            return;
+        }
+        for (section, key) in KEYRING_KEYS {
+            let slot = self.slot(section, key).expect("keyring key in KEYS");
+            if matches!(slot.source, Source::Env(_) | Source::Flag(_)) {
+                continue;
+            }
+            match read(section, key) {
+                Lookup::Found(value) => *slot = Resolved { value: Value::Str(value), source: Source::Keyring },
+                Lookup::Missing => {}
+                Lookup::Unavailable(why) => {
+                    self.warnings.push(format!(
+                        "[secrets] store = keyring, but the OS keyring cannot be reached ({why}); \
+                         the password and token come from kompira.conf"
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
     fn read_files(&mut self, opts: &LoadOptions, replacement: Replacement) -> Result<IniDocument, ConfigError> {
         let replacement_is_read = |searched: &[PathBuf]| match replacement {
             Some((path, _)) if !searched.iter().any(|p| p == path) => {
@@ -565,7 +638,7 @@ impl Settings {
                     line: found.line,
                     section: spec.section.to_string(),
                     key: spec.key.to_string(),
-                    message: format!("{:?} {problem}", found.value),
+                    message: format!("{} {problem}", crate::quote::quoted(&found.value)),
                 })?;
             let source = Source::File {
                 path: found.path,
@@ -585,6 +658,11 @@ impl Settings {
                 value: mask_url_password(&url),
                 message,
             })?;
+            if let Some(vhost) = amqp_url_other_vhost(&url) {
+                self.warnings.push(format!(
+                    "AMQP_URL names the vhost {vhost:?}, which is ignored: events go to vhost \"/\", where Kompira consumes io_queue"
+                ));
+            }
             let source = Source::Env(AMQP_URL.to_string());
             let text = |v: Option<String>| v.map_or(Value::Null, Value::Str);
             for (key, value) in [
@@ -629,7 +707,7 @@ impl Settings {
                 (Value::Str(text), Kind::Int | Kind::Bool) => {
                     typed(spec.kind, text).map_err(|problem| ConfigError::BadFlag {
                         flag: o.flag.clone(),
-                        message: format!("{text:?} {problem}"),
+                        message: format!("{} {problem}", crate::quote::quoted(text)),
                     })?
                 }
                 (Value::Null, _)
@@ -663,7 +741,12 @@ impl Settings {
                 Ok(None) => continue,
                 Err(problem) => problem,
             };
-            let shown = resolved.value.show();
+            // A URL may carry a password or a token (`?token=`): never show those.
+            let is_url = (*section, *key) == (REST, "url");
+            let shown = match resolved.value.as_str() {
+                Some(url) if is_url => crate::quote::quoted(&crate::quote::url_without_secrets(url)),
+                _ => resolved.value.show(),
+            };
             return Err(match &resolved.source {
                 Source::File { path, line } => ConfigError::BadValue {
                     path: path.clone(),
@@ -679,15 +762,19 @@ impl Settings {
                 },
                 Source::Env(var) => ConfigError::BadEnv {
                     var: var.clone(),
-                    value: env(var).unwrap_or_default(),
+                    value: match env(var).unwrap_or_default() {
+                        url if is_url => crate::quote::url_without_secrets(&url),
+                        value => value,
+                    },
                     message: checked,
                 },
                 Source::Flag(flag) => ConfigError::BadFlag {
                     flag: flag.clone(),
                     message: format!("{shown} {checked}"),
                 },
-                // Built-in and derived values are valid by construction.
-                Source::Default | Source::Derived(_) => {
+                // Built-in and derived values are valid by construction; the keyring is read
+                // after validation, and only for keys that have no checks.
+                Source::Default | Source::Derived(_) | Source::Keyring => {
                     unreachable!("invalid built-in {section}.{key}")
                 }
             });
@@ -1077,6 +1164,11 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
             Some(path) if path.trim().is_empty() => Err("is empty (remove the key to use the per-user data directory)".into()),
             _ => Ok(None),
         },
+        (SECRETS, "store") => match value.as_str().map(|t| t.trim().to_ascii_lowercase()) {
+            Some(store) if store == "file" || store == "keyring" => Ok(Some(Value::Str(store))),
+            Some(_) => Err("is not a secret store (use file or keyring)".into()),
+            None => Ok(None),
+        },
         (TRAY, "language") => match value.as_str() {
             Some(text) => {
                 let lower = text.trim().to_ascii_lowercase();
@@ -1143,6 +1235,17 @@ struct AmqpUrl {
     port: Option<i64>,
     user: Option<String>,
     password: Option<String>,
+}
+
+/// The vhost an AMQP URL names other than `/`, if any. The tools always use `/` (where the
+/// Kompira server consumes io_queue), as the official tool does with AMQP_URL, so such a
+/// vhost is ignored; this finds it so that a warning can say so.
+fn amqp_url_other_vhost(url: &str) -> Option<String> {
+    let after = url.trim_matches(|c: char| c <= ' ').split_once("://")?.1;
+    let path = &after[after.find('/')?..];
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let vhost = percent_decode(&path[1..]);
+    (!vhost.is_empty() && vhost != "/").then_some(vhost)
 }
 
 fn parse_amqp_url(url: &str) -> Result<AmqpUrl, String> {
@@ -1412,8 +1515,8 @@ mod tests {
         assert_eq!(keys[25], "notify.channels");
         assert_eq!(keys[30], "notify.remedies");
         assert_eq!(keys[31], "tray.language");
-        assert_eq!(keys.last().map(String::as_str), Some("outbox.max_bytes"));
-        assert_eq!(keys.len(), 35);
+        assert_eq!(keys.last().map(String::as_str), Some("secrets.store"));
+        assert_eq!(keys.len(), 36);
     }
 
     #[test]
@@ -1917,6 +2020,59 @@ mod tests {
                 "{key}"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_variable_that_is_not_text_is_an_error_not_unset() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = |name: &str| (name == "KOMPIRA_TOKEN").then(|| std::ffi::OsString::from_vec(b"t\xE9ken".to_vec()));
+        let e = check_env_is_text(&bad).unwrap_err().to_string();
+        assert_eq!(e, "the environment variable KOMPIRA_TOKEN is not UTF-8 text; set it again in UTF-8, or unset it");
+        assert!(check_env_is_text(&|_| Some("text".into())).is_ok());
+    }
+
+    #[test]
+    fn keyring_values_replace_file_secrets_but_not_environment_ones() {
+        use crate::secret_store::Lookup;
+        let text = "[secrets]\nstore = keyring\n[amqp-connection]\npassword = from-file\n[rest]\nurl = http://k\ntoken = file-token\n";
+        let mut s = Fixture::new().env("KOMPIRA_TOKEN", "env-token").load_text(text).unwrap();
+        s.warnings.clear();
+        s.apply_keyring(&|section, key| Lookup::Found(format!("ring-{section}.{key}")));
+        assert_eq!(s.amqp().password.expose(), "ring-amqp-connection.password");
+        assert_eq!(source_of(&s, "amqp-connection", "password"), "OS keyring");
+        assert_eq!(s.rest().unwrap_or_else(|e| panic!("{e}")).token.expose(), "env-token");
+        assert!(s.warnings().is_empty());
+    }
+
+    #[test]
+    fn without_a_keyring_the_file_stays_and_a_warning_says_so() {
+        use crate::secret_store::Lookup;
+        let text = "[secrets]\nstore = keyring\n[amqp-connection]\npassword = from-file\n";
+        let mut s = Fixture::new().load_text(text).unwrap();
+        s.warnings.clear();
+        s.apply_keyring(&|_, _| Lookup::Unavailable("no D-Bus session".into()));
+        assert_eq!(s.amqp().password.expose(), "from-file");
+        assert_eq!(s.warnings().len(), 1, "{:?}", s.warnings());
+        assert!(s.warnings()[0].contains("cannot be reached (no D-Bus session)"), "{:?}", s.warnings());
+        // Missing entries keep the file's value quietly; the file store never asks.
+        s.warnings.clear();
+        s.apply_keyring(&|_, _| Lookup::Missing);
+        assert_eq!(s.amqp().password.expose(), "from-file");
+        let mut plain = Fixture::new().load_text("[amqp-connection]\npassword = p\n").unwrap();
+        plain.apply_keyring(&|_, _| panic!("the file store must not ask the keyring"));
+        assert!(Fixture::new().load_text("[secrets]\nstore = vault\n").is_err());
+    }
+
+    #[test]
+    fn amqp_url_vhost_other_than_root_is_named_in_a_warning() {
+        assert_eq!(amqp_url_other_vhost("amqp://u:p@h:1/kompira?x=1"), Some("kompira".into()));
+        assert_eq!(amqp_url_other_vhost("amqp://h/a%2Fb"), Some("a/b".into()));
+        for root in ["amqp://h", "amqp://h/", "amqp://h/%2f", "amqp://h/%2F?x", "amqp:h"] {
+            assert_eq!(amqp_url_other_vhost(root), None, "{root}");
+        }
+        let s = Fixture::new().env("AMQP_URL", "amqp://h/kompira").load_file(None).unwrap();
+        assert!(s.warnings().iter().any(|w| w.contains("\"kompira\", which is ignored")), "{:?}", s.warnings());
     }
 
     #[test]

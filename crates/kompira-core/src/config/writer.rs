@@ -167,6 +167,10 @@ fn key_prefix(line: &str) -> String {
 /// Applies the edits to INI text and returns the new text. Everything not
 /// edited is kept byte for byte.
 pub fn apply_edits(text: &str, edits: &[Edit]) -> String {
+    // The reader takes a lone CR as a line break (Python's universal newlines) but the editor
+    // works on LF-ended lines, so such a break becomes LF first; otherwise an edit could land
+    // in what the reader sees as the middle of other lines (found by fuzzing).
+    let text = &lone_cr_as_lf(text);
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
     for edit in edits {
@@ -216,11 +220,39 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
                 ),
                 None => (section.header + 1, String::new()),
             };
+            let indent = deep_enough(lines, at, indent);
             ensure_newline(lines, at, eol);
             let prefix = format!("{indent}{} = ", edit.key);
             let new = value_lines(&prefix, &indent, value, eol);
             lines.splice(at..at, new);
         }
+    }
+}
+
+/// `text` with every CR that does not start a CRLF replaced by LF.
+fn lone_cr_as_lf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(if c == '\r' && chars.peek() != Some(&'\n') { '\n' } else { c });
+    }
+    out
+}
+
+/// The indentation for a key inserted at `at`: `indent`, or deeper when the next line with
+/// text is indented deeper. ConfigParser reads an indented line after a key as part of the
+/// key's value, so a shallower key would swallow that line (found by fuzzing: an indented
+/// section header right after the header of the section that got a new key).
+fn deep_enough(lines: &[String], at: usize, indent: String) -> String {
+    let next = lines[at.min(lines.len())..].iter().map(|l| content(l)).find(|text| {
+        let stripped = text.trim_matches(is_py_space);
+        !stripped.is_empty() && !stripped.starts_with('#') && !stripped.starts_with(';')
+    });
+    let next_indent: String = next.unwrap_or_default().chars().take_while(|c| is_py_space(*c)).collect();
+    if next_indent.chars().count() > indent.chars().count() {
+        next_indent
+    } else {
+        indent
     }
 }
 
@@ -261,8 +293,9 @@ fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str
 
 /// Applies the edits to the file at `path` and saves it atomically (a
 /// temporary file in the same directory, then a rename). A missing file is
-/// created (with its directories), readable only by the owner on Unix; an
-/// existing file keeps its permissions.
+/// created (with its directories), readable only by the owner on Unix (0600); an
+/// existing file keeps its permissions less any group and other bits (0644 becomes 0600,
+/// 0400 stays 0400): it may hold the password or the token.
 pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
     rewrite_file(path, |text| apply_edits(text, edits))
 }
@@ -362,6 +395,26 @@ pub fn can_write(path: &Path) -> bool {
     }
 }
 
+/// A rewritten file's permissions: its own, never looser, and on Unix without group or other
+/// bits. (Windows files inherit their folder's ACL; only the read-only flag is kept.)
+fn private(permissions: std::fs::Permissions) -> std::fs::Permissions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(owner_only(permissions.mode()))
+    }
+    #[cfg(not(unix))]
+    {
+        permissions
+    }
+}
+
+/// A Unix mode with the group and other bits (and set-id bits) cleared.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn owner_only(mode: u32) -> u32 {
+    mode & 0o700
+}
+
 fn temp_path(dir: &Path, target: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -388,7 +441,7 @@ fn write_new(
     let mut file = options.open(temp)?;
     file.write_all(bytes)?;
     if let Some(permissions) = permissions {
-        file.set_permissions(permissions)?;
+        file.set_permissions(private(permissions))?;
     }
     file.sync_all()
 }
@@ -703,7 +756,50 @@ name = job-manager
     }
 
     #[test]
-    fn write_file_edits_existing_file_keeping_mode() {
+    fn lone_carriage_returns_are_line_breaks_for_the_editor_too() {
+        // Minimised from a fuzzing crash (fuzz/artifacts/config_ini/crash-99008503…).
+        let text = "[amqp-connection]\rk = v\r\n[other]\rx = 1\r";
+        let edited = apply_edits(text, &[set("amqp-connection", "password", "p")]);
+        assert_eq!(read_back(&edited, "amqp-connection", "password").as_deref(), Some("p"));
+        assert_eq!(read_back(&edited, "amqp-connection", "k").as_deref(), Some("v"));
+        assert_eq!(read_back(&edited, "other", "x").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_new_key_does_not_swallow_an_indented_line_below_it() {
+        // Minimised from a fuzzing crash (fuzz/artifacts/config_ini/crash-2e4df878…).
+        let text = "[amqp-connection]\n  [other]\nk = v\n";
+        let edited = apply_edits(text, &[set("amqp-connection", "password", "v%al\nue")]);
+        assert_eq!(read_back(&edited, "amqp-connection", "password").as_deref(), Some("v%al\nue"));
+        assert_eq!(read_back(&edited, "other", "k").as_deref(), Some("v"));
+        assert_eq!(edited, "[amqp-connection]\n  password = v%%al\n      ue\n  [other]\nk = v\n");
+    }
+
+    #[test]
+    fn rewritten_modes_lose_group_and_other_bits_only() {
+        assert_eq!(owner_only(0o644), 0o600);
+        assert_eq!(owner_only(0o600), 0o600);
+        assert_eq!(owner_only(0o400), 0o400);
+        assert_eq!(owner_only(0o4777), 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rewriting_keeps_a_tighter_mode_and_never_loosens_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kompira.conf");
+        for (before, after) in [(0o600, 0o600), (0o400, 0o400), (0o640, 0o600)] {
+            std::fs::write(&path, SAMPLE).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(before)).unwrap();
+            write_file(&path, &[set("amqp-connection", "password", "s3cret")]).unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, after, "{before:o}");
+        }
+    }
+
+    #[test]
+    fn write_file_edits_existing_file_making_it_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kompira.conf");
         std::fs::write(&path, SAMPLE).unwrap();
@@ -721,7 +817,7 @@ name = job-manager
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o644);
+            assert_eq!(mode & 0o777, 0o600);
         }
     }
 

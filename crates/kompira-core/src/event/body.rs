@@ -54,7 +54,7 @@ pub struct KeyValueError {
 
 impl fmt::Display for KeyValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid message: {:?} is not KEY=VAL (no '=')", self.argument)
+        write!(f, "invalid message: {} is not KEY=VAL (no '=')", crate::quote::quoted(&self.argument))
     }
 }
 

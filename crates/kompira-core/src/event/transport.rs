@@ -57,8 +57,13 @@ pub async fn open(options: &ConnectOptions) -> Result<(Connection, SessionInfo),
 
     let socket_state = shared.clone();
     let timeout = options.connect_timeout;
+    // The socket steps (TCP, TLS) end by `deadline` on lapin's I/O thread; the whole handshake
+    // is given a little longer, so that a socket step always times out by itself first. Were
+    // the caller to give up first, lapin's thread would still sit in a tokio timer when the
+    // caller's runtime shuts down, and that panics.
+    let deadline = tokio::time::Instant::now() + timeout;
     let connect = async move |uri: AMQPUri, _runtime| {
-        let result = open_socket(&uri, tls_config.clone(), timeout).await;
+        let result = open_socket(&uri, tls_config.clone(), timeout, deadline).await;
         let mut state = socket_state.lock().unwrap_or_else(|p| p.into_inner());
         match result {
             Ok((stream, info)) => {
@@ -76,7 +81,7 @@ pub async fn open(options: &ConnectOptions) -> Result<(Connection, SessionInfo),
         .with_connection_name(format!("kompira-tray/{}", env!("CARGO_PKG_VERSION")).into());
     let handshake = Connection::connector(amqp_uri(options), runtime, connect, properties);
 
-    let outcome = tokio::time::timeout(options.connect_timeout, handshake).await;
+    let outcome = tokio::time::timeout_at(deadline + SOCKET_STEP_MARGIN, handshake).await;
     let mut state = shared.lock().unwrap_or_else(|p| p.into_inner());
     match outcome {
         Ok(Ok(connection)) => {
@@ -124,14 +129,18 @@ fn amqp_uri(options: &ConnectOptions) -> AMQPUri {
 
 type Socket = AsyncTcpStream<Compat<tokio::net::TcpStream>>;
 
+/// How much longer than the socket steps' deadline the whole handshake may take (see `open`).
+const SOCKET_STEP_MARGIN: Duration = Duration::from_millis(500);
+
 async fn open_socket(
     uri: &AMQPUri,
     tls_config: Option<Arc<ClientConfig>>,
     timeout: Duration,
+    deadline: tokio::time::Instant,
 ) -> Result<(Socket, SessionInfo), SendError> {
     let host = uri.authority.host.as_str();
     let endpoint = format!("{host}:{}", uri.authority.port);
-    let tcp = tokio::time::timeout(timeout, connect_tcp(host, uri.authority.port))
+    let tcp = tokio::time::timeout_at(deadline, connect_tcp(host, uri.authority.port))
         .await
         .map_err(|_| {
             SendError::transient(
@@ -151,7 +160,7 @@ async fn open_socket(
         return Ok((AsyncTcpStream::Plain(plain), info));
     };
     let handshake = RustlsConnector::from(config).connect_async(host, plain);
-    let stream = tokio::time::timeout(timeout, handshake)
+    let stream = tokio::time::timeout_at(deadline, handshake)
         .await
         .map_err(|_| {
             SendError::transient(

@@ -128,8 +128,8 @@ impl Client {
     /// The current state of a process (`262`, `id_262` or `/process/id_262`).
     pub async fn process(&self, path_or_id: &str) -> Result<Process, RestError> {
         let path = process_path(path_or_id)?;
-        self.call(Method::GET, &path, Body::None, "process", None)
-            .await
+        let answer: Value = self.call(Method::GET, &path, Body::None, "process", None).await?;
+        as_process(&path, answer)
     }
 
     /// Waits up to `timeout` (whole seconds) for a process to finish; `None` when it has not.
@@ -140,7 +140,10 @@ impl Client {
     ) -> Result<Option<Process>, RestError> {
         let path = format!("{}.wait", process_path(process)?);
         let body = json!({ "timeout": timeout.as_secs() });
-        self.long_poll(&path, &body, "process", timeout).await
+        match self.long_poll::<Value>(&path, &body, "process", timeout).await? {
+            Some(answer) => as_process(&path, answer).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Asks the server to stop a process; its answer (whether it did).
@@ -355,12 +358,22 @@ impl Client {
     }
 }
 
+/// A process from an answer. serde would also build one from a list or from an object of
+/// unrelated fields (every field is optional); neither is a process.
+fn as_process(path: &str, answer: Value) -> Result<Process, RestError> {
+    let invalid = |answer: &Value, problem: &str| RestError::invalid_answer(path, answer.to_string().as_bytes(), problem);
+    if !answer.get("status").is_some_and(Value::is_string) {
+        return Err(invalid(&answer, "expected a process, an object with a status"));
+    }
+    serde_json::from_value(answer.clone()).map_err(|e| invalid(&answer, &e.to_string()))
+}
+
 fn parse_base(text: &str) -> Result<Url, RestError> {
     let bad = |why: &str| {
         RestError::new(
             RestErrorKind::Setup,
             "",
-            format!("[rest] url {text:?} {why}"),
+            format!("[rest] url {} {why}", crate::quote::quoted(&crate::quote::url_without_secrets(text))),
             "set it to the server's address, e.g. https://kompira.example.com",
         )
     };
@@ -398,7 +411,7 @@ pub fn process_path(path_or_id: &str) -> Result<String, RestError> {
     Err(RestError::new(
         RestErrorKind::Setup,
         "",
-        format!("{path_or_id:?} is not a process"),
+        format!("{} is not a process", crate::quote::quoted(path_or_id)),
         "give its number (262), id (id_262) or path (/process/id_262)",
     ))
 }
@@ -474,6 +487,16 @@ mod tests {
         let client = Client::new(&s).unwrap();
         let debug = format!("{s:?} {client:?}");
         assert!(!debug.contains("t0ken"), "{debug}");
+    }
+
+    #[test]
+    fn only_an_object_with_a_status_is_a_process() {
+        for bad in [json!([1, 2, 3]), json!({}), json!({"id": 1, "status": 5}), json!("DONE")] {
+            let e = as_process("/process/id_1", bad.clone()).unwrap_err().to_string();
+            assert!(e.contains("is not Kompira JSON"), "{bad}: {e}");
+        }
+        let p = as_process("/process/id_1", json!({"id": 1, "status": "EXPLODED"})).unwrap();
+        assert_eq!(p.id, 1);
     }
 
     #[test]

@@ -59,6 +59,10 @@ impl RestError {
     pub(crate) fn from_status(status: u16, path: &str, body: &[u8], what: &str) -> Self {
         let detail = server_detail(body);
         let hint = match status {
+            // Redirects are not followed (the token would go along), so say where to point.
+            300..=399 => "the server redirects elsewhere (not followed, so that the token stays here); \
+                 set [rest] url to the address it redirects to (http:// or https://? a path prefix?)"
+                .to_owned(),
             400 => "check the parameters and options sent".to_owned(),
             401 => "the REST token was refused; check [rest] token (or KOMPIRA_TOKEN)".to_owned(),
             403 => format!(
@@ -322,6 +326,14 @@ mod tests {
         );
         assert_eq!(e.status(), Some(401));
         assert_eq!(e.detail(), "Invalid token.");
+        assert!(!e.is_transient());
+    }
+
+    #[test]
+    fn a_redirect_says_to_fix_the_url() {
+        let e = http(302, "/process/id_1", "", "process");
+        assert!(e.to_string().starts_with("302 on /process/id_1: (empty answer); the server redirects elsewhere"), "{e}");
+        assert!(e.hint().contains("[rest] url"), "{e}");
         assert!(!e.is_transient());
     }
 
