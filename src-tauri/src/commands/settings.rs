@@ -276,6 +276,17 @@ pub fn plan_edits(settings: &Settings, form: &SettingsForm) -> Result<Vec<Edit>,
         let text = text.trim();
         let value = match field.widget {
             Widget::Secret if text.is_empty() => continue,
+            // A value written to the file would be shadowed by the keyring's: say so instead.
+            Widget::Secret if settings.secrets_in_keyring() => {
+                return Err(FieldError {
+                    field: Some(id),
+                    message: format!(
+                        "[secrets] store = keyring keeps this in the OS keyring: set it with `kompira secret set {}.{}` \
+                         (this screen does not write the keyring)",
+                        field.section, field.key
+                    ),
+                });
+            }
             Widget::Secret => Some(text.to_owned()),
             _ if text == field.initial(settings) => continue,
             _ if text.is_empty() => None,
@@ -563,6 +574,16 @@ token = tok-old
         assert_eq!(plan_edits(&settings, &form(&values)).unwrap(), Vec::new());
         assert_eq!(conf.save(&values).unwrap().changed, 0);
         assert_eq!(conf.bytes(), CONF.as_bytes());
+    }
+
+    #[test]
+    fn a_typed_secret_is_refused_when_the_keyring_keeps_secrets() {
+        let conf = Conf::new(&format!("{CONF}\n[secrets]\nstore = keyring\n"));
+        let before = conf.bytes();
+        let err = conf.save(&[("rest.token", "tok-new")]).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("rest.token"));
+        assert!(err.message.contains("kompira secret set rest.token"), "{}", err.message);
+        assert_eq!(conf.bytes(), before, "the file is left alone");
     }
 
     #[test]

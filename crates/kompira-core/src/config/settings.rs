@@ -547,7 +547,7 @@ impl Settings {
     /// runs, the files' values stay and a warning says so (once).
     fn apply_keyring(&mut self, read: &dyn Fn(&str, &str) -> crate::secret_store::Lookup) {
         use crate::secret_store::{Lookup, KEYRING_KEYS};
-        if self.get(SECRETS, "store").and_then(|r| r.value.as_str()) != Some("keyring") {
+        if !self.secrets_in_keyring() {
             return;
         }
         for (section, key) in KEYRING_KEYS {
@@ -806,6 +806,11 @@ impl Settings {
     /// Saved quick-send templates (`[template:NAME]` sections), in file order.
     pub fn templates(&self) -> &[Template] {
         &self.templates
+    }
+
+    /// Whether `[secrets] store = keyring`: the password and the token belong in the OS keyring.
+    pub fn secrets_in_keyring(&self) -> bool {
+        self.get(SECRETS, "store").and_then(|r| r.value.as_str()) == Some("keyring")
     }
 
     /// The resolved value of a known key.
