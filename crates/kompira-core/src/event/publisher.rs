@@ -2,14 +2,13 @@
 //! one passive check of the queue, then windows of publishes whose confirms are awaited
 //! together, so a burst costs one round trip per window instead of one per event.
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::options::BasicPublishOptions;
 use lapin::PublisherConfirm;
-use lapin::types::FieldTable;
 use lapin::{Channel, Confirmation, Connection};
 
 use super::error::{SendError, Stage};
 use super::message::Envelope;
-use super::send::{close_quietly, send_error, ConnectOptions, SessionInfo};
+use super::send::{close_quietly, confirmed_channel, send_error, ConnectOptions, SessionInfo};
 use super::transport;
 
 /// An open connection with a channel in confirm mode, publishing to one queue.
@@ -27,20 +26,7 @@ impl Publisher {
     /// [`IO_QUEUE`](super::IO_QUEUE); tests and benchmarks pass a queue of their own.
     pub async fn open(options: &ConnectOptions, queue: &str) -> Result<Self, SendError> {
         let (connection, session) = transport::open(options).await?;
-        let setup = async {
-            let channel = connection.create_channel().await.map_err(send_error)?;
-            let declare = channel.queue_declare(
-                queue.into(),
-                QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
-                FieldTable::default(),
-            );
-            let confirms = channel.confirm_select(ConfirmSelectOptions::default());
-            let (declared, confirming) = tokio::join!(declare, confirms);
-            declared.map_err(send_error)?;
-            confirming.map_err(send_error)?;
-            Ok(channel)
-        };
-        let channel = match tokio::time::timeout(options.connect_timeout, setup).await {
+        let channel = match tokio::time::timeout(options.connect_timeout, confirmed_channel(&connection, queue)).await {
             Ok(Ok(channel)) => channel,
             Ok(Err(error)) => {
                 close_quietly(&connection).await;

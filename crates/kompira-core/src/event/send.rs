@@ -201,18 +201,7 @@ async fn publish(
     body: &[u8],
     tls_version: Option<&str>,
 ) -> Result<(), SendError> {
-    let channel = connection.create_channel().await.map_err(send_error)?;
-    // Passive: a missing io_queue is an error, not a message silently dropped by the broker.
-    // Both requests go out together: one round trip instead of two.
-    let declare = channel.queue_declare(
-        IO_QUEUE.into(),
-        QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
-        FieldTable::default(),
-    );
-    let confirms = channel.confirm_select(ConfirmSelectOptions::default());
-    let (declared, confirming) = tokio::join!(declare, confirms);
-    declared.map_err(send_error)?;
-    confirming.map_err(send_error)?;
+    let channel = confirmed_channel(connection, IO_QUEUE).await?;
     let properties = message::properties(event, stamp, tls_version);
     // Mandatory: should io_queue vanish after the check, the broker returns the message.
     let confirmation = channel
@@ -248,6 +237,23 @@ async fn publish(
 }
 
 /// Broker replies (NOT_FOUND, ACCESS_REFUSED, …) are final; a dropped connection is not.
+/// A channel with publisher confirms on, after checking that `queue` exists. Passive: a
+/// missing queue is an error, not a message silently dropped by the broker. Both requests go
+/// out together: one round trip instead of two.
+pub(super) async fn confirmed_channel(connection: &Connection, queue: &str) -> Result<lapin::Channel, SendError> {
+    let channel = connection.create_channel().await.map_err(send_error)?;
+    let declare = channel.queue_declare(
+        queue.into(),
+        QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
+        FieldTable::default(),
+    );
+    let confirms = channel.confirm_select(ConfirmSelectOptions::default());
+    let (declared, confirming) = tokio::join!(declare, confirms);
+    declared.map_err(send_error)?;
+    confirming.map_err(send_error)?;
+    Ok(channel)
+}
+
 pub(super) fn send_error(error: lapin::Error) -> SendError {
     match error.kind() {
         ErrorKind::ProtocolError(reply) => broker_reply(Stage::Send, reply),
