@@ -64,15 +64,17 @@ if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
     headless=1
     say "no display here: the app runs under Xvfb on $DISPLAY (a screenshot is saved below)"
 fi
-launch=("$bin/kompira-tray")
 if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
-    command -v dbus-run-session >/dev/null 2>&1 || die "no D-Bus session and no dbus-run-session (apt-get install dbus-x11)"
-    launch=(dbus-run-session -- "${launch[@]}")
+    # A bus of our own, stopped on exit with everything else (dbus-run-session, stopped by a
+    # signal, would leave its daemon behind).
+    command -v dbus-launch >/dev/null 2>&1 || die "no D-Bus session and no dbus-launch (apt-get install dbus-x11)"
+    eval "$(dbus-launch --sh-syntax)" || die "dbus-launch failed"
+    PIDS+=("$DBUS_SESSION_BUS_PID")
 fi
 
 # --- The app ---------------------------------------------------------------------------------
 say "starting Kompira Tray (the window opens; closing it keeps the app in the tray — Quit ends it)"
-"${launch[@]}" 2> >(tee "$WORKDIR/app.log" >&2) &
+"$bin/kompira-tray" 2> >(tee "$WORKDIR/app.log" >&2) &
 app_pid=$!
 PIDS+=("$app_pid")
 
