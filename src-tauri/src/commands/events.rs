@@ -156,12 +156,18 @@ mod tests {
         assert!(bad(SendForm { channel: "Alert".into(), fields: rows(&[("a", "1")]), ..SendForm::default() }).contains("not a channel path"));
     }
 
-    #[tokio::test]
-    async fn the_form_sends_a_confirmed_event_to_the_broker() {
+    /// The broker's URL and an empty io_queue, held for this test alone.
+    async fn empty_io_queue() -> (String, kompira_testkit::IoQueueGuard) {
         let url = kompira_testkit::broker_url();
-        let _guard = kompira_testkit::lock_io_queue().await;
+        let guard = kompira_testkit::lock_io_queue().await;
         kompira_testkit::declare_io_queue(&url).await.unwrap();
         kompira_testkit::purge(&url, kompira_testkit::IO_QUEUE).await.unwrap();
+        (url, guard)
+    }
+
+    #[tokio::test]
+    async fn the_form_sends_a_confirmed_event_to_the_broker() {
+        let (url, _guard) = empty_io_queue().await;
         let s = settings("[amqp-connection]\nserver = 127.0.0.1\n");
         let id = send(&s, SendForm { fields: rows(&[("from", "app")]), ..SendForm::default() }).await.unwrap();
         let msg = kompira_testkit::receive_one(&url, kompira_testkit::IO_QUEUE, std::time::Duration::from_secs(10))
@@ -186,10 +192,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_queued_form_is_sent_by_the_drainer_and_reported_sent() {
-        let url = kompira_testkit::broker_url();
-        let _guard = kompira_testkit::lock_io_queue().await;
-        kompira_testkit::declare_io_queue(&url).await.unwrap();
-        kompira_testkit::purge(&url, kompira_testkit::IO_QUEUE).await.unwrap();
+        let (url, _guard) = empty_io_queue().await;
         let s = settings("[amqp-connection]\nserver = 127.0.0.1\n");
         let dir = tempfile::tempdir().unwrap();
         let (store, stop) = outbox_with_drainer(&s, dir.path());
