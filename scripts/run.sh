@@ -73,10 +73,21 @@ if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
 fi
 
 # --- The app ---------------------------------------------------------------------------------
+# Two processes: the agent (tray, alerts, outbox) lives until Quit; the window comes and goes.
+# The agent is started here, so it ends with this script (and with it the window); its socket
+# is private to this run, so an agent already running on this desktop is left alone.
+export KOMPIRA_TRAY_SOCKET="$WORKDIR/kompira-tray.sock"
 say "starting Kompira Tray (the window opens; closing it keeps the app in the tray — Quit ends it)"
-"$bin/kompira-tray" 2> >(tee "$WORKDIR/app.log" >&2) &
+"$bin/kompira-tray-agent" --no-window 2> >(tee "$WORKDIR/app.log" >&2) &
 app_pid=$!
 PIDS+=("$app_pid")
+for _ in $(seq 100); do
+    grep -q "agent listening" "$WORKDIR/app.log" 2>/dev/null && break
+    kill -0 "$app_pid" 2>/dev/null || die "the app exited before it was ready (log above)"
+    sleep 0.1
+done
+"$bin/kompira-tray" 2> >(tee -a "$WORKDIR/app.log" >&2) &
+PIDS+=($!)
 
 if ((demo)); then
     # Once the app watches the Alert channel, an alert sent the way Zabbix would pops up.

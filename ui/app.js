@@ -44,17 +44,17 @@ for (const [name, view] of Object.entries(VIEWS)) {
 }
 document.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && e.ctrlKey) VIEWS[visibleView()].submit?.();
-  // Closing hides the window; the app releases it once it has stayed hidden a while.
+  // Closing hides the window; its process ends once it has stayed hidden a while.
   if (e.key === "Escape") window.__TAURI__.window.getCurrentWindow().close();
 });
 // The tray asks for a view ("send", "alerts", …) when it opens the window.
 listen("show-view", (e) => showView(e.payload));
 // A window opened by a popup or the tray menu was created just now: ask which view (and which
-// alert) was meant.
+// alert) was meant; an empty view keeps the first one.
 invoke("initial_view").then((opening) => {
   if (!opening) return;
   if (opening.alert !== null) alerts.focus(opening.alert);
-  showView(opening.view);
+  if (opening.view) showView(opening.view);
 });
 listen("alerts-changed", refreshStatus);
 listen("status-changed", refreshStatus);

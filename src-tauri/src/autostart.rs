@@ -1,6 +1,7 @@
-//! Start at login, through `tauri-plugin-autostart` (it writes `~/.config/autostart/…desktop`
-//! on Linux, the Run key on Windows, a LaunchAgent on macOS; the entry passes `--minimized`).
-//! The Settings checkbox and the tray's check item both come here, so they stay in step.
+//! Start at login for the Settings checkbox, through `tauri-plugin-autostart` (it writes
+//! `~/.config/autostart/…desktop` on Linux, the Run key on Windows, a LaunchAgent on macOS; the
+//! entry passes `--minimized`, which starts the agent alone). The tray's check item lives in the
+//! agent and writes the same entry (`kompira_tray_agent::autostart`); each tells the other.
 
 use tauri::{AppHandle, Emitter};
 use tauri_plugin_autostart::ManagerExt;
@@ -24,8 +25,12 @@ pub fn set(app: &AppHandle, enabled: bool) -> Result<bool, String> {
     };
     // Whatever happened, show the state that is really in force.
     if let Ok(now) = is_enabled(app) {
-        crate::tray::show_autostart(app, now);
         let _ = app.emit("autostart-changed", now);
+        tauri::async_runtime::spawn(async {
+            if let Err(reason) = crate::agent_link::forward("autostart_changed", serde_json::Value::Null).await {
+                tracing::warn!("the tray's Start at login item may be out of date: {reason}");
+            }
+        });
     }
     outcome
 }

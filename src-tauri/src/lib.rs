@@ -1,17 +1,14 @@
-//! Kompira Tray: a Tauri shell that wires the engine (`kompira-core`) to a tray icon, a small
-//! window and desktop popups. It holds no Kompira logic of its own.
+//! Kompira Tray's window: a Tauri process that shows the quick-send, job-flow, alerts and
+//! settings views while the user needs them, and ends a while after it is closed. The resident
+//! half (tray, watcher, popups, outbox) is the agent, `kompira-tray-agent`, which this starts
+//! when it is not running; see `agent_link.rs`. It holds no Kompira logic of its own.
 
-mod alerts;
+mod agent_link;
 mod autostart;
 mod cli;
 mod commands;
-mod connection_notice;
 mod graphics;
-mod outbox;
-mod popups;
-mod runs;
 mod state;
-mod tray;
 mod window;
 
 use std::process::ExitCode;
@@ -19,11 +16,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use tauri::{RunEvent, WindowEvent};
 
-use state::AppState;
+use agent_link::Launch;
+use state::WindowState;
 
-/// Builds and runs the app until Quit.
+/// Opens the window (or hands over to the one open) and runs until it is released or Quit.
 pub fn run() -> ExitCode {
-    graphics::disable_gtk_gl_unless_chosen();
     let args = match cli::Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -34,6 +31,10 @@ pub fn run() -> ExitCode {
     if args.config_files {
         return cli::print_config_files();
     }
+    if args.minimized {
+        return agent_link::become_agent();
+    }
+    graphics::disable_gtk_gl_unless_chosen();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -41,31 +42,34 @@ pub fn run() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let start_hidden = args.minimized;
-    let state = AppState::load();
+    let opening = args.opening();
+    if !args.from_agent {
+        match tauri::async_runtime::block_on(agent_link::start_or_hand_over(&opening)) {
+            Ok(Launch::HandedOver) => return ExitCode::SUCCESS,
+            Ok(Launch::Window) => {}
+            // The window still opens: its status line and every call then say what is wrong.
+            Err(reason) => tracing::error!("{reason}"),
+        }
+    }
+    window::set_initial(opening);
 
     let app = tauri::Builder::default()
-        // First, so a second launch hands over before anything else starts: it shows the
-        // running window and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            window::show(app);
-        }))
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
-        .manage(state)
+        .manage(WindowState::load())
         .invoke_handler(tauri::generate_handler![
             window::initial_view,
-            commands::events::send_event,
-            commands::outbox::list_outbox,
-            commands::outbox::retry_outbox,
-            commands::outbox::discard_outbox,
-            commands::alerts::list_alerts,
-            commands::alerts::mark_alerts_read,
-            commands::alerts::clear_alerts,
-            commands::status::status,
-            commands::jobflows::run_jobflow,
-            commands::jobflows::list_jobflows,
-            commands::jobflows::run_remedy,
-            commands::jobflows::list_remedies,
+            commands::forwarded::status,
+            commands::forwarded::send_event,
+            commands::forwarded::list_outbox,
+            commands::forwarded::retry_outbox,
+            commands::forwarded::discard_outbox,
+            commands::forwarded::list_alerts,
+            commands::forwarded::mark_alerts_read,
+            commands::forwarded::clear_alerts,
+            commands::forwarded::run_jobflow,
+            commands::forwarded::list_jobflows,
+            commands::forwarded::run_remedy,
+            commands::forwarded::list_remedies,
             commands::templates::list_templates,
             commands::templates::save_template,
             commands::templates::delete_template,
@@ -76,20 +80,15 @@ pub fn run() -> ExitCode {
             commands::settings::get_autostart,
             commands::settings::set_autostart,
         ])
-        .setup(move |app| {
+        .setup(|app| {
             let handle = app.handle().clone();
-            let tray_ready = tray::build(&handle);
-            alerts::start_watching(&handle);
-            outbox::start(&handle);
-            // Without a tray there is no other way in: show the window whatever was asked.
-            if !start_hidden || !tray_ready {
-                window::show(&handle);
-            }
+            agent_link::relay_events(handle.clone());
+            window::show(&handle);
             Ok(())
         })
         .on_window_event(|window, event| {
-            // Closing hides (alerts keep coming while the window is away); a window left hidden
-            // is released later (see window.rs).
+            // Closing hides (what was typed is kept if it comes back soon); a window left hidden
+            // ends the process later (see window.rs).
             if let WindowEvent::CloseRequested { api, .. } = event {
                 api.prevent_close();
                 window::hide(window);
@@ -104,7 +103,7 @@ pub fn run() -> ExitCode {
         }
     };
     app.run(|_handle, event| {
-        // Hidden windows must not end the app; only Quit (app.exit) does.
+        // A hidden window must not end the process at once; the release (app.exit) does.
         if let RunEvent::ExitRequested { api, code: None, .. } = event {
             api.prevent_exit();
         }

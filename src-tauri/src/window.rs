@@ -1,21 +1,20 @@
-//! The app's one window: created on first use, hidden when closed, released when it has stayed
-//! hidden a while.
+//! The window process's one window: shown at start, hidden when closed, and the whole process
+//! ends when it has stayed hidden a while.
 //!
-//! A webview is WebKit's web and network processes, hundreds of MB; an app started at login may
-//! never be opened, and one opened once should not keep paying for it. Closing only hides, so a
-//! window brought back soon keeps what was typed; after [`RELEASE_AFTER`] hidden, and once no
-//! job flow it shows is still running, the window is destroyed. Opening it again builds a fresh
-//! one, which reads its state (alerts, status, settings) from the app when its page loads.
+//! A webview is WebKit's web and network processes, hundreds of MB, and a process that had one
+//! keeps much of it after the webview is destroyed (BENCHMARKS.md). So the window is a process
+//! of its own: closing only hides, so a window brought back soon keeps what was typed; after
+//! [`RELEASE_AFTER`] hidden the process exits and gives all of it back. The agent keeps
+//! everything that must outlive it (alerts, runs, the outbox); opening the window again starts a
+//! fresh process, which reads that state from the agent when its page loads.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::Serialize;
+use kompira_tray_agent::ipc::Opening;
+use kompira_tray_agent::state::lock;
 use tauri::{AppHandle, Emitter, Manager, WebviewWindow};
-
-use crate::runs;
-use crate::state::lock;
 
 const LABEL: &str = "main";
 
@@ -42,14 +41,6 @@ fn configured_release_after() -> Duration {
 }
 
 /// What a just-created window should open on; its page asks for it once loaded.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Opening {
-    /// `send`, `jobflow`, `alerts` or `settings`.
-    pub view: String,
-    /// The alert to mark in the Alerts view (a popup's "Open").
-    pub alert: Option<u64>,
-}
-
 static PENDING: Mutex<Option<Opening>> = Mutex::new(None);
 
 /// Bumped whenever the window is shown or hidden: a release planned at one hide is void once
@@ -81,18 +72,24 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     tauri::WebviewWindowBuilder::from_config(app, &config)?.build()
 }
 
-/// Shows the window on `view`, with `alert` marked when given.
-pub fn open(app: &AppHandle, view: &str, alert: Option<u64>) {
-    let opening = Opening { view: view.to_owned(), alert };
+/// Shows the window on the opening's view (the current one when empty), with its alert marked.
+pub fn open(app: &AppHandle, opening: &Opening) {
     *lock(&PENDING) = Some(opening.clone());
     if show(app) {
         // The page is there and listening: tell it now, not when it next loads.
         lock(&PENDING).take();
-        if let Some(id) = alert {
+        if let Some(id) = opening.alert {
             let _ = app.emit_to(LABEL, "focus-alert", id);
         }
-        let _ = app.emit_to(LABEL, "show-view", view);
+        if !opening.view.is_empty() {
+            let _ = app.emit_to(LABEL, "show-view", &opening.view);
+        }
     }
+}
+
+/// What the window opens on at start (the command line's `--view` and `--alert`).
+pub fn set_initial(opening: Opening) {
+    *lock(&PENDING) = Some(opening);
 }
 
 /// The opening asked for before the page could listen (see [`open`]), once.
@@ -101,30 +98,20 @@ pub fn initial_view() -> Option<Opening> {
     lock(&PENDING).take()
 }
 
-/// Hides the window (its close button, Esc) and plans its release.
+/// Hides the window (its close button, Esc) and plans the process's end.
 pub fn hide(window: &tauri::Window) {
     let _ = window.hide();
     let change = VISIBILITY_CHANGES.fetch_add(1, Ordering::SeqCst) + 1;
     let app = window.app_handle().clone();
     let delay = configured_release_after();
     tauri::async_runtime::spawn(async move {
-        loop {
-            tokio::time::sleep(delay).await;
-            if VISIBILITY_CHANGES.load(Ordering::SeqCst) != change {
-                return; // shown (or hidden anew) since: that change plans its own release
-            }
-            // A running job flow reports into the window: release it once the run has ended.
-            if runs::in_flight() == 0 {
-                break;
-            }
-        }
-        // Decided on the main thread, where the tray shows the window: no show slips in between.
+        tokio::time::sleep(delay).await;
+        // Decided on the main thread, where the agent's "show" lands: no show slips in between.
         let main = app.clone();
         let _ = app.run_on_main_thread(move || {
-            let still_hidden = VISIBILITY_CHANGES.load(Ordering::SeqCst) == change;
-            if let (true, Some(window)) = (still_hidden, main.get_webview_window(LABEL)) {
-                tracing::debug!("releasing the hidden window");
-                let _ = window.destroy();
+            if VISIBILITY_CHANGES.load(Ordering::SeqCst) == change {
+                tracing::debug!("the window stayed hidden: ending the window process");
+                main.exit(0);
             }
         });
     });

@@ -91,6 +91,7 @@ pub struct Stack {
     pub recorder: NotifyRecorder,
     pub window: Session,
     tauri_driver: Proc,
+    _agent: AgentStopper,
     _sim: Proc,
     _dbus: Proc,
     _xvfb: Proc,
@@ -321,6 +322,7 @@ async fn launch(name: &str, lang: Lang, graphics: Graphics, io_queue: testkit::I
         driver.env("GDK_GL", "");
     }
     let (tauri_driver, window) = start_app(driver, &logs).await?;
+    let agent = AgentStopper { socket: run_dir.join("runtime/kompira-tray.sock") };
     let rest = Client::new(&RestSettings {
         url: sim_url,
         token: Secret::new(SIM_TOKEN),
@@ -337,11 +339,35 @@ async fn launch(name: &str, lang: Lang, graphics: Graphics, io_queue: testkit::I
         recorder,
         window,
         tauri_driver,
+        _agent: agent,
         _sim: sim,
         _dbus: dbus,
         _xvfb: xvfb,
         _io_queue: io_queue,
     })
+}
+
+/// Stops the agent the app started. It runs in a process group of its own (a window's end must
+/// not end the tray), so the driver's kill misses it; it answers `ping` with its pid.
+struct AgentStopper {
+    socket: PathBuf,
+}
+
+impl Drop for AgentStopper {
+    fn drop(&mut self) {
+        use std::io::{BufRead, Write};
+        let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&self.socket) else { return };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = stream.write_all(b"{\"call\": \"ping\"}\n");
+        let mut answer = String::new();
+        let _ = std::io::BufReader::new(stream).read_line(&mut answer);
+        let Some(pid) = serde_json::from_str::<serde_json::Value>(&answer).ok().and_then(|v| v["ok"].as_u64()) else { return };
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// A fresh directory per run: HOME, XDG directories and logs, kept afterwards for reading.

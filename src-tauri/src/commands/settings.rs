@@ -15,7 +15,7 @@ use kompira_core::watch::Severity;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, State};
 
-use crate::state::{self, AppState};
+use crate::state::{self, WindowState};
 
 /// How a field is edited in the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -381,7 +381,7 @@ fn target_of(settings: &Settings) -> Result<PathBuf, String> {
 }
 
 /// The form's settings, checked; `Err` names the field at fault.
-fn settings_with_form(state: &AppState, form: &SettingsForm) -> Result<Settings, FieldError> {
+fn settings_with_form(state: &WindowState, form: &SettingsForm) -> Result<Settings, FieldError> {
     let current = state.settings().map_err(FieldError::general)?;
     let target = target_of(&current).ok();
     state::with_load_options(|opts| with_form(opts, &current, target.as_deref(), form))
@@ -391,14 +391,14 @@ fn settings_with_form(state: &AppState, form: &SettingsForm) -> Result<Settings,
 
 /// The Settings view's model.
 #[tauri::command]
-pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, String> {
+pub fn get_settings(state: State<'_, WindowState>) -> Result<SettingsView, String> {
     let settings = state.settings()?;
     Ok(view(&settings, &target_of(&settings)))
 }
 
 /// Saves the form, then reloads the settings and restarts watching with them.
 #[tauri::command]
-pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, form: SettingsForm) -> Result<Saved, FieldError> {
+pub async fn save_settings(app: AppHandle, state: State<'_, WindowState>, form: SettingsForm) -> Result<Saved, FieldError> {
     let saved = {
         // One save at a time: each plans its edits from the settings the last one left.
         let _saving = state.saving.lock().await;
@@ -411,9 +411,10 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, form: Set
         saved
     };
     if saved.changed > 0 {
-        crate::alerts::restart_watching(&app).await;
-        crate::outbox::restart(&app);
-        crate::tray::relabel(&app);
+        // The agent watches, sends and draws the tray with these settings: it reads them again.
+        if let Err(reason) = crate::agent_link::forward("settings_saved", serde_json::Value::Null).await {
+            tracing::warn!("saved, but the agent did not take the new settings: {reason}");
+        }
         let _ = app.emit("status-changed", ());
     }
     Ok(saved)
@@ -421,14 +422,14 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, form: Set
 
 /// Opens one AMQP connection with the values in the form.
 #[tauri::command]
-pub async fn test_amqp_connection(state: State<'_, AppState>, form: SettingsForm) -> Result<String, FieldError> {
+pub async fn test_amqp_connection(state: State<'_, WindowState>, form: SettingsForm) -> Result<String, FieldError> {
     let settings = settings_with_form(&state, &form)?;
     test_amqp(&settings).await.map_err(FieldError::general)
 }
 
 /// Makes one REST request with the values in the form.
 #[tauri::command]
-pub async fn test_rest_token(state: State<'_, AppState>, form: SettingsForm) -> Result<String, FieldError> {
+pub async fn test_rest_token(state: State<'_, WindowState>, form: SettingsForm) -> Result<String, FieldError> {
     let settings = settings_with_form(&state, &form)?;
     test_rest(&settings).await.map_err(FieldError::general)
 }

@@ -16,9 +16,9 @@ use kompira_core::event::check_rows;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
-use super::rows::{pairs, rows, Row};
+use kompira_tray_agent::rows::{pairs, rows, Row};
 use super::settings::choose_target;
-use crate::state::{self, AppState};
+use crate::state::{self, WindowState};
 
 /// A template as the forms see it (and send it to be saved).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -179,19 +179,19 @@ fn templates_file(settings: &Settings) -> Result<PathBuf, String> {
 }
 
 /// Reads the files again so every view sees the change; the new list.
-fn reload(state: &AppState) -> Result<Vec<TemplateForm>, String> {
+fn reload(state: &WindowState) -> Result<Vec<TemplateForm>, String> {
     let settings = state.reload().map_err(|e| format!("saved, but kompira.conf no longer loads: {e}"))?;
     Ok(list(&settings))
 }
 
 #[tauri::command]
-pub fn list_templates(state: State<'_, AppState>) -> Result<Vec<TemplateForm>, String> {
+pub fn list_templates(state: State<'_, WindowState>) -> Result<Vec<TemplateForm>, String> {
     state.settings().map(|s| list(&s)).map_err(|e| format!("settings not loaded: {e}"))
 }
 
 /// Saves a template; the new list.
 #[tauri::command]
-pub async fn save_template(state: State<'_, AppState>, template: TemplateForm) -> Result<Vec<TemplateForm>, String> {
+pub async fn save_template(state: State<'_, WindowState>, template: TemplateForm) -> Result<Vec<TemplateForm>, String> {
     // One writer of kompira.conf at a time (the settings screen takes the same lock).
     let _saving = state.saving.lock().await;
     let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
@@ -201,7 +201,7 @@ pub async fn save_template(state: State<'_, AppState>, template: TemplateForm) -
 
 /// Deletes a template; the new list.
 #[tauri::command]
-pub async fn delete_template(state: State<'_, AppState>, name: String) -> Result<Vec<TemplateForm>, String> {
+pub async fn delete_template(state: State<'_, WindowState>, name: String) -> Result<Vec<TemplateForm>, String> {
     let _saving = state.saving.lock().await;
     let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
     delete(&settings, &templates_file(&settings)?, &name)?;

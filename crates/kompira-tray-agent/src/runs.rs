@@ -1,14 +1,14 @@
-//! Running a job flow from the app (the form, or an alert's remedy) and following it to its end.
-//! Each change goes to the window as a `run-update` event; the end also pops up, because the
-//! window may be hidden by then.
+//! Running a job flow from the agent (the window's form, or an alert's remedy) and following it
+//! to its end. Each change goes to the window as a `run-update` event; the end also pops up,
+//! because the window may be closed by then.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use kompira_core::rest::{follow, Client, ExecuteRequest, FollowOptions, Process, ProcessUpdate};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
 
+use crate::agent::Agent;
 use crate::popups::{self, Loudness};
 
 /// What to run.
@@ -26,7 +26,7 @@ pub struct RunSpec {
 /// What the window hears about a run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunUpdate {
-    /// This app's number for the run (the form matches updates to its request by it).
+    /// The agent's number for the run (the form matches updates to its request by it).
     pub run: u64,
     pub jobflow: String,
     /// The alert whose remedy this is (the Alerts view shows the run on it).
@@ -48,36 +48,26 @@ pub struct RunUpdate {
 
 static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
 
-/// Runs started and not yet ended (the window is kept while it has one to show).
-static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
-
-/// How many runs are still going.
-pub fn in_flight() -> usize {
-    IN_FLIGHT.load(Ordering::SeqCst)
-}
-
 /// Starts the run and returns its number at once; the rest arrives as `run-update`s, and the
 /// end of a followed run (or a failure) as a popup.
-pub fn start(app: &AppHandle, client: Arc<Client>, spec: RunSpec) -> u64 {
+pub fn start(agent: &Arc<Agent>, client: Arc<Client>, spec: RunSpec) -> u64 {
     let run = NEXT_RUN.fetch_add(1, Ordering::Relaxed);
-    let app = app.clone();
-    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
-    tauri::async_runtime::spawn(async move {
+    let reporter = agent.clone();
+    agent.spawn(async move {
         let wait = spec.wait;
         execute_and_follow(&client, run, spec, |update| {
             if update.finished && (wait || update.status == "FAILED") {
                 let (summary, body, loudness) = result_popup(&update);
                 popups::show(summary, body, loudness);
             }
-            let _ = app.emit("run-update", update);
+            reporter.emit("run-update", update);
         })
         .await;
-        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     });
     run
 }
 
-/// The run without Tauri: executes the job flow and reports the start, every change and the
+/// The run itself: executes the job flow and reports the start, every change and the
 /// end to `report`. The last report is the only one with `finished` set.
 pub async fn execute_and_follow(client: &Client, run: u64, spec: RunSpec, mut report: impl FnMut(RunUpdate)) {
     let base = RunUpdate {

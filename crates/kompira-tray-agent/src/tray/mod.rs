@@ -1,20 +1,16 @@
 //! The tray icon and its menu. The icon tells the state at a glance; the menu opens the window
-//! on a view, pauses popups and turns start at login on or off. A desktop without a tray host
-//! (headless, GNOME without the AppIndicator extension) is logged, never fatal: the window is
-//! shown instead.
+//! on a view, pauses popups and turns start at login on or off. What to show is decided here
+//! ([`model`]); drawing it is the backend's job: StatusNotifierItem over D-Bus on Linux
+//! (`sni.rs`), a Win32 notification icon on Windows (`win32.rs`). A desktop without a tray host
+//! is logged, never fatal: the window is shown instead.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kompira_core::watch::{Connection, WatchState};
-use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
-use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Manager, Wry};
 
-use crate::state::{lock, AppState, Pause};
-use crate::window;
-
-const TRAY_ID: &str = "main";
+use crate::agent::Agent;
+use crate::state::{lock, Pause};
 
 /// Which icon shows, most urgent first: offline, unread alerts, reconnecting, paused, connected.
 pub fn icon_name(state: Option<&WatchState>, unread: usize) -> &'static str {
@@ -80,17 +76,13 @@ impl Lang {
 }
 
 /// The POSIX locale (Windows has none in the environment: English unless set in Settings).
-fn os_locale() -> Option<String> {
+pub fn os_locale() -> Option<String> {
     ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-pub fn current_lang(app: &AppHandle) -> Lang {
-    let setting = app.state::<AppState>().settings().map(|s| s.language().to_owned()).unwrap_or_default();
-    Lang::choose(&setting, os_locale().as_deref())
-}
 
 /// The fixed labels of the menu.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MenuLabels {
     /// Opens quick send.
     pub quick_send: &'static str,
@@ -151,138 +143,144 @@ pub fn pause_items_enabled(paused: bool) -> (bool, bool, bool) {
     (!paused, !paused, paused)
 }
 
-/// The items whose text or state changes while the app runs.
-struct TrayMenu {
-    quick_send: MenuItem<Wry>,
-    run_jobflow: MenuItem<Wry>,
-    alerts: MenuItem<Wry>,
-    pause_hour: MenuItem<Wry>,
-    pause_until_resumed: MenuItem<Wry>,
-    resume: MenuItem<Wry>,
-    start_at_login: CheckMenuItem<Wry>,
-    settings: MenuItem<Wry>,
-    quit: MenuItem<Wry>,
+/// What the tray shows: the backends draw this and nothing else.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrayModel {
+    /// One of the `icons/tray-*.png` names (see [`icon_name`]).
+    pub icon: &'static str,
+    pub tooltip: String,
+    pub labels: MenuLabels,
+    /// The Alerts item, with its unread count.
+    pub alerts: String,
+    /// Pause for an hour, pause until resumed, resume (see [`pause_items_enabled`]).
+    pub pause_enabled: (bool, bool, bool),
+    /// Start at login is on.
+    pub autostart: bool,
 }
 
-impl TrayMenu {
-    fn new(app: &AppHandle, lang: Lang) -> tauri::Result<Self> {
-        let labels = menu_labels(lang);
-        let item = |id: &str, text: &str| MenuItem::with_id(app, id, text, true, None::<&str>);
-        Ok(Self {
-            quick_send: item("send", labels.quick_send)?,
-            run_jobflow: item("jobflow", labels.run_jobflow)?,
-            alerts: item("alerts", &alerts_label(lang, 0))?,
-            pause_hour: item("pause-hour", labels.pause_hour)?,
-            pause_until_resumed: item("pause", labels.pause_until_resumed)?,
-            resume: item("resume", labels.resume)?,
-            start_at_login: CheckMenuItem::with_id(
-                app,
-                "autostart",
-                labels.start_at_login,
-                true,
-                crate::autostart::is_enabled(app).unwrap_or(false),
-                None::<&str>,
-            )?,
-            settings: item("settings", labels.settings)?,
-            quit: item("quit", labels.quit)?,
-        })
-    }
+/// What the user chose in the tray.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrayAction {
+    /// A left click on the icon.
+    Activate,
+    /// A menu item that opens the window on a view.
+    Open(&'static str),
+    PauseHour,
+    PauseUntilResumed,
+    Resume,
+    ToggleAutostart,
+    Quit,
+}
 
-    fn menu(&self, app: &AppHandle) -> tauri::Result<Menu<Wry>> {
-        Menu::with_items(
-            app,
-            &[
-                &self.quick_send,
-                &self.run_jobflow,
-                &self.alerts,
-                &PredefinedMenuItem::separator(app)?,
-                &self.pause_hour,
-                &self.pause_until_resumed,
-                &self.resume,
-                &PredefinedMenuItem::separator(app)?,
-                &self.start_at_login,
-                &self.settings,
-                &PredefinedMenuItem::separator(app)?,
-                &self.quit,
-            ],
-        )
+/// The menu's language for the current settings.
+pub fn current_lang(agent: &Agent) -> Lang {
+    let setting = agent.state.settings().map(|s| s.language().to_owned()).unwrap_or_default();
+    Lang::choose(&setting, os_locale().as_deref())
+}
+
+/// The tray as the current state wants it.
+pub fn model(agent: &Agent) -> TrayModel {
+    let state = &agent.state;
+    let lang = current_lang(agent);
+    let watch_state = lock(&state.watch_state).clone();
+    let unread = lock(&state.history).unread_count();
+    let pending = state.outbox_pending.load(std::sync::atomic::Ordering::SeqCst);
+    let paused = Pause::holds(*lock(&state.pause), Instant::now());
+    TrayModel {
+        icon: icon_name(watch_state.as_ref(), unread),
+        tooltip: tooltip(lang, watch_state.as_ref(), unread, pending),
+        labels: menu_labels(lang),
+        alerts: alerts_label(lang, unread),
+        pause_enabled: pause_items_enabled(paused),
+        autostart: crate::autostart::is_enabled().unwrap_or(false),
     }
 }
 
-fn icon_bytes(name: &str) -> &'static [u8] {
+/// The PNG of an icon name.
+pub fn icon_png(name: &str) -> &'static [u8] {
     match name {
-        "tray-unread" => include_bytes!("../../icons/tray-unread.png"),
-        "tray-reconnecting" => include_bytes!("../../icons/tray-reconnecting.png"),
-        "tray-paused" => include_bytes!("../../icons/tray-paused.png"),
-        "tray-connected" => include_bytes!("../../icons/tray-connected.png"),
-        _ => include_bytes!("../../icons/tray-offline.png"),
+        "tray-unread" => include_bytes!("../../../../icons/tray-unread.png"),
+        "tray-reconnecting" => include_bytes!("../../../../icons/tray-reconnecting.png"),
+        "tray-paused" => include_bytes!("../../../../icons/tray-paused.png"),
+        "tray-connected" => include_bytes!("../../../../icons/tray-connected.png"),
+        _ => include_bytes!("../../../../icons/tray-offline.png"),
     }
 }
 
-/// Builds the tray; false when the desktop has no tray host.
-pub fn build(app: &AppHandle) -> bool {
-    let lang = current_lang(app);
-    let built = TrayMenu::new(app, lang).and_then(|items| Ok((items.menu(app)?, items)));
-    let (menu, items) = match built {
-        Ok(built) => built,
-        Err(e) => {
-            tracing::warn!("tray menu not built: {e}");
+/// A decoded icon, RGBA.
+#[cfg(any(target_os = "linux", windows))]
+pub struct Rgba {
+    pub rgba: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Decodes one of our PNG icons into RGBA (8 bits per channel, alpha added where missing).
+#[cfg(any(target_os = "linux", windows))]
+pub fn decode_png(png_bytes: &[u8]) -> Result<Rgba, String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| format!("tray icon: {e}"))?;
+    let mut buffer = vec![0; reader.output_buffer_size().ok_or("tray icon: too large")?];
+    let info = reader.next_frame(&mut buffer).map_err(|e| format!("tray icon: {e}"))?;
+    buffer.truncate(info.buffer_size());
+    let rgba = match info.color_type {
+        png::ColorType::Rgba => buffer,
+        png::ColorType::GrayscaleAlpha => buffer.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect(),
+        other => return Err(format!("tray icon: unexpected colour type {other:?}")),
+    };
+    Ok(Rgba { rgba, width: info.width, height: info.height })
+}
+
+/// Puts the icon in the tray and starts answering its menu; false when the desktop has no tray
+/// host (headless, GNOME without the AppIndicator extension), which is logged, never fatal.
+pub async fn start(agent: &Arc<Agent>) -> bool {
+    let (actions, mut chosen) = tokio::sync::mpsc::unbounded_channel();
+    match backend::start(model(agent), actions).await {
+        Ok(handle) => agent.set_tray(handle),
+        Err(reason) => {
+            tracing::warn!("no system tray available ({reason}); the window is the way in");
             return false;
         }
-    };
-    let icon = Image::from_bytes(icon_bytes("tray-offline")).ok();
-    let mut builder = TrayIconBuilder::with_id(TRAY_ID)
-        .menu(&menu)
-        .tooltip(tooltip(lang, None, 0, 0))
-        .show_menu_on_left_click(false)
-        .on_menu_event(|app, event| match event.id.as_ref() {
-            "send" => window::open(app, "send", None),
-            "jobflow" => window::open(app, "jobflow", None),
-            "alerts" => window::open(app, "alerts", None),
-            "pause-hour" => set_pause(app, Some(Pause::Until(Instant::now() + Duration::from_secs(3600)))),
-            "pause" => set_pause(app, Some(Pause::UntilResumed)),
-            "resume" => set_pause(app, None),
-            "autostart" => toggle_autostart(app),
-            "settings" => window::open(app, "settings", None),
-            "quit" => app.exit(0),
-            _ => {}
-        })
-        .on_tray_icon_event(|tray, event| {
-            if let TrayIconEvent::Click { button: MouseButton::Left, button_state: MouseButtonState::Up, .. } = event {
-                window::show(tray.app_handle());
-            }
-        });
-    if let Some(icon) = icon {
-        builder = builder.icon(icon);
     }
-    match builder.build(app) {
-        Ok(_) => {
-            app.manage(items);
-            refresh(app);
-            true
+    let agent = agent.clone();
+    tokio::spawn(async move {
+        while let Some(action) = chosen.recv().await {
+            act(&agent, action);
         }
-        Err(e) => {
-            tracing::warn!("no system tray available ({e}); showing the window instead");
-            false
-        }
+    });
+    true
+}
+
+/// Carries out what was chosen in the tray.
+pub fn act(agent: &Arc<Agent>, action: TrayAction) {
+    match action {
+        TrayAction::Activate => agent.open_window("", None),
+        TrayAction::Open(view) => agent.open_window(view, None),
+        TrayAction::PauseHour => set_pause(agent, Some(Pause::Until(Instant::now() + Duration::from_secs(3600)))),
+        TrayAction::PauseUntilResumed => set_pause(agent, Some(Pause::UntilResumed)),
+        TrayAction::Resume => set_pause(agent, None),
+        TrayAction::ToggleAutostart => toggle_autostart(agent),
+        TrayAction::Quit => agent.quit(),
     }
 }
 
 /// Holds popups back (or lets them through again); a timed pause ends by itself.
-fn set_pause(app: &AppHandle, pause: Option<Pause>) {
-    let state = app.state::<AppState>();
+fn set_pause(agent: &Arc<Agent>, pause: Option<Pause>) {
+    let state = &agent.state;
     *lock(&state.pause) = pause;
     if let Some(watcher) = lock(&state.watcher).as_ref() {
         state.apply_pause(watcher);
     }
-    refresh(app);
+    agent.refresh_tray();
+    agent.emit("status-changed", ());
     if let Some(Pause::Until(until)) = pause {
-        let app = app.clone();
-        tauri::async_runtime::spawn(async move {
+        let later = agent.clone();
+        agent.spawn(async move {
             tokio::time::sleep_until(until.into()).await;
             // Unless the user chose something else meanwhile.
-            if *lock(&app.state::<AppState>().pause) == pause {
-                set_pause(&app, None);
+            if *lock(&later.state.pause) == pause {
+                set_pause(&later, None);
             }
         });
     }
@@ -290,61 +288,44 @@ fn set_pause(app: &AppHandle, pause: Option<Pause>) {
 
 /// The check item flips itself when clicked on some desktops and not on others, so the state
 /// is read back from the system rather than from the item.
-fn toggle_autostart(app: &AppHandle) {
-    let outcome = crate::autostart::is_enabled(app).and_then(|on| crate::autostart::set(app, !on));
-    if let Err(reason) = outcome {
+fn toggle_autostart(agent: &Agent) {
+    let outcome = crate::autostart::is_enabled().and_then(|on| crate::autostart::set(!on));
+    if let Err(reason) = &outcome {
         tracing::warn!("{reason}");
-        crate::popups::show("Kompira Tray".into(), reason, crate::popups::Loudness::Normal);
+        crate::popups::show("Kompira Tray".into(), reason.clone(), crate::popups::Loudness::Normal);
+    }
+    autostart_changed(agent);
+}
+
+/// Shows the start-at-login state now in force, in the tray and the window.
+pub fn autostart_changed(agent: &Agent) {
+    agent.refresh_tray();
+    if let Ok(now) = crate::autostart::is_enabled() {
+        agent.emit("autostart-changed", now);
     }
 }
 
-/// Ticks or unticks the tray's Start at login item.
-pub fn show_autostart(app: &AppHandle, enabled: bool) {
-    if let Some(items) = app.try_state::<TrayMenu>() {
-        let _ = items.start_at_login.set_checked(enabled);
+#[cfg(target_os = "linux")]
+#[path = "sni.rs"]
+mod backend;
+#[cfg(windows)]
+#[path = "win32.rs"]
+mod backend;
+#[cfg(not(any(target_os = "linux", windows)))]
+mod backend {
+    /// No tray on this system: the window is the way in.
+    pub struct TrayHandle;
+    impl TrayHandle {
+        pub fn show(&self, _model: super::TrayModel) {}
+    }
+    pub async fn start(
+        _model: super::TrayModel,
+        _actions: tokio::sync::mpsc::UnboundedSender<super::TrayAction>,
+    ) -> Result<TrayHandle, String> {
+        Err("no tray backend for this system".into())
     }
 }
-
-/// Re-labels the menu in the language now set (after Settings were saved).
-pub fn relabel(app: &AppHandle) {
-    let Some(items) = app.try_state::<TrayMenu>() else { return };
-    let labels = menu_labels(current_lang(app));
-    for (item, text) in [
-        (&items.quick_send, labels.quick_send),
-        (&items.run_jobflow, labels.run_jobflow),
-        (&items.pause_hour, labels.pause_hour),
-        (&items.pause_until_resumed, labels.pause_until_resumed),
-        (&items.resume, labels.resume),
-        (&items.settings, labels.settings),
-        (&items.quit, labels.quit),
-    ] {
-        let _ = item.set_text(text);
-    }
-    let _ = items.start_at_login.set_text(labels.start_at_login);
-    refresh(app);
-}
-
-/// Redraws icon, tooltip, the unread count and the pause items from the current state.
-pub fn refresh(app: &AppHandle) {
-    let state = app.state::<AppState>();
-    let watch_state = lock(&state.watch_state).clone();
-    let unread = lock(&state.history).unread_count();
-    let paused = Pause::holds(*lock(&state.pause), Instant::now());
-    if let Some(tray) = app.tray_by_id(TRAY_ID) {
-        if let Ok(icon) = Image::from_bytes(icon_bytes(icon_name(watch_state.as_ref(), unread))) {
-            let _ = tray.set_icon(Some(icon));
-        }
-        let pending = state.outbox_pending.load(std::sync::atomic::Ordering::SeqCst);
-        let _ = tray.set_tooltip(Some(tooltip(current_lang(app), watch_state.as_ref(), unread, pending)));
-    }
-    if let Some(items) = app.try_state::<TrayMenu>() {
-        let _ = items.alerts.set_text(alerts_label(current_lang(app), unread));
-        let (hour, until_resumed, resume) = pause_items_enabled(paused);
-        let _ = items.pause_hour.set_enabled(hour);
-        let _ = items.pause_until_resumed.set_enabled(until_resumed);
-        let _ = items.resume.set_enabled(resume);
-    }
-}
+pub use backend::TrayHandle;
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,5 @@
-//! The app's outbox: quick-send events go to the engine's outbox (a SQLite file) first, and a
-//! drainer that runs as long as the app does sends them and deletes each only on the broker's
+//! The agent's outbox: quick-send events go to the engine's outbox (a SQLite file) first, and a
+//! drainer that runs as long as the agent does sends them and deletes each only on the broker's
 //! ack. Events that `kompira_sendevt --queue-on-failure` left in the same file are sent too.
 //! The pending count reaches the tray and the window as `outbox-changed`.
 
@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use kompira_core::event::{ConnectOptions, ONE_SHOT_FRAME_MAX};
 use kompira_core::outbox::{drain, DrainOptions, DrainProgress, Limits, Outbox};
-use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::watch;
 
-use crate::state::{lock, AppState};
-use crate::tray;
+use crate::agent::Agent;
+use crate::state::lock;
 
 /// The open outbox and the switch that stops its drainer.
 pub struct OutboxHandle {
@@ -23,8 +22,8 @@ pub struct OutboxHandle {
 
 /// Opens the outbox of the current settings and starts draining it. When it cannot be opened
 /// the reason goes to the log and the status line, and quick send sends directly (as before).
-pub fn start(app: &AppHandle) {
-    let state = app.state::<AppState>();
+pub fn start(agent: &Arc<Agent>) {
+    let state = &agent.state;
     let Ok(settings) = state.settings() else { return };
     let env = |name: &str| std::env::var(name).ok();
     let opened = settings
@@ -45,59 +44,58 @@ pub fn start(app: &AppHandle) {
     let mut options = DrainOptions::new(ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX));
     options.follow = true;
     let drained = store.clone();
-    let reporter = app.clone();
-    tauri::async_runtime::spawn(async move {
+    let reporter = agent.clone();
+    agent.spawn(async move {
         let result = drain(drained.clone(), &options, stopped, |progress| report(&reporter, &drained, progress)).await;
         if let Err(e) = result {
             tracing::error!("the outbox drainer stopped: {e}");
-            *lock(&reporter.state::<AppState>().outbox_error) = Some(format!("outbox: {e}"));
+            *lock(&reporter.state.outbox_error) = Some(format!("outbox: {e}"));
             changed(&reporter);
         }
     });
     *lock(&state.outbox) = Some(OutboxHandle { store, stop });
-    refresh_count(app);
+    refresh_count(agent);
 }
 
 /// Stops the drainer (it finishes the window in flight) and starts one from the current
 /// settings (after a save).
-pub fn restart(app: &AppHandle) {
-    if let Some(old) = lock(&app.state::<AppState>().outbox).take() {
+pub fn restart(agent: &Arc<Agent>) {
+    if let Some(old) = lock(&agent.state.outbox).take() {
         let _ = old.stop.send(true);
     }
-    start(app);
+    start(agent);
 }
 
 /// The open outbox, if any.
-pub fn store(app: &AppHandle) -> Option<Arc<Outbox>> {
-    lock(&app.state::<AppState>().outbox).as_ref().map(|h| h.store.clone())
+pub fn store(agent: &Agent) -> Option<Arc<Outbox>> {
+    lock(&agent.state.outbox).as_ref().map(|h| h.store.clone())
 }
 
-fn report(app: &AppHandle, store: &Outbox, progress: DrainProgress) {
-    let state = app.state::<AppState>();
+fn report(agent: &Agent, store: &Outbox, progress: DrainProgress) {
     match progress {
-        DrainProgress::Sent { pending, .. } => set_count(app, pending, None),
+        DrainProgress::Sent { pending, .. } => set_count(agent, pending, None),
         DrainProgress::Unreachable { error, retry_in } => {
-            let pending = store.pending_count().unwrap_or_else(|_| state.outbox_pending.load(Ordering::SeqCst));
-            set_count(app, pending, Some(format!("{error} (retrying in {})", seconds(retry_in))));
+            let pending = store.pending_count().unwrap_or_else(|_| agent.state.outbox_pending.load(Ordering::SeqCst));
+            set_count(agent, pending, Some(format!("{error} (retrying in {})", seconds(retry_in))));
         }
-        DrainProgress::Idle => set_count(app, 0, None),
+        DrainProgress::Idle => set_count(agent, 0, None),
         DrainProgress::Connected(_) => {}
     }
 }
 
 /// Reads the pending count from the file (after a queue, retry or discard from the window).
-pub fn refresh_count(app: &AppHandle) {
-    if let Some(store) = store(app) {
+pub fn refresh_count(agent: &Agent) {
+    if let Some(store) = store(agent) {
         if let Ok(pending) = store.pending_count() {
-            let error = lock(&app.state::<AppState>().outbox_error).clone();
-            set_count(app, pending, error);
+            let error = lock(&agent.state.outbox_error).clone();
+            set_count(agent, pending, error);
         }
     }
 }
 
 /// Records the count and the drainer's trouble; tells the tray and the window when either moved.
-fn set_count(app: &AppHandle, pending: u64, error: Option<String>) {
-    let state = app.state::<AppState>();
+fn set_count(agent: &Agent, pending: u64, error: Option<String>) {
+    let state = &agent.state;
     let before = state.outbox_pending.swap(pending, Ordering::SeqCst);
     let error_changed = {
         let mut current = lock(&state.outbox_error);
@@ -106,14 +104,14 @@ fn set_count(app: &AppHandle, pending: u64, error: Option<String>) {
         changed
     };
     if before != pending || error_changed {
-        changed(app);
+        changed(agent);
     }
 }
 
-fn changed(app: &AppHandle) {
-    let _ = app.emit("outbox-changed", ());
-    let _ = app.emit("status-changed", ());
-    tray::refresh(app);
+fn changed(agent: &Agent) {
+    agent.emit("outbox-changed", ());
+    agent.emit("status-changed", ());
+    agent.refresh_tray();
 }
 
 fn seconds(duration: Duration) -> String {

@@ -1,5 +1,5 @@
 //! The quick-send form: an event with KEY=VALUE rows or a raw body, queued in the outbox and
-//! sent by the app's drainer (see `outbox.rs`), or sent directly when there is no outbox.
+//! sent by the agent's drainer (see `outbox.rs`), or sent directly when there is no outbox.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +10,9 @@ use kompira_core::event::{
 };
 use kompira_core::outbox::{Outbox, OutboxError};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, State};
 
-use super::rows::{pairs, Row};
-use crate::state::AppState;
+use crate::agent::Agent;
+use crate::rows::{pairs, Row};
 
 /// How long Send waits for the broker's ack before saying "queued" instead of "sent".
 pub const ACK_WAIT: Duration = Duration::from_secs(3);
@@ -35,7 +34,7 @@ pub struct SendForm {
 }
 
 /// What became of a sent form.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendOutcome {
     /// The event's correlation id (the same on every retry).
     pub correlation_id: String,
@@ -47,14 +46,13 @@ pub struct SendOutcome {
 }
 
 /// Queues and sends the event; its outcome, or an error sentence (bad form, full outbox).
-#[tauri::command]
-pub async fn send_event(app: AppHandle, state: State<'_, AppState>, form: SendForm) -> Result<SendOutcome, String> {
-    let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
-    let Some(store) = crate::outbox::store(&app) else {
+pub async fn send_event(agent: &Agent, form: SendForm) -> Result<SendOutcome, String> {
+    let settings = agent.state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
+    let Some(store) = crate::outbox::store(agent) else {
         return send(&settings, form).await.map(|correlation_id| SendOutcome { correlation_id, queued: false, reason: None });
     };
     let outcome = queue_and_wait(store, &settings, form, ACK_WAIT).await;
-    crate::outbox::refresh_count(&app);
+    crate::outbox::refresh_count(agent);
     outcome
 }
 
@@ -122,7 +120,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kompira.conf");
         std::fs::write(&path, conf).unwrap();
-        crate::commands::settings_from_file(&path)
+        crate::state::settings_from_file(&path).expect("the test's kompira.conf loads")
     }
 
     fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {

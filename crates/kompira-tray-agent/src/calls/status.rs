@@ -1,9 +1,9 @@
 //! One line for the window's status bar.
 
 use serde::Serialize;
-use tauri::{AppHandle, State};
 
-use crate::state::{lock, AppState};
+use crate::agent::Agent;
+use crate::state::lock;
 
 /// What the window shows at the top.
 #[derive(Serialize)]
@@ -22,14 +22,14 @@ pub struct Status {
     pub outbox_error: Option<String>,
 }
 
-#[tauri::command]
-pub fn status(app: AppHandle, state: State<'_, AppState>) -> Status {
+pub fn status(agent: &Agent) -> Status {
+    let state = &agent.state;
     let watch_state = lock(&state.watch_state).clone();
     let unread = lock(&state.history).unread_count();
     let pending = state.outbox_pending.load(std::sync::atomic::Ordering::SeqCst);
     let settings = state.settings();
     Status {
-        summary: crate::tray::tooltip(crate::tray::current_lang(&app), watch_state.as_ref(), unread, pending),
+        summary: crate::tray::tooltip(crate::tray::current_lang(agent), watch_state.as_ref(), unread, pending),
         last_error: watch_state.and_then(|s| s.last_error),
         settings_error: settings.as_ref().err().cloned(),
         default_channel: settings.as_ref().ok().map(|s| s.channel().to_owned()),

@@ -1,4 +1,4 @@
-//! The engine's watcher, wired to the app: each alert goes into the history, to the window
+//! The engine's watcher, wired to the agent: each alert goes into the history, to the window
 //! (an `alerts-changed` event) and, unless kept quiet, to a desktop popup with an "Open" button
 //! and, where its channel has a remedy, a "Run <job flow>" button. Connection losses and returns
 //! pop up too (see `connection_notice`).
@@ -9,38 +9,35 @@ use std::time::Instant;
 
 use kompira_core::remedy::{remedy_for, Remedy};
 use kompira_core::watch::{AlertSink, Connection, Decision, Notification, WatchConfig, WatchState, Watcher};
-use tauri::{AppHandle, Emitter, Manager};
 
+use crate::agent::Agent;
 use crate::connection_notice::{ConnectionNotices, Notice, CONNECTION_POPUP_GAP};
 use crate::popups::{self, Loudness};
 use crate::runs::{self, RunSpec};
-use crate::state::{lock, AppState};
-use crate::tray;
-use crate::window;
+use crate::state::lock;
 
 /// Popup button ids.
 const OPEN_ACTION: &str = "open";
 const REMEDY_ACTION: &str = "remedy";
 
-struct AppSink {
-    app: AppHandle,
+struct AgentSink {
+    agent: Arc<Agent>,
 }
 
-impl AlertSink for AppSink {
+impl AlertSink for AgentSink {
     fn alert(&self, alert: &Notification, decision: Decision) {
-        let state = self.app.state::<AppState>();
-        let id = lock(&state.history).push(alert.clone(), decision);
-        let _ = self.app.emit("alerts-changed", ());
-        tray::refresh(&self.app);
+        let id = lock(&self.agent.state.history).push(alert.clone(), decision);
+        self.agent.emit("alerts-changed", ());
+        self.agent.refresh_tray();
         if decision == Decision::Show {
-            popup(&self.app, id, alert);
+            popup(&self.agent, id, alert);
         }
     }
 }
 
 /// Starts watching when `[rest]` is configured; otherwise says why in the log and the status.
-pub fn start_watching(app: &AppHandle) {
-    let state = app.state::<AppState>();
+pub fn start_watching(agent: &Arc<Agent>) {
+    let state = &agent.state;
     let Ok(settings) = state.settings() else { return };
     let client = match state.rest_client() {
         Ok(client) => client,
@@ -55,11 +52,11 @@ pub fn start_watching(app: &AppHandle) {
     config.policy = notify.policy;
     let generation = state.watch_generation.load(Ordering::SeqCst);
     tracing::info!("watching for alerts on {}", config.channels.join(", "));
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let state = app.state::<AppState>();
+    let agent = agent.clone();
+    agent.clone().spawn(async move {
+        let state = &agent.state;
         let current_generation = || state.watch_generation.load(Ordering::SeqCst);
-        let watcher = Watcher::spawn(Arc::new(client), Arc::new(AppSink { app: app.clone() }), config);
+        let watcher = Watcher::spawn(Arc::new(client), Arc::new(AgentSink { agent: agent.clone() }), config);
         state.apply_pause(&watcher);
         let mut states = watcher.state();
         {
@@ -88,8 +85,8 @@ pub fn start_watching(app: &AppHandle) {
                 let (summary, body) = connection_popup(notice, &current);
                 popups::show(summary, body, Loudness::Normal);
             }
-            let _ = app.emit("status-changed", ());
-            tray::refresh(&app);
+            agent.emit("status-changed", ());
+            agent.refresh_tray();
             if states.changed().await.is_err() {
                 break;
             }
@@ -98,17 +95,17 @@ pub fn start_watching(app: &AppHandle) {
 }
 
 /// Stops the running watcher, if any, and starts one from the current settings (after a save).
-pub async fn restart_watching(app: &AppHandle) {
-    let state = app.state::<AppState>();
+pub async fn restart_watching(agent: &Arc<Agent>) {
+    let state = &agent.state;
     state.watch_generation.fetch_add(1, Ordering::SeqCst);
     let old = lock(&state.watcher).take();
     if let Some(old) = old {
         old.stop().await;
     }
     *lock(&state.watch_state) = None;
-    start_watching(app);
-    let _ = app.emit("status-changed", ());
-    tray::refresh(app);
+    start_watching(agent);
+    agent.emit("status-changed", ());
+    agent.refresh_tray();
 }
 
 /// The words of a connection popup; a loss carries the error that caused it.
@@ -131,20 +128,20 @@ fn popup_actions(remedy: Option<&Remedy>) -> Vec<(String, String)> {
     actions
 }
 
-fn configured_remedies(app: &AppHandle) -> Vec<Remedy> {
-    app.state::<AppState>().settings().map(|s| s.notify().remedies).unwrap_or_default()
+fn configured_remedies(agent: &Agent) -> Vec<Remedy> {
+    agent.state.settings().map(|s| s.notify().remedies).unwrap_or_default()
 }
 
-fn popup(app: &AppHandle, id: u64, alert: &Notification) {
-    let remedies = configured_remedies(app);
+fn popup(agent: &Arc<Agent>, id: u64, alert: &Notification) {
+    let remedies = configured_remedies(agent);
     let actions = popup_actions(remedy_for(&remedies, alert));
-    let app = app.clone();
+    let agent = agent.clone();
     popups::show_with_actions(alert.title.clone(), alert.body.clone(), Loudness::of(alert.severity), actions, move |action| {
         match action {
             // "default" is a click on the popup itself where the desktop reports one.
-            OPEN_ACTION | "default" => open_alert(&app, id),
+            OPEN_ACTION | "default" => open_alert(&agent, id),
             REMEDY_ACTION => {
-                if let Err(reason) = run_remedy(&app, id) {
+                if let Err(reason) = run_remedy(&agent, id) {
                     popups::show("Remedy not started".into(), reason, Loudness::Normal);
                 }
             }
@@ -154,8 +151,8 @@ fn popup(app: &AppHandle, id: u64, alert: &Notification) {
 }
 
 /// Shows the window on the Alerts view with alert `id` marked.
-pub fn open_alert(app: &AppHandle, id: u64) {
-    window::open(app, "alerts", Some(id));
+pub fn open_alert(agent: &Agent, id: u64) {
+    agent.open_window("alerts", Some(id));
 }
 
 /// What running the remedy of `alert` means: its channel's job flow with its fields, followed to
@@ -167,15 +164,15 @@ pub fn remedy_run(remedies: &[Remedy], id: u64, alert: &Notification) -> Result<
 }
 
 /// Starts the remedy of history entry `id`; the run number, or why it cannot start.
-pub fn run_remedy(app: &AppHandle, id: u64) -> Result<u64, String> {
-    let state = app.state::<AppState>();
+pub fn run_remedy(agent: &Arc<Agent>, id: u64) -> Result<u64, String> {
+    let state = &agent.state;
     let alert = lock(&state.history)
         .get(id)
         .map(|entry| entry.alert.clone())
         .ok_or_else(|| "this alert is no longer in the list".to_owned())?;
-    let spec = remedy_run(&configured_remedies(app), id, &alert)?;
+    let spec = remedy_run(&configured_remedies(agent), id, &alert)?;
     let client = state.rest_client().map_err(|reason| format!("cannot run {}: {reason}", spec.jobflow))?;
-    Ok(runs::start(app, Arc::new(client), spec))
+    Ok(runs::start(agent, Arc::new(client), spec))
 }
 
 #[cfg(test)]

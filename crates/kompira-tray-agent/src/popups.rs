@@ -95,11 +95,15 @@ pub fn build(summary: &str, body: &str, loudness: Loudness) -> notify_rust::Noti
 
 /// Shows a popup without actions.
 pub fn show(summary: String, body: String, loudness: Loudness) {
-    tauri::async_runtime::spawn_blocking(move || {
+    // D-Bus blocks: a short-lived thread of its own, callable from anywhere (popups are rare).
+    let spawned = std::thread::Builder::new().name("popup".into()).spawn(move || {
         if let Err(e) = build(&summary, &body, loudness).show() {
             tracing::warn!("desktop notification not shown: {e}");
         }
     });
+    if let Err(e) = spawned {
+        tracing::warn!("desktop notification not shown: no thread for it ({e})");
+    }
 }
 
 /// Shows a popup with buttons (`(id, label)` pairs) and calls `on_action` with the id of the

@@ -6,11 +6,9 @@ use kompira_core::event::check_rows;
 use kompira_core::rest::{ExecuteRequest, MonitoringMode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tauri::{AppHandle, State};
-
-use super::rows::{pairs, Row};
+use crate::agent::Agent;
+use crate::rows::{pairs, Row};
 use crate::runs::{self, RunSpec};
-use crate::state::AppState;
 
 /// The directory whose job flows the path field offers (as `kompira jobflow list` does).
 const JOBFLOW_LIST_DIR: &str = "/root";
@@ -58,15 +56,14 @@ pub fn run_spec(form: &RunForm) -> Result<RunSpec, String> {
 }
 
 /// Starts the job flow; the run number that `run-update` events carry.
-#[tauri::command]
-pub fn run_jobflow(app: AppHandle, state: State<'_, AppState>, form: RunForm) -> Result<u64, String> {
+pub fn run_jobflow(agent: &Arc<Agent>, form: RunForm) -> Result<u64, String> {
     let spec = run_spec(&form)?;
-    let client = state.rest_client()?;
-    Ok(runs::start(&app, Arc::new(client), spec))
+    let client = agent.state.rest_client()?;
+    Ok(runs::start(agent, Arc::new(client), spec))
 }
 
 /// A job flow the path field can offer.
-#[derive(Debug, PartialEq, Eq, Serialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobflowChoice {
     pub path: String,
     /// The name shown in Kompira's web UI.
@@ -74,9 +71,8 @@ pub struct JobflowChoice {
 }
 
 /// The server's job flows below /root, sorted by path (the window keeps them for the session).
-#[tauri::command]
-pub async fn list_jobflows(state: State<'_, AppState>) -> Result<Vec<JobflowChoice>, String> {
-    let client = state.rest_client()?;
+pub async fn list_jobflows(agent: &Agent) -> Result<Vec<JobflowChoice>, String> {
+    let client = agent.state.rest_client()?;
     let objects = client.list_jobflows(JOBFLOW_LIST_DIR).await.map_err(|e| e.to_string())?;
     let mut choices: Vec<JobflowChoice> =
         objects.into_iter().map(|o| JobflowChoice { path: o.abspath, name: o.display_name }).collect();
@@ -85,9 +81,8 @@ pub async fn list_jobflows(state: State<'_, AppState>) -> Result<Vec<JobflowChoi
 }
 
 /// Runs the remedy of alert `id` (the Alerts view's button).
-#[tauri::command]
-pub fn run_remedy(app: AppHandle, id: u64) -> Result<u64, String> {
-    crate::alerts::run_remedy(&app, id)
+pub fn run_remedy(agent: &Arc<Agent>, id: u64) -> Result<u64, String> {
+    crate::alerts::run_remedy(agent, id)
 }
 
 /// A channel's remedy, as the Alerts view shows it.
@@ -100,9 +95,8 @@ pub struct RemedyChoice {
 }
 
 /// The configured remedies (`[notify] remedies`), so the Alerts view can offer them.
-#[tauri::command]
-pub fn list_remedies(state: State<'_, AppState>) -> Vec<RemedyChoice> {
-    let remedies = state.settings().map(|s| s.notify().remedies).unwrap_or_default();
+pub fn list_remedies(agent: &Agent) -> Vec<RemedyChoice> {
+    let remedies = agent.state.settings().map(|s| s.notify().remedies).unwrap_or_default();
     remedies
         .into_iter()
         .map(|r| RemedyChoice { label: r.label(), channel: r.channel, jobflow: r.jobflow })
@@ -176,7 +170,7 @@ mod tests {
     }
 
     fn load_conf(path: &std::path::Path) -> kompira_core::config::Settings {
-        crate::commands::settings_from_file(path)
+        crate::state::settings_from_file(path).expect("the test's kompira.conf loads")
     }
 
     fn form(jobflow: &str, parameters: &[(&str, &str)], wait: bool) -> RunForm {

@@ -1,0 +1,119 @@
+//! Kompira Tray's agent: the resident, GUI-free half of the app (see `agent.rs` for why there
+//! are two processes). It wires the engine (`kompira-core`) to a tray icon, desktop popups, the
+//! outbox drainer and the window's calls; it holds no Kompira logic of its own.
+
+pub mod agent;
+mod alerts;
+pub mod autostart;
+pub mod calls;
+mod connection_notice;
+pub mod ipc;
+mod outbox;
+pub mod popups;
+pub mod rows;
+pub mod runs;
+mod server;
+pub mod state;
+pub mod tray;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kompira_core::config::Os;
+
+/// The agent's command line; people start `kompira-tray`, which starts this.
+#[derive(Debug, Parser)]
+#[command(name = "kompira-tray-agent", version, about = "Kompira Tray's resident part: tray icon, alerts, outbox")]
+struct Args {
+    /// Never open the window by itself, even when there is no tray to reach it from: whoever
+    /// started the agent opens it (a window starting its agent, the run command).
+    #[arg(long)]
+    no_window: bool,
+}
+
+/// Runs the agent until Quit (from the tray) or a termination signal.
+pub fn run() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // Two workers: the watcher's long poll, the drainer and the window's calls never need more.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("kompira-tray-agent: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> ExitCode {
+    let address = ipc::current_address();
+    let listener = match ipc::listen(&address).await {
+        Ok(Some(listener)) => listener,
+        Ok(None) => {
+            tracing::info!("Kompira Tray is already running ({address})");
+            return ExitCode::SUCCESS;
+        }
+        Err(reason) => {
+            eprintln!("kompira-tray-agent: {reason}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let window_exe = match std::env::current_exe() {
+        Ok(exe) => ipc::sibling(&exe, "kompira-tray", Os::current()),
+        Err(e) => {
+            eprintln!("kompira-tray-agent: cannot tell where it is installed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let agent = agent::Agent::new(state::AppState::load(), window_exe);
+    tracing::info!("agent listening on {address}");
+    let tray_ready = tray::start(&agent).await;
+    alerts::start_watching(&agent);
+    outbox::start(&agent);
+    // Without a tray there is no other way in: show the window.
+    if !tray_ready && !args.no_window {
+        agent.open_window("", None);
+    }
+    let server = tokio::spawn(server::serve(agent.clone(), listener));
+    tokio::select! {
+        () = agent.quitting() => {}
+        () = termination() => agent.quit(),
+    }
+    // Windows hear "quit" before the socket goes away.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    server.abort();
+    ExitCode::SUCCESS
+}
+
+/// SIGTERM or Ctrl+C: a logout or `kill` ends the agent like Quit does (socket removed).
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else { return std::future::pending().await };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The agent's state, shared for the window process's settings views.
+pub use state::SettingsCell;
