@@ -51,6 +51,18 @@ async fn quick_send_delivers_the_form_to_the_channel_and_shows_the_correlation_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_shows_the_open_window_on_the_view_asked_for() {
+    let app = Stack::start("second-launch", Lang::En).await;
+
+    app.launch_again(&["--view", "settings"]);
+    // The open window (the WebDriver session's) switched to Settings.
+    app.element("#view-settings").await;
+    app.launch_again(&["--view", "send"]);
+    app.element("#view-send").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_kompira_sendevt_queued_while_the_broker_was_away_is_sent_by_the_app() {
     let app = Stack::start("outbox", Lang::En).await;
 

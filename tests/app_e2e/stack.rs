@@ -258,6 +258,31 @@ impl Stack {
         }
     }
 
+    /// Launches `kompira-tray` again, as a user would while the window is open: it must find the
+    /// run's agent, hand over to the open window and exit 0. It gets no display, so a launch that
+    /// failed to hand over and tried to open a second window fails here.
+    pub fn launch_again(&self, args: &[&str]) {
+        let home = self.run_dir.join("home");
+        let mut command = Command::new(workspace_binary("kompira-tray"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_RUNTIME_DIR", self.run_dir.join("runtime"))
+            .env("KOMPIRA_CONF", &self.conf_path);
+        match procs::run("kompira-tray", command, SENDEVT_TIMEOUT) {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => self.fail(format!(
+                "a second kompira-tray {args:?} did not hand over ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )),
+            Err(e) => self.fail(e),
+        }
+    }
+
     /// Takes the next message off a stand-in channel (waiting for it to arrive).
     pub async fn receive(&self, channel: &str) -> Value {
         match self.rest.recv(channel, ARRIVAL_TIMEOUT).await {

@@ -1,0 +1,148 @@
+//! The agent as a process, the way the window and the run command meet it: one per socket,
+//! answering calls and streaming events over it, refusing garbage with a sentence, and ending
+//! on SIGTERM with its socket removed. No display or session bus: the tray is missing, which
+//! the agent must survive.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kompira_tray_agent::ipc::{self, Reply, Request, WireEvent};
+use serde_json::{json, Value};
+use tokio::io::{AsyncWriteExt, BufReader};
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+struct Agent {
+    child: Child,
+    socket: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent_command(dir: &Path, socket: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kompira-tray-agent"));
+    command
+        .arg("--no-window")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("KOMPIRA_CONF", dir.join("kompira.conf"))
+        .env("KOMPIRA_TRAY_SOCKET", socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// An agent on a private socket, with an empty kompira.conf (so it watches nothing).
+async fn start() -> Agent {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kompira.conf"), "# empty\n").unwrap();
+    let socket = dir.path().join("agent.sock").display().to_string();
+    let child = agent_command(dir.path(), &socket).spawn().expect("the agent starts");
+    let deadline = Instant::now() + START_TIMEOUT;
+    while ipc::call(&socket, "ping", Value::Null).await.is_err() {
+        assert!(Instant::now() < deadline, "the agent did not answer within {START_TIMEOUT:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Agent { child, socket, _dir: dir }
+}
+
+async fn call(agent: &Agent, name: &str, args: Value) -> Reply {
+    ipc::call(&agent.socket, name, args).await.unwrap()
+}
+
+fn error_text(reply: Reply) -> String {
+    match reply {
+        Reply::Err(Value::String(text)) => text,
+        other => panic!("expected an error sentence, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_agent_answers_the_windows_calls() {
+    let agent = start().await;
+    assert_eq!(call(&agent, "ping", Value::Null).await, Reply::Ok(json!(agent.child.id())));
+    let Reply::Ok(status) = call(&agent, "status", Value::Null).await else { panic!("no status") };
+    assert!(status["summary"].as_str().unwrap().contains("not watching"), "{status}");
+    assert_eq!(call(&agent, "list_alerts", json!({"query": ""})).await, Reply::Ok(json!([])));
+    // No window is connected: a launching window must become the window.
+    assert_eq!(call(&agent, "open", json!({"view": "send", "alert": null})).await, Reply::Ok(json!(false)));
+    let Reply::Ok(outbox) = call(&agent, "list_outbox", Value::Null).await else { panic!("no outbox") };
+    assert_eq!(outbox, json!([]));
+}
+
+#[tokio::test]
+async fn bad_calls_get_a_sentence_and_the_agent_keeps_serving() {
+    let agent = start().await;
+    assert!(error_text(call(&agent, "format_disk", Value::Null).await).contains("no call named \"format_disk\""));
+    assert!(error_text(call(&agent, "list_alerts", json!({"query": 5})).await).starts_with("list_alerts: bad arguments"));
+    assert!(error_text(call(&agent, "retry_outbox", json!({"id": "all"})).await).starts_with("retry_outbox: bad arguments"));
+    let sent = call(&agent, "send_event", json!({"form": {"fields": []}})).await;
+    assert!(error_text(sent).contains("nothing to send"));
+
+    // Not JSON at all, then a connection closed mid-line: a sentence, then nothing, no crash.
+    let stream = ipc::connect(&agent.socket).await.unwrap();
+    let (read, mut write) = tokio::io::split(stream);
+    write.write_all(b"{\"call\": \xff\n").await.unwrap();
+    let reply: Reply = ipc::read_line(&mut BufReader::new(read)).await.unwrap().unwrap();
+    assert!(error_text(reply).starts_with("not a message"));
+    let mut half = ipc::connect(&agent.socket).await.unwrap();
+    half.write_all(b"{\"call\": \"sta").await.unwrap();
+    drop(half);
+    assert!(matches!(call(&agent, "ping", Value::Null).await, Reply::Ok(_)));
+}
+
+#[tokio::test]
+async fn a_subscribed_window_hears_the_agents_events() {
+    let agent = start().await;
+    let stream = ipc::connect(&agent.socket).await.unwrap();
+    let (read, mut write) = tokio::io::split(stream);
+    ipc::write_line(&mut write, &Request { call: "subscribe".into(), args: Value::Null }).await.unwrap();
+    let mut events = BufReader::new(read);
+    // A window is now connected: a second launch hands over to it.
+    let deadline = Instant::now() + START_TIMEOUT;
+    while call(&agent, "open", json!({"view": "alerts", "alert": 3})).await != Reply::Ok(json!(true)) {
+        assert!(Instant::now() < deadline, "the subscription never counted as a window");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let shown: WireEvent = ipc::read_line(&mut events).await.unwrap().unwrap();
+    assert_eq!((shown.event.as_str(), shown.payload), ("show-window", json!({"view": "alerts", "alert": 3})));
+    // Settings saved by the window: the agent reloads and says its status changed.
+    assert_eq!(call(&agent, "settings_saved", Value::Null).await, Reply::Ok(Value::Null));
+    let mut names = Vec::new();
+    while !names.iter().any(|n| n == "status-changed") {
+        let event: WireEvent = tokio::time::timeout(START_TIMEOUT, ipc::read_line(&mut events)).await.unwrap().unwrap().unwrap();
+        names.push(event.event);
+    }
+}
+
+#[tokio::test]
+async fn a_second_agent_leaves_the_first_in_charge_and_sigterm_ends_it_cleanly() {
+    let mut agent = start().await;
+    let dir: PathBuf = Path::new(&agent.socket).parent().unwrap().to_path_buf();
+    let second = agent_command(&dir, &agent.socket).output().expect("a second agent runs");
+    assert!(second.status.success(), "{second:?}");
+    assert_eq!(call(&agent, "ping", Value::Null).await, Reply::Ok(json!(agent.child.id())));
+
+    let killed = Command::new("kill").arg(agent.child.id().to_string()).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + START_TIMEOUT;
+    let status = loop {
+        if let Some(status) = agent.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the agent ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(!Path::new(&agent.socket).exists(), "the socket was left behind");
+}
