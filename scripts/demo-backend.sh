@@ -3,7 +3,7 @@
 # Needs KOMPIRA_TEST_AMQP_URL (from setup.sh).
 
 # Usage: scratch_start NAME — sets WORKDIR (a new temporary directory) and an empty PIDS array;
-#   on exit every process in PIDS is stopped and WORKDIR removed. Ctrl+C exits with 130.
+#   on exit every process in PIDS is stopped, newest first, and WORKDIR removed. Ctrl+C exits with 130.
 scratch_start() {
     WORKDIR="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
     PIDS=()
@@ -11,9 +11,13 @@ scratch_start() {
     trap 'exit 130' INT TERM
 }
 scratch_cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    local i pid
+    # Newest first, each awaited: the app ends before the bus, display and back end it uses.
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        pid="${PIDS[i]}"
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$WORKDIR"
 }
 
