@@ -14,6 +14,10 @@ use tokio::sync::watch;
 use crate::agent::Agent;
 use crate::state::lock;
 
+/// How often the idle drainer reads the file for events `kompira_sendevt --queue-on-failure`
+/// left there (the agent's own queueing wakes it at once).
+pub const IDLE_POLL: Duration = Duration::from_secs(1);
+
 /// The open outbox and the switch that stops its drainer.
 pub struct OutboxHandle {
     pub store: Arc<Outbox>,
@@ -43,6 +47,8 @@ pub fn start(agent: &Arc<Agent>) {
     let (stop, stopped) = watch::channel(false);
     let mut options = DrainOptions::new(ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX));
     options.follow = true;
+    // Quick send wakes it at once; events other programs queue are found within a second.
+    options.idle_poll = IDLE_POLL;
     let drained = store.clone();
     let reporter = agent.clone();
     agent.spawn(async move {

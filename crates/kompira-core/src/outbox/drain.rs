@@ -24,7 +24,8 @@ pub const DEFAULT_WINDOW: usize = 500;
 /// Windows published before the oldest one's confirms are awaited: the next window travels
 /// while the broker writes and confirms the previous one.
 const WINDOWS_IN_FLIGHT: usize = 2;
-/// How often an idle drainer looks for new rows (another process may have queued them).
+/// How often an idle drainer looks for new rows by default (another process may have queued
+/// them; its own process wakes it at once).
 const IDLE_POLL_MILLIS: u64 = 200;
 /// A rejected row (nack, unroutable) waits at least this long, doubling per attempt.
 const ROW_BACKOFF_INITIAL_SECS: u64 = 1;
@@ -52,6 +53,10 @@ pub struct DrainOptions {
     pub once: bool,
     /// Pauses between reconnects.
     pub reconnect: Backoff,
+    /// How often an idle drainer reads the file for events other processes queued (events
+    /// queued through the same `Outbox` wake it at once). A resident drainer (the tray app)
+    /// looks less often to stay near zero CPU.
+    pub idle_poll: Duration,
 }
 
 impl DrainOptions {
@@ -67,6 +72,7 @@ impl DrainOptions {
                 initial: Duration::from_millis(RECONNECT_INITIAL_MILLIS),
                 cap: Duration::from_secs(RECONNECT_CAP_SECS),
             },
+            idle_poll: Duration::from_millis(IDLE_POLL_MILLIS),
         }
     }
 
@@ -134,7 +140,7 @@ pub async fn drain(
                 return Ok(report);
             }
             progress(DrainProgress::Idle);
-            wait(&outbox, &mut stop, Duration::from_millis(IDLE_POLL_MILLIS)).await;
+            idle(&outbox, &mut stop, options.idle_poll).await;
             continue;
         }
         let publisher = match Publisher::open(&options.connect, &options.queue).await {
@@ -221,7 +227,7 @@ async fn send_windows(
             }
             // Rows waiting out a refusal, or held by another drainer; or nothing at all.
             progress(DrainProgress::Idle);
-            wait(outbox, stop, Duration::from_millis(IDLE_POLL_MILLIS)).await;
+            idle(outbox, stop, options.idle_poll).await;
             continue;
         };
         let (outcomes, broken) = publisher.confirmations(published).await;
@@ -299,6 +305,19 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || call(&outbox))
         .await
         .unwrap_or_else(|e| Err(OutboxError::Store { path, message: format!("the store task failed: {e}") }))
+}
+
+/// Waits up to `poll` for something to send: returns early on `stop` or when this process
+/// queued an event or asked for a retry.
+async fn idle(outbox: &Arc<Outbox>, stop: &mut watch::Receiver<bool>, poll: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(poll) => {}
+        () = outbox.news() => {}
+        changed = stop.changed() => {
+            // A dropped sender means nobody can stop us any more: keep the pause.
+            if changed.is_err() { tokio::time::sleep(poll).await; }
+        }
+    }
 }
 
 /// Sleeps up to `pause`, returning early on `stop` or when someone asks to retry now.

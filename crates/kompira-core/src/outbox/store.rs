@@ -160,6 +160,9 @@ pub struct Outbox {
     path: PathBuf,
     limits: Limits,
     connection: Mutex<Connection>,
+    /// Wakes an idle drainer of this process when this process queues or asks for a retry;
+    /// drainers also poll the file for what other processes do.
+    news: tokio::sync::Notify,
 }
 
 impl Outbox {
@@ -171,7 +174,7 @@ impl Outbox {
                 .map_err(|e| store_error(format!("cannot create the directory {}: {e}", dir.display())))?;
         }
         let connection = Connection::open(path).map_err(|e| store_error(format!("cannot open: {e}")))?;
-        let outbox = Self { path: path.to_owned(), limits, connection: Mutex::new(connection) };
+        let outbox = Self { path: path.to_owned(), limits, connection: Mutex::new(connection), news: tokio::sync::Notify::new() };
         outbox.prepare()?;
         Ok(outbox)
     }
@@ -251,6 +254,7 @@ impl Outbox {
         .map_err(|e| self.error(e))?;
         let id = tx.last_insert_rowid();
         tx.commit().map_err(|e| self.error(e))?;
+        self.news.notify_one();
         Ok(Queued { id, correlation_id: stamp.correlation_id.clone(), pending: events + 1 })
     }
 
@@ -334,6 +338,7 @@ impl Outbox {
         .map_err(|e| self.error(e))?;
         tx.execute("UPDATE totals SET retry_generation = retry_generation + 1", []).map_err(|e| self.error(e))?;
         tx.commit().map_err(|e| self.error(e))?;
+        self.news.notify_one();
         Ok(changed as u64)
     }
 
@@ -455,6 +460,12 @@ impl Outbox {
     pub(crate) fn retry_generation(&self) -> Result<i64, OutboxError> {
         let db = self.db();
         db.query_row("SELECT retry_generation FROM totals", [], |r| r.get(0)).map_err(|e| self.error(e))
+    }
+
+    /// Resolves when this process queued an event or asked for a retry since the last call (a
+    /// wake-up that came while nobody waited is kept for the next one).
+    pub(crate) async fn news(&self) {
+        self.news.notified().await;
     }
 
     fn db(&self) -> MutexGuard<'_, Connection> {

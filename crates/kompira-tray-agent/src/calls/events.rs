@@ -176,15 +176,28 @@ mod tests {
         assert_eq!(msg.properties.correlation_id().as_ref().unwrap().as_str(), id);
     }
 
-    /// An outbox in a temporary directory with a drainer following it, as the app runs one.
-    fn outbox_with_drainer(s: &Settings, dir: &std::path::Path) -> (Arc<Outbox>, tokio::sync::watch::Sender<bool>) {
-        use kompira_core::outbox::{drain, DrainOptions, Limits};
+    /// An outbox in a temporary directory with a drainer following it, as the agent runs one,
+    /// except that it reads the file only once a minute when idle: only the wake-up that
+    /// queueing sends gets an event out within a test's wait. Returns once the drainer is idle.
+    async fn outbox_with_drainer(s: &Settings, dir: &std::path::Path) -> (Arc<Outbox>, tokio::sync::watch::Sender<bool>) {
+        use kompira_core::outbox::{drain, DrainOptions, DrainProgress, Limits};
         let store = Arc::new(Outbox::open(&dir.join("outbox.sqlite"), Limits { max_events: 10, max_bytes: 1 << 20 }).unwrap());
         let mut options = DrainOptions::new(ConnectOptions::from_settings(&s.amqp(), ONE_SHOT_FRAME_MAX));
         options.follow = true;
+        options.idle_poll = Duration::from_secs(60);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let drained = store.clone();
-        tokio::spawn(async move { drain(drained, &options, stopped, |_| {}).await });
+        let idle = Arc::new(tokio::sync::Notify::new());
+        let idle_seen = idle.clone();
+        tokio::spawn(async move {
+            drain(drained, &options, stopped, |progress| {
+                if matches!(progress, DrainProgress::Idle) {
+                    idle_seen.notify_one();
+                }
+            })
+            .await
+        });
+        tokio::time::timeout(Duration::from_secs(10), idle.notified()).await.expect("the drainer went idle");
         (store, stop)
     }
 
@@ -193,7 +206,7 @@ mod tests {
         let (url, _guard) = empty_io_queue().await;
         let s = settings("[amqp-connection]\nserver = 127.0.0.1\n");
         let dir = tempfile::tempdir().unwrap();
-        let (store, stop) = outbox_with_drainer(&s, dir.path());
+        let (store, stop) = outbox_with_drainer(&s, dir.path()).await;
         let form = SendForm { fields: rows(&[("via", "outbox")]), ..SendForm::default() };
         let outcome = queue_and_wait(store.clone(), &s, form, Duration::from_secs(20)).await.unwrap();
         assert!(!outcome.queued, "{outcome:?}");
@@ -211,7 +224,7 @@ mod tests {
     async fn with_the_broker_away_the_form_stays_queued_with_the_reason() {
         let s = settings("[amqp-connection]\nserver = 127.0.0.1\nport = 1\n");
         let dir = tempfile::tempdir().unwrap();
-        let (store, stop) = outbox_with_drainer(&s, dir.path());
+        let (store, stop) = outbox_with_drainer(&s, dir.path()).await;
         let form = SendForm { fields: rows(&[("a", "1")]), ..SendForm::default() };
         let outcome = queue_and_wait(store.clone(), &s, form, Duration::from_secs(2)).await.unwrap();
         assert!(outcome.queued, "{outcome:?}");
