@@ -35,13 +35,7 @@ pub fn run() -> ExitCode {
         return agent_link::become_agent();
     }
     graphics::disable_gtk_gl_unless_chosen();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    kompira_tray_agent::init_logging();
     let opening = args.opening();
     if !args.from_agent {
         match tauri::async_runtime::block_on(agent_link::start_or_hand_over(&opening)) {

@@ -247,13 +247,15 @@ impl Stack {
     pub fn sendevt(&self, args: &[&str]) {
         let mut command = Command::new(workspace_binary("kompira_sendevt"));
         command.arg("-c").arg(&self.conf_path).args(args).env_clear().env("HOME", self.run_dir.join("home"));
-        match procs::run("kompira_sendevt", command, SENDEVT_TIMEOUT) {
+        self.run_to_success(&format!("kompira_sendevt {args:?}"), command);
+    }
+
+    /// Runs `command` (within the time a helper may take); fails the test with its stderr unless
+    /// it exits 0.
+    fn run_to_success(&self, what: &str, command: Command) {
+        match procs::run(what, command, SENDEVT_TIMEOUT) {
             Ok(output) if output.status.success() => {}
-            Ok(output) => self.fail(format!(
-                "kompira_sendevt {args:?} failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            )),
+            Ok(output) => self.fail(format!("{what} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr))),
             Err(e) => self.fail(e),
         }
     }
@@ -272,15 +274,7 @@ impl Stack {
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_RUNTIME_DIR", self.run_dir.join("runtime"))
             .env("KOMPIRA_CONF", &self.conf_path);
-        match procs::run("kompira-tray", command, SENDEVT_TIMEOUT) {
-            Ok(output) if output.status.success() => {}
-            Ok(output) => self.fail(format!(
-                "a second kompira-tray {args:?} did not hand over ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            )),
-            Err(e) => self.fail(e),
-        }
+        self.run_to_success(&format!("a second kompira-tray {args:?} (handing over)"), command);
     }
 
     /// Takes the next message off a stand-in channel (waiting for it to arrive).

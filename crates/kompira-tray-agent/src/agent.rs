@@ -60,11 +60,6 @@ impl Agent {
         self.runtime.spawn(future);
     }
 
-    /// Runs blocking work (SQLite, D-Bus popups) off the async threads.
-    pub fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
-        self.runtime.spawn_blocking(work);
-    }
-
     /// Tells every connected window (none is fine: a window reads the state when it opens).
     pub fn emit(&self, event: &str, payload: impl Serialize) {
         let payload = serde_json::to_value(payload).unwrap_or(serde_json::Value::Null);

@@ -40,13 +40,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     // Two workers: the watcher's long poll, the drainer and the window's calls never need more.
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
@@ -56,6 +50,18 @@ pub fn run() -> ExitCode {
         }
     };
     runtime.block_on(serve(args))
+}
+
+/// Logs to stderr, `RUST_LOG` deciding what (info by default; lapin's chatter only from warn).
+/// Both processes of the app log this way.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn serve(args: Args) -> ExitCode {
@@ -114,6 +120,3 @@ async fn termination() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
-
-/// The agent's state, shared for the window process's settings views.
-pub use state::SettingsCell;
