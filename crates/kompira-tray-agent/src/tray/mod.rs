@@ -236,20 +236,27 @@ pub fn decode_png(png_bytes: &[u8]) -> Result<Rgba, String> {
 /// host (headless, GNOME without the AppIndicator extension), which is logged, never fatal.
 pub async fn start(agent: &Arc<Agent>) -> bool {
     let (actions, mut chosen) = tokio::sync::mpsc::unbounded_channel();
-    match backend::start(model(agent), actions).await {
-        Ok(handle) => agent.set_tray(handle),
-        Err(reason) => {
-            tracing::warn!("no system tray available ({reason}); the window is the way in");
-            return false;
-        }
-    }
-    let agent = agent.clone();
+    let answering = agent.clone();
     tokio::spawn(async move {
         while let Some(action) = chosen.recv().await {
-            act(&agent, action);
+            act(&answering, action);
         }
     });
-    true
+    match backend::start(model(agent), actions.clone()).await {
+        Ok(handle) => {
+            agent.set_tray(handle);
+            true
+        }
+        Err(reason) => {
+            tracing::warn!("no system tray available ({reason}); the window is the way in until one starts");
+            // A panel that starts after us (at login) still gets the icon.
+            match backend::start_when_host_appears(model(agent), actions).await {
+                Ok(handle) => agent.set_tray(handle),
+                Err(reason) => tracing::warn!("no tray icon for this session: {reason}"),
+            }
+            false
+        }
+    }
 }
 
 /// Carries out what was chosen in the tray.
@@ -324,6 +331,7 @@ mod backend {
     ) -> Result<TrayHandle, String> {
         Err("no tray backend for this system".into())
     }
+    pub use start as start_when_host_appears;
 }
 pub use backend::TrayHandle;
 

@@ -25,12 +25,14 @@ impl TrayHandle {
 
 /// Registers the item with the desktop's StatusNotifierWatcher; an error when there is none.
 pub async fn start(model: TrayModel, actions: UnboundedSender<TrayAction>) -> Result<TrayHandle, String> {
-    let icons = ["tray-offline", "tray-unread", "tray-reconnecting", "tray-paused", "tray-connected"]
-        .into_iter()
-        .map(|name| decode(icon_png(name)).map(|icon| (name, icon)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let tray = SniTray { model, icons, actions };
-    tray.spawn().await.map(TrayHandle).map_err(|e| e.to_string())
+    SniTray::new(model, actions)?.spawn().await.map(TrayHandle).map_err(|e| e.to_string())
+}
+
+/// Serves the item and registers it whenever a StatusNotifierWatcher appears (a panel that
+/// starts after the app at login, or is restarted); an error only without a session bus.
+pub async fn start_when_host_appears(model: TrayModel, actions: UnboundedSender<TrayAction>) -> Result<TrayHandle, String> {
+    let tray = SniTray::new(model, actions)?;
+    tray.assume_sni_available(true).spawn().await.map(TrayHandle).map_err(|e| e.to_string())
 }
 
 pub struct SniTray {
@@ -41,6 +43,14 @@ pub struct SniTray {
 }
 
 impl SniTray {
+    fn new(model: TrayModel, actions: UnboundedSender<TrayAction>) -> Result<Self, String> {
+        let icons = ["tray-offline", "tray-unread", "tray-reconnecting", "tray-paused", "tray-connected"]
+            .into_iter()
+            .map(|name| decode(icon_png(name)).map(|icon| (name, icon)))
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(SniTray { model, icons, actions })
+    }
+
     fn choose(&self, action: TrayAction) {
         let _ = self.actions.send(action);
     }
@@ -53,6 +63,15 @@ impl ksni::Tray for SniTray {
 
     fn title(&self) -> String {
         "Kompira Tray".into()
+    }
+
+    fn watcher_online(&self) {
+        tracing::info!("a system tray appeared: the icon is in it");
+    }
+
+    fn watcher_offline(&self, reason: ksni::OfflineReason) -> bool {
+        tracing::warn!("the system tray went away ({reason:?}); the icon comes back with it");
+        true
     }
 
     fn activate(&mut self, _x: i32, _y: i32) {

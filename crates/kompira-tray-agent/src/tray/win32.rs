@@ -32,6 +32,11 @@ pub async fn start(model: TrayModel, actions: UnboundedSender<TrayAction>) -> Re
     started.await.map_err(|_| "the tray thread ended before the icon was added".to_owned())?
 }
 
+/// The notification area is part of the shell and always there: a failed start is final.
+pub async fn start_when_host_appears(_model: TrayModel, _actions: UnboundedSender<TrayAction>) -> Result<TrayHandle, String> {
+    Err("the notification area refused the icon".into())
+}
+
 /// The menu items whose text or state changes.
 struct Items {
     quick_send: MenuItem,
