@@ -36,7 +36,7 @@ say "building release binaries"
 # The same package set as run.sh: another selection would rebuild with other features.
 cargo build --quiet --release --workspace --bins ||
     die "the build failed"
-bin="$PWD/target/release"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 
 scratch_start kompira-bench-app
 

@@ -52,7 +52,7 @@ else
     log="$bench_dir/build.log"
     cargo build --quiet --release -p kompira-sendevt --bin kompira_sendevt >"$log" 2>&1 ||
         { cat "$log" >&2; die "cargo build --release kompira_sendevt failed"; }
-    ours="$PWD/target/release/kompira_sendevt"
+    ours="${CARGO_TARGET_DIR:-$PWD/target}/release/kompira_sendevt"
 fi
 
 "$KOMPIRA_TESTKIT" declare-queue

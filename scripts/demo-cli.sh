@@ -24,7 +24,7 @@ else
         echo "run.sh: building kompira_sendevt failed" >&2; exit 1
     fi
     rm -f "$log"
-    sender="$PWD/target/release/kompira_sendevt"
+    sender="${CARGO_TARGET_DIR:-$PWD/target}/release/kompira_sendevt"
 fi
 
 logdir="$(mktemp -d "${TMPDIR:-/tmp}/kompira-run.XXXXXX")"
@@ -77,8 +77,8 @@ if ((rc != 0)); then
 fi
 
 # --- 2. Through the Kompira stand-in to a desktop notification -----------------------------
-kompira="$PWD/target/release/kompira"
-sim="$PWD/target/release/kompira-sim"
+kompira="${CARGO_TARGET_DIR:-$PWD/target}/release/kompira"
+sim="${CARGO_TARGET_DIR:-$PWD/target}/release/kompira-sim"
 if [[ ! -x "$kompira" || ! -x "$sim" ]]; then
     cargo build --quiet --release -p kompira-cli -p kompira-sim
 fi

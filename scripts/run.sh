@@ -30,7 +30,7 @@ if ! cargo build --release --workspace --bins >"$build_log" 2>&1; then
     die "the build failed (full log above)"
 fi
 rm -f "$build_log"
-bin="$PWD/target/release"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 
 scratch_start kompira-tray-run
 
@@ -103,7 +103,7 @@ fi
 
 if ((headless)); then
     sleep 3
-    shot="$PWD/target/run-screenshot.png"
+    shot="${CARGO_TARGET_DIR:-$PWD/target}/run-screenshot.png"
     if command -v import >/dev/null 2>&1 && import -window root "$shot" 2>/dev/null; then
         say "screenshot of the headless display: $shot"
     fi

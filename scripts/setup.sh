@@ -17,7 +17,7 @@ set -euo pipefail
 KT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export KOMPIRA_TEST_PKI="${KOMPIRA_TEST_PKI:-/var/lib/kompira-tray-test/pki}"
 export KOMPIRA_TEST_AMQP_URL="${KOMPIRA_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
-export KOMPIRA_TESTKIT="$KT_ROOT/target/debug/kompira-testkit"
+export KOMPIRA_TESTKIT="${CARGO_TARGET_DIR:-$KT_ROOT/target}/debug/kompira-testkit"  # cargo honours CARGO_TARGET_DIR; so do we
 
 KT_RABBIT_CONF=/etc/rabbitmq/rabbitmq.conf
 KT_RABBIT_WAIT_SECS="${KOMPIRA_RABBIT_WAIT_SECS:-90}"
