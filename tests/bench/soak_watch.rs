@@ -12,7 +12,7 @@
 //! it answers, so an answer caught in the proxy at the instant of a drop would be lost on any
 //! network; the report counts such a loss like any other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
@@ -32,10 +32,36 @@ const WARM_UP: Duration = Duration::from_secs(60);
 const GROWTH_TARGET_KB: i64 = 5 * 1024;
 const DRAIN_LIMIT: Duration = Duration::from_secs(90);
 
-/// A TCP proxy to `upstream` whose connections can all be dropped at once.
+/// A TCP proxy to `upstream` whose connections can all be dropped at once. At each drop it
+/// notes the alerts caught in flight: answers read from the stand-in and not yet handed to the
+/// watcher's socket, and answers handed over in the last moment before the drop (the reset that
+/// closing sends may discard them from the watcher's receive buffer). A lost alert found there
+/// was taken off the channel by a `.recv` whose answer the drop destroyed.
 struct DroppingProxy {
     port: u16,
     drop_all: broadcast::Sender<()>,
+    in_flight_at_drops: Arc<Mutex<InFlight>>,
+}
+
+/// Alerts in answers that a drop cut (see [`DroppingProxy`]).
+#[derive(Default)]
+struct InFlight {
+    /// Written by the stand-in and not yet passed on to the watcher's socket (in the proxy's
+    /// hands or still in its socket buffer).
+    inside_proxy: HashSet<u64>,
+    /// Written to the watcher's socket within [`JUST_BEFORE_DROP`] of the drop.
+    just_delivered: HashSet<u64>,
+}
+
+const JUST_BEFORE_DROP: Duration = Duration::from_millis(100);
+
+/// One answer direction of a proxied connection, as the drop sees it.
+#[derive(Default)]
+struct AnswerPipe {
+    /// The chunk being written to the watcher.
+    pending: Vec<u8>,
+    /// The last chunk written, and when.
+    last_written: Option<(Instant, Vec<u8>)>,
 }
 
 impl DroppingProxy {
@@ -43,20 +69,47 @@ impl DroppingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let port = listener.local_addr().unwrap().port();
         let (drop_all, _) = broadcast::channel(4);
+        let in_flight_at_drops = Arc::new(Mutex::new(InFlight::default()));
         let dropper = drop_all.clone();
+        let record = in_flight_at_drops.clone();
         tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 let mut dropped = dropper.subscribe();
+                let record = record.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = dropped.recv() => {} // both sockets close here
+                    let Ok(server) = TcpStream::connect(upstream).await else { return };
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    let answers = Arc::new(Mutex::new(AnswerPipe::default()));
+                    let was_dropped = {
+                        let requests = tokio::io::copy(&mut client_read, &mut server_write);
+                        let replies = pump_answers(&mut server_read, &mut client_write, answers.clone());
+                        tokio::select! {
+                            _ = async { tokio::join!(requests, replies) } => false,
+                            _ = dropped.recv() => true,
+                        }
+                    };
+                    if was_dropped {
+                        // Both sockets close when this task ends: note what was in flight — the
+                        // chunk in hand, and what the stand-in wrote that is still unread.
+                        let mut unread = answers.lock().unwrap().pending.clone();
+                        let mut buffer = [0u8; 64 * 1024];
+                        while let Ok(read @ 1..) = server_read.try_read(&mut buffer) {
+                            unread.extend_from_slice(&buffer[..read]);
+                        }
+                        let pipe = answers.lock().unwrap();
+                        let mut record = record.lock().unwrap();
+                        record.inside_proxy.extend(event_ids(&unread));
+                        if let Some((at, chunk)) = &pipe.last_written {
+                            if at.elapsed() <= JUST_BEFORE_DROP {
+                                record.just_delivered.extend(event_ids(chunk));
+                            }
+                        }
                     }
                 });
             }
         });
-        Self { port, drop_all }
+        Self { port, drop_all, in_flight_at_drops }
     }
 
     fn drop_connections(&self) {
@@ -64,11 +117,49 @@ impl DroppingProxy {
     }
 }
 
+/// Copies the stand-in's answers to the watcher, keeping the chunk in hand where a drop can see it.
+async fn pump_answers(
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    pipe: Arc<Mutex<AnswerPipe>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(read @ 1..) = from.read(&mut buffer).await else { return };
+        pipe.lock().unwrap().pending = buffer[..read].to_vec();
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+        let mut pipe = pipe.lock().unwrap();
+        let chunk = std::mem::take(&mut pipe.pending);
+        pipe.last_written = Some((Instant::now(), chunk));
+    }
+}
+
+/// The `event_id` values in a piece of an HTTP answer.
+fn event_ids(bytes: &[u8]) -> Vec<u64> {
+    let text = String::from_utf8_lossy(bytes);
+    text.match_indices("event_id\"")
+        .filter_map(|(at, key)| {
+            let rest = text[at + key.len()..].trim_start_matches([':', ' ']);
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
 /// Event ids the watcher printed, with how often.
 #[derive(Default)]
 struct Received(Mutex<HashMap<u64, u32>>);
 
 impl Received {
+    /// The ids of `0..sent` never seen.
+    fn missing(&self, sent: u64) -> Vec<u64> {
+        let seen = self.0.lock().unwrap();
+        (0..sent).filter(|id| !seen.contains_key(id)).collect()
+    }
+
     fn counts(&self) -> (usize, u64) {
         let seen = self.0.lock().unwrap();
         (seen.len(), seen.values().map(|n| u64::from(n - 1)).sum())
@@ -190,6 +281,15 @@ async fn main() -> ExitCode {
         baseline_kb.unwrap_or(0) as f64 / 1024.0,
         final_rss as f64 / 1024.0,
         growth as f64 / 1024.0
+    );
+    let missing = received.missing(sent);
+    let in_flight = proxy.in_flight_at_drops.lock().unwrap();
+    let cut_inside = missing.iter().filter(|id| in_flight.inside_proxy.contains(id)).count();
+    let cut_delivered = missing.iter().filter(|id| in_flight.just_delivered.contains(id)).count();
+    println!(
+        "lost alerts: {missing:?}; of them in an answer a drop cut inside the proxy: {cut_inside}, \
+         delivered to the watcher's socket within {} ms before a drop: {cut_delivered}",
+        JUST_BEFORE_DROP.as_millis()
     );
     let ok = lost == 0 && growth <= GROWTH_TARGET_KB;
     println!("{}", if ok { "PASS" } else { "FAIL" });
