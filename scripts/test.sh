@@ -59,8 +59,8 @@ suite_windows-check() {
 
 # The tray app end to end (tests/app_e2e): the real app binary in a virtual desktop, driven
 # through its window with WebDriver, RabbitMQ and the stand-in around it. Every test starts its
-# own Xvfb display and private D-Bus session (dbus-daemon): a fresh bus per app keeps the
-# single-instance hand-over and popups of one test away from the next, and from a real desktop.
+# own Xvfb display, private D-Bus session (dbus-daemon) and runtime directory (the agent's
+# socket): each test's app hands over to nothing of another test's, and popups stay off a real desktop.
 # Skipped, with the reason, where a piece could not be installed (scripts/setup.sh warned).
 suite_app-e2e() {
     local tool missing=()

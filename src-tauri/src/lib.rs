@@ -19,7 +19,8 @@ use tauri::{RunEvent, WindowEvent};
 use agent_link::Launch;
 use state::WindowState;
 
-/// Opens the window (or hands over to the one open) and runs until it is released or Quit.
+/// Opens the window (or hands over to the one open) and runs until it has stayed hidden a while,
+/// or the agent quits.
 pub fn run() -> ExitCode {
     let args = match cli::Args::try_parse() {
         Ok(args) => args,

@@ -18,7 +18,7 @@ use tauri::{AppHandle, Emitter, Manager, WebviewWindow};
 
 const LABEL: &str = "main";
 
-/// How long a hidden window is kept before it is released, unless
+/// How long a hidden window's process lives on before it ends, unless
 /// `KOMPIRA_TRAY_WINDOW_RELEASE_SECS` says otherwise (tests and benchmarks shorten it).
 pub const RELEASE_AFTER: Duration = Duration::from_secs(60);
 

@@ -7,8 +7,9 @@
 //!                                              └── .recv long polls ───────┘
 //! ```
 //!
-//! A private bus per test keeps the single-instance plugin from handing a new app over to a
-//! stale one, and keeps popups off a developer's real desktop. Stacks run one at a time (they
+//! A private bus and runtime directory per test keep a new app from handing over to a stale
+//! agent (its socket lives in the runtime directory), and keep popups off a developer's real
+//! desktop. Stacks run one at a time (they
 //! share `io_queue`). Helpers panic with a sentence, the app's last log lines and where the logs
 //! are, so a failing test reads as a bug report; every wait has a limit.
 
