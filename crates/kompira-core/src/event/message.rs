@@ -1,7 +1,7 @@
 //! One event as an AMQP message: properties and the `channel`/`site_id`/`timestamp`/`ssl`
 //! headers, exactly as the official tool sets them (facts §3).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::BasicProperties;
 
@@ -52,7 +52,24 @@ impl Stamp {
 
 /// `str(datetime.now())` as the reference formats it, always with microseconds.
 pub fn header_timestamp(local_time: &NaiveDateTime) -> String {
-    local_time.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    wall_clock_text(local_time, ' ', 6)
+}
+
+/// `YYYY-MM-DD<separator>HH:MM:SS.<fraction_digits>`, as chrono's `%Y-%m-%d %H:%M:%S%.6f` would
+/// write it (a leap second reads :60). By hand because chrono parses its format string again
+/// on every call, and this runs for every event queued and every event sent.
+pub(crate) fn wall_clock_text(local_time: &NaiveDateTime, separator: char, fraction_digits: u32) -> String {
+    let digits = fraction_digits.min(9);
+    let nanos = local_time.nanosecond();
+    let second = local_time.second() + u32::from(nanos >= 1_000_000_000);
+    let fraction = (nanos % 1_000_000_000) / 10u32.pow(9 - digits);
+    format!(
+        "{}{separator}{:02}:{:02}:{second:02}.{fraction:0width$}",
+        local_time.date(),
+        local_time.hour(),
+        local_time.minute(),
+        width = digits as usize
+    )
 }
 
 /// The smallest signed AMQP integer that holds `value`. For 0–127 this is the `b` type the
@@ -187,6 +204,22 @@ mod tests {
             .and_hms_opt(3, 4, 5)
             .unwrap();
         assert_eq!(header_timestamp(&whole), "2026-01-02 03:04:05.000000");
+    }
+
+    #[test]
+    fn the_hand_written_clock_text_matches_chronos_formatting() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        let times = [
+            day.and_hms_nano_opt(0, 0, 0, 0).unwrap(),
+            day.and_hms_nano_opt(23, 59, 59, 999_999_999).unwrap(),
+            day.and_hms_nano_opt(9, 8, 7, 1_000).unwrap(),
+            day.and_hms_nano_opt(23, 59, 59, 1_500_000_000).unwrap(), // a leap second
+            NaiveDate::from_ymd_opt(999, 1, 2).unwrap().and_hms_micro_opt(1, 2, 3, 4).unwrap(),
+        ];
+        for time in times {
+            assert_eq!(header_timestamp(&time), time.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+            assert_eq!(wall_clock_text(&time, 'T', 9), time.format("%Y-%m-%dT%H:%M:%S%.9f").to_string());
+        }
     }
 
     #[test]

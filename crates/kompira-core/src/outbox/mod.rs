@@ -19,6 +19,6 @@ mod drain;
 mod error;
 mod store;
 
-pub use drain::{drain, DrainOptions, DrainProgress, DrainReport, DEFAULT_WINDOW};
+pub use drain::{drain, DrainOptions, DrainProgress, DrainReport, DEFAULT_WINDOW, WINDOWS_IN_FLIGHT};
 pub use error::OutboxError;
 pub use store::{EntrySummary, Limits, Outbox, OutboxStatus, Queued};

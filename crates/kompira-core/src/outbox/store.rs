@@ -23,6 +23,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::error::OutboxError;
+use crate::event::message::wall_clock_text;
 use crate::event::{Envelope, Stamp};
 
 /// How long a write waits for another process's transaction before failing.
@@ -30,18 +31,27 @@ const BUSY_TIMEOUT_SECS: u64 = 10;
 /// Pages of WAL between checkpoints (each one syncs to disk): SQLite's 1,000 would checkpoint
 /// every few hundred events in a burst; 4,000 pages (16 MiB at most) checkpoint a quarter as
 /// often.
-const WAL_CHECKPOINT_PAGES: i64 = 4000;
-/// The schema this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
-/// The stamp's local time as stored; parsed back exactly.
+const WAL_CHECKPOINT_PAGES: i64 = 16000;
+/// The schema this code reads and writes (`PRAGMA user_version`); 1 is migrated on open.
+const SCHEMA_VERSION: i64 = 2;
+/// Bytes per database page for new files. Every enqueue commits its dirty pages to the WAL
+/// whole; events are a few hundred bytes, so 1 KiB pages write a quarter of what SQLite's
+/// default 4 KiB does (measured in BENCHMARKS.md, outbox burst).
+const PAGE_SIZE: i64 = 1024;
+/// The stamp's local time as stored (written with nanoseconds); parsed back exactly.
 const LOCAL_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
 /// Longest stored error text (errors can quote broker replies).
 const MAX_ERROR_CHARS: usize = 500;
 
+// Each enqueue dirties as few pages as it can: the events table's last leaf and the totals row.
+// Ids never come back (a user's `outbox discard 42` must not hit a newer event) through
+// `totals.last_id`, on the page the trigger writes anyway, not AUTOINCREMENT's sqlite_sequence
+// page. correlation_id has no index: it is a fresh uuid4 per queued event and nothing looks
+// rows up by it, while a unique index costs a random page per enqueue.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    correlation_id   TEXT NOT NULL UNIQUE,
+    id               INTEGER PRIMARY KEY,
+    correlation_id   TEXT NOT NULL,
     message_id       TEXT NOT NULL,
     channel          TEXT NOT NULL,
     site_id          INTEGER NOT NULL,
@@ -62,15 +72,48 @@ CREATE TABLE IF NOT EXISTS totals (
     events           INTEGER NOT NULL,
     bytes            INTEGER NOT NULL,
     retry_generation INTEGER NOT NULL,
-    last_error       TEXT
+    last_error       TEXT,
+    last_id          INTEGER NOT NULL DEFAULT 0
 );
-INSERT OR IGNORE INTO totals VALUES (1, 0, 0, 0, NULL);
+INSERT OR IGNORE INTO totals VALUES (1, 0, 0, 0, NULL, 0);
 CREATE TRIGGER IF NOT EXISTS events_added AFTER INSERT ON events BEGIN
-    UPDATE totals SET events = events + 1, bytes = bytes + NEW.size;
+    UPDATE totals SET events = events + 1, bytes = bytes + NEW.size, last_id = MAX(last_id, NEW.id);
 END;
 CREATE TRIGGER IF NOT EXISTS events_removed AFTER DELETE ON events BEGIN
     UPDATE totals SET events = events - 1, bytes = bytes - OLD.size;
 END;
+";
+
+/// Schema 1 to 2: the events table rebuilt without AUTOINCREMENT and the unique index (rows
+/// and ids kept), `totals.last_id` taken from the old sequence, totals recounted. The
+/// triggers went with the old table; [`SCHEMA`] creates them again.
+const MIGRATE_FROM_1: &str = "
+ALTER TABLE totals ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;
+UPDATE totals SET last_id = MAX(
+    COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
+    COALESCE((SELECT MAX(id) FROM events), 0));
+CREATE TABLE events_v2 (
+    id               INTEGER PRIMARY KEY,
+    correlation_id   TEXT NOT NULL,
+    message_id       TEXT NOT NULL,
+    channel          TEXT NOT NULL,
+    site_id          INTEGER NOT NULL,
+    content_type     TEXT,
+    local_time       TEXT NOT NULL,
+    unix_seconds     INTEGER NOT NULL,
+    body             BLOB NOT NULL,
+    size             INTEGER NOT NULL,
+    queued_at_ms     INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    next_attempt_ms  INTEGER NOT NULL DEFAULT 0,
+    claimed_by       TEXT,
+    claim_expires_ms INTEGER
+);
+INSERT INTO events_v2 SELECT * FROM events;
+DROP TABLE events;
+ALTER TABLE events_v2 RENAME TO events;
+UPDATE totals SET events = (SELECT COUNT(*) FROM events), bytes = (SELECT COALESCE(SUM(size), 0) FROM events);
 ";
 
 /// How much the outbox may hold (`[outbox] max_events`, `max_bytes`).
@@ -182,6 +225,8 @@ impl Outbox {
     fn prepare(&self) -> Result<(), OutboxError> {
         let mut db = self.db();
         db.busy_handler(Some(wait_for_lock)).map_err(|e| self.error(e))?;
+        // Takes effect only on a file without tables yet; an existing file keeps its pages.
+        db.pragma_update(None, "page_size", PAGE_SIZE).map_err(|e| self.error(e))?;
         let mode: String = db
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(|e| self.error(e))?;
@@ -198,6 +243,9 @@ impl Outbox {
             return Err(self.error_text(format!(
                 "written by a newer Kompira Tray (schema {version}, this one knows {SCHEMA_VERSION}); update this program"
             )));
+        }
+        if version == 1 {
+            tx.execute_batch(MIGRATE_FROM_1).map_err(|e| self.error(e))?;
         }
         tx.execute_batch(SCHEMA).map_err(|e| self.error(e))?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(|e| self.error(e))?;
@@ -235,9 +283,9 @@ impl Outbox {
         }
         let stamp = &envelope.stamp;
         tx.prepare_cached(
-            "INSERT INTO events (correlation_id, message_id, channel, site_id, content_type, local_time,
+            "INSERT INTO events (id, correlation_id, message_id, channel, site_id, content_type, local_time,
                                  unix_seconds, body, size, queued_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             VALUES ((SELECT last_id + 1 FROM totals), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .and_then(|mut insert| insert.execute(params![
                 stamp.correlation_id,
@@ -245,7 +293,7 @@ impl Outbox {
                 envelope.channel,
                 envelope.site_id,
                 envelope.content_type,
-                stamp.local_time.format(LOCAL_TIME_FORMAT).to_string(),
+                wall_clock_text(&stamp.local_time, 'T', 9),
                 i64::try_from(stamp.unix_seconds).unwrap_or(i64::MAX),
                 envelope.body,
                 size as i64,
@@ -703,6 +751,68 @@ mod tests {
         assert_eq!(outbox.discard_all().unwrap(), 2);
         let status = outbox.status().unwrap();
         assert_eq!((status.pending, status.bytes, status.oldest_queued_at), (0, 0, None));
+    }
+
+    #[test]
+    fn ids_are_never_given_again_even_after_the_newest_event_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = open(&dir, ROOMY);
+        let ids: Vec<i64> = (1..=3).map(|n| outbox.enqueue(&envelope(n)).unwrap().id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        outbox.discard(3).unwrap();
+        assert_eq!(outbox.enqueue(&envelope(4)).unwrap().id, 4, "the discarded newest id is not reused");
+        outbox.discard_all().unwrap();
+        drop(outbox);
+        assert_eq!(open(&dir, ROOMY).enqueue(&envelope(5)).unwrap().id, 5, "nor after emptying and reopening");
+    }
+
+    /// The first released schema, written as that version wrote it.
+    const SCHEMA_1: &str = "
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, correlation_id TEXT NOT NULL UNIQUE, message_id TEXT NOT NULL,
+            channel TEXT NOT NULL, site_id INTEGER NOT NULL, content_type TEXT, local_time TEXT NOT NULL,
+            unix_seconds INTEGER NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL, queued_at_ms INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+            claimed_by TEXT, claim_expires_ms INTEGER);
+        CREATE TABLE totals (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), events INTEGER NOT NULL,
+            bytes INTEGER NOT NULL, retry_generation INTEGER NOT NULL, last_error TEXT);
+        INSERT INTO totals VALUES (1, 0, 0, 0, NULL);
+        CREATE TRIGGER events_added AFTER INSERT ON events BEGIN
+            UPDATE totals SET events = events + 1, bytes = bytes + NEW.size; END;
+        CREATE TRIGGER events_removed AFTER DELETE ON events BEGIN
+            UPDATE totals SET events = events - 1, bytes = bytes - OLD.size; END;
+        PRAGMA user_version = 1;";
+
+    #[test]
+    fn a_file_of_schema_1_keeps_its_events_and_never_reuses_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(SCHEMA_1).unwrap();
+        for (n, body) in ["{\"a\": \"1\"}", "{\"b\": \"22\"}", "{\"c\": \"333\"}"].iter().enumerate() {
+            old.execute(
+                "INSERT INTO events (correlation_id, message_id, channel, site_id, content_type, local_time,
+                                     unix_seconds, body, size, queued_at_ms, attempts, last_error)
+                 VALUES (?1, 'm', '/system/channels/Alert', 7, NULL, '2026-11-24T12:00:00.123456', 1795000000, ?2, ?3, 1795000000000, 2, 'refused')",
+                params![format!("corr-{n}"), body.as_bytes(), body.len() as i64],
+            )
+            .unwrap();
+        }
+        old.execute("DELETE FROM events WHERE id = 3", []).unwrap();
+        drop(old);
+
+        let outbox = Outbox::open(&path, ROOMY).unwrap();
+        let status = outbox.status().unwrap();
+        assert_eq!((status.pending, status.bytes), (2, 10 + 11));
+        let listed: Vec<(i64, String, u32, Option<String>)> =
+            outbox.list(10).unwrap().into_iter().map(|e| (e.id, e.correlation_id, e.attempts, e.last_error)).collect();
+        assert_eq!(listed, [(1, "corr-0".into(), 2, Some("refused".into())), (2, "corr-1".into(), 2, Some("refused".into()))]);
+        assert_eq!(outbox.entry(2).unwrap().1.body, b"{\"b\": \"22\"}");
+        assert_eq!(outbox.enqueue(&envelope(4)).unwrap().id, 4, "id 3 was given once already");
+        let version: i64 = outbox.db().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        drop(outbox);
+        assert_eq!(Outbox::open(&path, ROOMY).unwrap().status().unwrap().pending, 3, "a migrated file opens again as it is");
     }
 
     #[test]
