@@ -29,8 +29,8 @@ use crate::event::{Envelope, Stamp};
 /// How long a write waits for another process's transaction before failing.
 const BUSY_TIMEOUT_SECS: u64 = 10;
 /// Pages of WAL between checkpoints (each one syncs to disk): SQLite's 1,000 would checkpoint
-/// every few hundred events in a burst; 4,000 pages (16 MiB at most) checkpoint a quarter as
-/// often.
+/// every few hundred events in a burst; 16,000 [`PAGE_SIZE`] pages (16 MiB at most)
+/// checkpoint every ~6,000 events.
 const WAL_CHECKPOINT_PAGES: i64 = 16000;
 /// The schema this code reads and writes (`PRAGMA user_version`); 1 is migrated on open.
 const SCHEMA_VERSION: i64 = 2;
