@@ -24,7 +24,9 @@ KT_RABBIT_WAIT_SECS="${KOMPIRA_RABBIT_WAIT_SECS:-90}"
 KT_APT_PACKAGES=(rabbitmq-server libssl-dev pkg-config openssl hyperfine time
                  python3-venv curl ca-certificates procps
                  # the tray app (Tauri 2, WebKitGTK; ksni tray, so no appindicator)
-                 libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libsoup-3.0-dev)
+                 libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libsoup-3.0-dev
+                 # a private session bus for the tray and keyring tests; a real Secret Service
+                 dbus-daemon gnome-keyring)
 # The app end to end: a virtual display, a private session bus, WebKit's WebDriver, window
 # tools and screenshots of the whole screen, and a font for the Japanese screenshots.
 KT_APT_E2E_PACKAGES=(webkit2gtk-driver xvfb dbus-x11 xdotool imagemagick fonts-ipafont-gothic locales)

@@ -1,6 +1,7 @@
 // The Settings view: kompira.conf keys with their values and where each comes from, saved by
 // the app through the engine's writer; connection tests with the values in the form; start at
-// login. Secrets never come here: their fields start empty, and empty means "keep".
+// login. Secrets never come here: their fields start empty, and empty means "keep"; with the
+// keyring chosen, a typed secret is stored there by the app, not in the file.
 import { register, setLanguage, t, translate } from "./i18n.js";
 
 const { invoke } = window.__TAURI__.core;
@@ -30,6 +31,8 @@ register({
     "set.notify.breakthrough": "Pops up even in quiet hours from",
     "set.notify.sound": "Play a sound",
     "set.tray.language": "Language",
+    "set.secrets.store": "Keep the password and token in",
+    "store.file": "kompira.conf (readable only by you)", "store.keyring": "The OS keyring (Secret Service, Credential Manager)",
     "set.channelsHint": "Watching takes messages off a channel: watch one of your own, not one that job flows wait on.",
     "set.from": "From: ", "set.fromDefault": "From: default", "set.notSetHere": "not set in a file",
     "set.keepSecret": "Set (hidden). Leave empty to keep it.", "set.noSecret": "Not set",
@@ -65,6 +68,8 @@ register({
     "set.notify.breakthrough": "通知しない時間帯でもポップアップする重要度",
     "set.notify.sound": "音を鳴らす",
     "set.tray.language": "言語",
+    "set.secrets.store": "パスワードとトークンの保存先",
+    "store.file": "kompira.conf（本人のみ読み取り可）", "store.keyring": "OS のキーリング（Secret Service、資格情報マネージャー）",
     "set.channelsHint": "監視するとチャネルからメッセージを取り出します。ジョブフローが待っているチャネルではなく、専用のチャネルを監視してください。",
     "set.from": "設定元: ", "set.fromDefault": "設定元: 既定値", "set.notSetHere": "ファイルで未設定",
     "set.keepSecret": "設定済み（非表示）。空のままなら変更しません。", "set.noSecret": "未設定",
@@ -96,6 +101,7 @@ function labelled(tag, key, className) {
 
 function optionKey(field, option) {
   if (field.key === "language") return `lang.${option}`;
+  if (field.id === "secrets.store") return `store.${option}`;
   if (field.widget === "toggle") return `opt.${option}`;
   return `sev.${option}`;
 }

@@ -4,8 +4,15 @@
 //! lost, connection drops, and the watcher's RSS against its RSS after the first minute.
 //! Targets: no alert lost, RSS growth ≤ 5 MB.
 //!
-//! `cargo build --release --workspace --bins && target/release/soak-watch [MINUTES] [DROP_EVERY_SECS]`
-//! (defaults 30 and 20). Not part of CI (it takes half an hour); results go to RELIABILITY.md.
+//! `cargo build --release --workspace --bins && target/release/soak-watch [MINUTES] [DROP_EVERY_SECS] [TIMING]`
+//! (defaults 30, 20 and `independent`). Not part of CI (it takes half an hour); results go to
+//! RELIABILITY.md.
+//!
+//! TIMING says when alerts are sent relative to the drops. `independent`: a second apart on
+//! average, each interval drawn at random between 0.5 and 1.5 s, so a drop meets an answer in
+//! flight only as often as it would in the field. `aligned`: exactly a second apart from the
+//! same start as the drops, so every drop comes right after an alert was sent, while the
+//! watcher's `.recv` answer for it is on its way: the worst case, on purpose.
 //!
 //! The proxy drops connections the way a NAT or a load balancer does: both sockets closed at
 //! once, long polls mid-wait included. Kompira's `.recv` takes a message off the channel when
@@ -201,11 +208,28 @@ fn start_watcher(conf: &std::path::Path, received: Arc<Received>) -> Child {
     child
 }
 
+/// Uniformly between half and one and a half `mean`. The standard library's randomly keyed
+/// hasher is random enough for spacing alerts; no RNG crate needed.
+fn random_interval_around(mean: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let bits = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let fraction = (bits % 1_000_000) as f64 / 1_000_000.0;
+    mean.mul_f64(0.5 + fraction)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let minutes: u64 = args.next().and_then(|m| m.parse().ok()).unwrap_or(30);
     let drop_every = Duration::from_secs(args.next().and_then(|s| s.parse().ok()).unwrap_or(20));
+    let aligned = match args.next().as_deref() {
+        None | Some("independent") => false,
+        Some("aligned") => true,
+        Some(other) => {
+            eprintln!("soak: TIMING is `independent` or `aligned`, not {other:?}");
+            return ExitCode::from(2);
+        }
+    };
     let sim = kompira_sim::start(SimConfig::default()).await.expect("the stand-in starts");
     let proxy = DroppingProxy::start(sim.addr).await;
     let dir = std::env::temp_dir().join(format!("kompira-soak-{}", std::process::id()));
@@ -224,7 +248,12 @@ async fn main() -> ExitCode {
     let received = Arc::new(Received::default());
     let mut watcher = start_watcher(&conf, received.clone());
     let pid = watcher.id();
-    println!("soak: {minutes} min, connections dropped every {} s, an alert every {} s", drop_every.as_secs(), ALERT_EVERY.as_secs());
+    println!(
+        "soak: {minutes} min, connections dropped every {} s, an alert every {} s ({})",
+        drop_every.as_secs(),
+        ALERT_EVERY.as_secs(),
+        if aligned { "aligned with the drops" } else { "at random intervals, independent of the drops" }
+    );
 
     let start = Instant::now();
     let end = start + Duration::from_secs(minutes * 60);
@@ -242,7 +271,7 @@ async fn main() -> ExitCode {
                     eprintln!("soak: sending alert {sent} failed: {e}");
                 }
             }
-            next_alert += ALERT_EVERY;
+            next_alert += if aligned { ALERT_EVERY } else { random_interval_around(ALERT_EVERY) };
         }
         if now >= next_drop {
             proxy.drop_connections();
@@ -277,7 +306,8 @@ async fn main() -> ExitCode {
     let lost = sent.saturating_sub(distinct as u64);
     let growth = final_rss - baseline_kb.unwrap_or(final_rss);
     println!(
-        "SOAK watcher {minutes} min: sent={sent} received={distinct} duplicates={duplicates} lost={lost} drops={drops} send_failures={send_failures} RSS after 1 min {:.1} MB, at end {:.1} MB, growth {:+.1} MB (target <= 5 MB)",
+        "SOAK watcher {minutes} min ({}): sent={sent} received={distinct} duplicates={duplicates} lost={lost} drops={drops} send_failures={send_failures} RSS after 1 min {:.1} MB, at end {:.1} MB, growth {:+.1} MB (target <= 5 MB)",
+        if aligned { "aligned" } else { "independent" },
         baseline_kb.unwrap_or(0) as f64 / 1024.0,
         final_rss as f64 / 1024.0,
         growth as f64 / 1024.0

@@ -3,7 +3,9 @@
 //! with the values in the form, saved or not; start at login.
 //!
 //! Secrets never travel to the window: a password or token field starts empty (its placeholder
-//! is the engine's mask), and an empty secret field means "keep".
+//! is the engine's mask), and an empty secret field means "keep". With `[secrets] store =
+//! keyring` a typed secret goes to the OS keyring, and its copy in the file being saved (if
+//! any) is removed, so no plain-text copy stays behind.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -76,6 +78,7 @@ const FIELDS: &[Field] = &[
     field("notify", "notify", "breakthrough", Widget::Choice),
     field("notify", "notify", "sound", Widget::Toggle),
     field("app", "tray", "language", Widget::Choice),
+    field("app", "secrets", "store", Widget::Choice),
 ];
 
 impl Field {
@@ -89,6 +92,7 @@ impl Field {
             ("notify", "min_severity") => severities().collect(),
             ("notify", "breakthrough") => severities().chain(["none".to_owned()]).collect(),
             ("tray", "language") => LANGUAGES.iter().map(|l| (*l).to_owned()).collect(),
+            ("secrets", "store") => vec!["file".to_owned(), "keyring".to_owned()],
             _ if self.widget == Widget::Toggle => vec!["true".to_owned(), "false".to_owned()],
             _ => Vec::new(),
         }
@@ -259,11 +263,43 @@ pub fn choose_target(
     }
 }
 
-/// The form's changes as edits of the target file. Only fields that differ from what the
-/// screen started with become edits; an emptied text field removes the key from the file;
-/// an empty secret keeps the old one.
-pub fn plan_edits(settings: &Settings, form: &SettingsForm) -> Result<Vec<Edit>, FieldError> {
-    let mut edits = Vec::new();
+/// A secret the form sends to the OS keyring instead of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyringWrite {
+    /// kompira.conf section.
+    pub section: &'static str,
+    /// kompira.conf key.
+    pub key: &'static str,
+    /// The typed value.
+    pub value: String,
+}
+
+/// What saving the form does: edits of the target file, and secrets for the OS keyring.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// File edits, in screen order.
+    pub edits: Vec<Edit>,
+    /// Keyring entries to store, in screen order.
+    pub keyring: Vec<KeyringWrite>,
+}
+
+impl Plan {
+    /// Keys the save changes.
+    pub fn changes(&self) -> usize {
+        self.edits.len() + self.keyring.len()
+    }
+}
+
+/// The form's changes. Only fields that differ from what the screen started with change
+/// anything; an emptied text field removes the key from the file; an empty secret keeps the
+/// old one. With `[secrets] store = keyring` (as the form leaves it) a typed secret is for
+/// the keyring, and the file's copy is removed.
+pub fn plan_edits(settings: &Settings, form: &SettingsForm) -> Result<Plan, FieldError> {
+    let mut plan = Plan::default();
+    let keyring_after = match form.values.get("secrets.store").map(|v| v.trim()) {
+        Some(choice) if !choice.is_empty() => choice.eq_ignore_ascii_case("keyring"),
+        _ => settings.secrets_in_keyring(),
+    };
     for field in FIELDS {
         let id = field.id();
         let Some(text) = form.values.get(&id) else { continue };
@@ -276,33 +312,27 @@ pub fn plan_edits(settings: &Settings, form: &SettingsForm) -> Result<Vec<Edit>,
         let text = text.trim();
         let value = match field.widget {
             Widget::Secret if text.is_empty() => continue,
-            // A value written to the file would be shadowed by the keyring's: say so instead.
-            Widget::Secret if settings.secrets_in_keyring() => {
-                return Err(FieldError {
-                    field: Some(id),
-                    message: format!(
-                        "[secrets] store = keyring keeps this in the OS keyring: set it with `kompira secret set {}.{}` \
-                         (this screen does not write the keyring)",
-                        field.section, field.key
-                    ),
-                });
+            Widget::Secret if keyring_after => {
+                plan.keyring.push(KeyringWrite { section: field.section, key: field.key, value: text.to_owned() });
+                // No plain-text copy left where this screen saves (a no-op where there is none).
+                None
             }
             Widget::Secret => Some(text.to_owned()),
             _ if text == field.initial(settings) => continue,
             _ if text.is_empty() => None,
             _ => Some(text.to_owned()),
         };
-        edits.push(Edit { section: field.section.into(), key: field.key.into(), value });
+        plan.edits.push(Edit { section: field.section.into(), key: field.key.into(), value });
     }
     // The official docs and tools disagree on ssl's default for a remote server, so a saved
     // connection always says it (unless a file already does).
-    let touches_amqp = edits.iter().any(|e| e.section == AMQP);
-    let ssl_edited = edits.iter().any(|e| e.section == AMQP && e.key == "ssl");
+    let touches_amqp = plan.edits.iter().any(|e| e.section == AMQP);
+    let ssl_edited = plan.edits.iter().any(|e| e.section == AMQP && e.key == "ssl");
     let ssl = settings.get(AMQP, "ssl").map(|r| &r.source);
     if touches_amqp && !ssl_edited && matches!(ssl, Some(Source::Default | Source::Derived(_))) {
-        edits.push(Edit { section: AMQP.into(), key: "ssl".into(), value: Some(settings.amqp().ssl.to_string()) });
+        plan.edits.push(Edit { section: AMQP.into(), key: "ssl".into(), value: Some(settings.amqp().ssl.to_string()) });
     }
-    Ok(edits)
+    Ok(plan)
 }
 
 /// The settings as they would be with the form saved to `target`, checked by the engine's
@@ -312,16 +342,23 @@ pub fn with_form(
     current: &Settings,
     target: Option<&Path>,
     form: &SettingsForm,
-) -> Result<(Settings, Vec<Edit>), FieldError> {
-    let edits = plan_edits(current, form)?;
-    if edits.is_empty() {
-        return Ok((current.clone(), edits));
-    }
-    let Some(target) = target else {
-        return Err(FieldError::general("the changed values cannot be used: there is no file to save them to"));
+) -> Result<(Settings, Plan), FieldError> {
+    let plan = plan_edits(current, form)?;
+    let mut settings = if plan.edits.is_empty() {
+        current.clone()
+    } else {
+        let Some(target) = target else {
+            return Err(FieldError::general("the changed values cannot be used: there is no file to save them to"));
+        };
+        config::load_with_edits(opts, target, &plan.edits)?
     };
-    Ok((config::load_with_edits(opts, target, &edits)?, edits))
+    let typed: Vec<(&str, &str, &str)> = plan.keyring.iter().map(|w| (w.section, w.key, w.value.as_str())).collect();
+    settings.with_keyring_values(&typed);
+    Ok((settings, plan))
 }
+
+/// Stores `value` as `[section] key` in the OS keyring (`secret_store::store`; a fake in tests).
+pub type KeyringStore<'a> = &'a dyn Fn(&str, &str, &str) -> Result<(), String>;
 
 /// The result of a save.
 #[derive(Debug, Serialize)]
@@ -334,25 +371,56 @@ pub struct Saved {
     pub notes: Vec<String>,
 }
 
-/// Checks the form with the engine's rules, then writes the changes to `target`. On any
-/// refusal the file is not touched.
-pub fn save(opts: &LoadOptions, current: &Settings, target: &Path, form: &SettingsForm) -> Result<Saved, FieldError> {
-    let (would, edits) = with_form(opts, current, Some(target), form)?;
+/// Checks the form with the engine's rules, stores typed secrets in the OS keyring when the
+/// keyring keeps them, then writes the changes to `target`. On any refusal the file is not
+/// touched; a keyring that refuses a secret stops the save before the file is written.
+pub fn save(
+    opts: &LoadOptions,
+    current: &Settings,
+    target: &Path,
+    form: &SettingsForm,
+    keyring: KeyringStore<'_>,
+) -> Result<Saved, FieldError> {
+    let (would, plan) = with_form(opts, current, Some(target), form)?;
+    let mut stored: Vec<String> = Vec::new();
+    for write in &plan.keyring {
+        let name = format!("[{}] {}", write.section, write.key);
+        keyring(write.section, write.key, &write.value).map_err(|why| FieldError {
+            field: Some(format!("{}.{}", write.section, write.key)),
+            message: format!(
+                "the OS keyring did not take {name}: {why}. {} To keep secrets in kompira.conf instead, choose \"file\" for [secrets] store.",
+                if stored.is_empty() { "Nothing was saved.".to_owned() } else { format!("Only {} was stored; nothing else was saved.", stored.join(", ")) }
+            ),
+        })?;
+        tracing::info!(entry = %name, "secret stored in the OS keyring");
+        stored.push(name);
+    }
+    let edits = &plan.edits;
     if !edits.is_empty() {
-        config::write_file(target, &edits)?;
+        config::write_file(target, edits)?;
         tracing::info!(path = %target.display(), keys = edits.len(), "settings saved");
     }
-    let notes = edits
+    let keyring_notes = plan.keyring.iter().filter_map(|write| {
+        let field = FIELDS.iter().find(|f| f.section == write.section && f.key == write.key)?;
+        let source = field.effective(&would).source;
+        Some(match source {
+            Source::Keyring => format!("[{}] {} stored in the OS keyring", write.section, write.key),
+            other => format!("[{}] {} stored in the OS keyring, but it still comes from {other}", write.section, write.key),
+        })
+    });
+    let notes = keyring_notes.chain(edits
         .iter()
         .filter_map(|edit| {
             let field = FIELDS.iter().find(|f| f.section == edit.section && f.key == edit.key)?;
             let source = field.effective(&would).source;
             let decided_here = matches!(&source, Source::File { path, .. } if path == target);
             let fallback = edit.value.is_none() && matches!(source, Source::Default | Source::Derived(_));
-            (!decided_here && !fallback).then(|| format!("[{}] {} still comes from {source}", edit.section, edit.key))
-        })
+            // A secret moved to the keyring is reported above.
+            let moved = plan.keyring.iter().any(|w| w.section == edit.section && w.key == edit.key);
+            (!decided_here && !fallback && !moved).then(|| format!("[{}] {} still comes from {source}", edit.section, edit.key))
+        }))
         .collect();
-    Ok(Saved { path: target.display().to_string(), changed: edits.len(), notes })
+    Ok(Saved { path: target.display().to_string(), changed: plan.changes(), notes })
 }
 
 /// Opens and closes one AMQP connection with `settings`, as `kompira_sendevt --test-connection`.
@@ -404,7 +472,8 @@ pub async fn save_settings(app: AppHandle, state: State<'_, WindowState>, form: 
         let _saving = state.saving.lock().await;
         let current = state.settings().map_err(FieldError::general)?;
         let target = target_of(&current).map_err(FieldError::general)?;
-        let saved = state::with_load_options(|opts| save(opts, &current, &target, &form)).map_err(FieldError::general)??;
+        let saved = state::with_load_options(|opts| save(opts, &current, &target, &form, &kompira_core::secret_store::store))
+            .map_err(FieldError::general)??;
         if saved.changed > 0 {
             state.reload().map_err(|e| FieldError::general(format!("saved to {}, but reading it back failed: {e}", saved.path)))?;
         }
@@ -499,12 +568,32 @@ token = tok-old
         }
 
         fn save(&self, values: &[(&str, &str)]) -> Result<Saved, FieldError> {
+            self.save_with_keyring(values, &no_keyring)
+        }
+
+        fn save_with_keyring(&self, values: &[(&str, &str)], keyring: KeyringStore<'_>) -> Result<Saved, FieldError> {
             let current = self.settings();
-            self.with_opts(|opts| save(opts, &current, &self.path, &form(values)))
+            self.with_opts(|opts| save(opts, &current, &self.path, &form(values), keyring))
         }
 
         fn bytes(&self) -> Vec<u8> {
             std::fs::read(&self.path).unwrap()
+        }
+    }
+
+    /// The keyring of a test that expects none to be used.
+    fn no_keyring(section: &str, key: &str, _value: &str) -> Result<(), String> {
+        panic!("[{section}] {key} sent to the keyring without [secrets] store = keyring");
+    }
+
+    /// A keyring that keeps what it is given.
+    #[derive(Default)]
+    struct FakeKeyring(std::cell::RefCell<Vec<(String, String, String)>>);
+
+    impl FakeKeyring {
+        fn store(&self, section: &str, key: &str, value: &str) -> Result<(), String> {
+            self.0.borrow_mut().push((section.to_owned(), key.to_owned(), value.to_owned()));
+            Ok(())
         }
     }
 
@@ -538,6 +627,8 @@ token = tok-old
         let json = serde_json::to_string(&view).unwrap();
         assert!(!json.contains("s3cret") && !json.contains("tok-old"), "{json}");
         assert_eq!(field(&view, "tray.language").options, ["auto", "en", "ja"]);
+        let store = field(&view, "secrets.store");
+        assert_eq!((store.value.as_str(), store.options.clone()), ("file", vec!["file".to_owned(), "keyring".to_owned()]));
         assert_eq!(field(&view, "notify.breakthrough").value, "Disaster");
         let watched = field(&view, "notify.channels");
         assert_eq!((watched.value.as_str(), watched.placeholder.as_str()), ("", "/system/channels/Alert"));
@@ -572,19 +663,54 @@ token = tok-old
         let settings = conf.settings();
         let untouched: Vec<(String, String)> = view(&settings, &Ok(conf.path.clone())).fields.into_iter().map(|f| (f.id, f.value)).collect();
         let values: Vec<(&str, &str)> = untouched.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(plan_edits(&settings, &form(&values)).unwrap(), Vec::new());
+        assert_eq!(plan_edits(&settings, &form(&values)).unwrap().changes(), 0);
         assert_eq!(conf.save(&values).unwrap().changed, 0);
         assert_eq!(conf.bytes(), CONF.as_bytes());
     }
 
     #[test]
-    fn a_typed_secret_is_refused_when_the_keyring_keeps_secrets() {
+    fn with_the_keyring_keeping_secrets_a_typed_one_goes_there_and_leaves_the_file() {
+        let text = format!("{CONF}\n[secrets]\nstore = keyring\n");
+        let conf = Conf::new(&text);
+        let keyring = FakeKeyring::default();
+        let saved = conf.save_with_keyring(&[("rest.token", "tok-new"), ("amqp-connection.password", "")], &|s, k, v| keyring.store(s, k, v)).unwrap();
+        assert_eq!(keyring.0.take(), [("rest".to_owned(), "token".to_owned(), "tok-new".to_owned())]);
+        assert_eq!(String::from_utf8(conf.bytes()).unwrap(), text.replace("token = tok-old\n", ""), "only the plain-text copy is gone");
+        assert_eq!((saved.changed, saved.notes.clone()), (2, vec!["[rest] token stored in the OS keyring".to_owned()]));
+    }
+
+    #[test]
+    fn a_keyring_that_refuses_a_secret_stops_the_save_with_the_file_untouched() {
         let conf = Conf::new(&format!("{CONF}\n[secrets]\nstore = keyring\n"));
         let before = conf.bytes();
-        let err = conf.save(&[("rest.token", "tok-new")]).unwrap_err();
+        let refuse = |_: &str, _: &str, _: &str| Err("no Secret Service on the session bus".to_owned());
+        let err = conf.save_with_keyring(&[("rest.token", "tok-new"), ("kompira.site_id", "3")], &refuse).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("rest.token"));
-        assert!(err.message.contains("kompira secret set rest.token"), "{}", err.message);
+        assert!(err.message.contains("did not take [rest] token: no Secret Service on the session bus. Nothing was saved."), "{}", err.message);
+        assert!(err.message.contains("choose \"file\" for [secrets] store"), "{}", err.message);
+        assert!(!err.message.contains("tok-new"), "{}", err.message);
         assert_eq!(conf.bytes(), before, "the file is left alone");
+    }
+
+    #[test]
+    fn choosing_the_keyring_sends_the_secrets_typed_with_it_there() {
+        let conf = Conf::new(CONF);
+        let keyring = FakeKeyring::default();
+        conf.save_with_keyring(&[("secrets.store", "keyring"), ("amqp-connection.password", "pw-new")], &|s, k, v| keyring.store(s, k, v))
+            .unwrap();
+        assert_eq!(keyring.0.take(), [("amqp-connection".to_owned(), "password".to_owned(), "pw-new".to_owned())]);
+        let written = String::from_utf8(conf.bytes()).unwrap();
+        assert!(!written.contains("s3cret") && !written.contains("pw-new"), "{written}");
+        assert!(written.ends_with("\n[secrets]\nstore = keyring\n"), "{written}");
+    }
+
+    #[test]
+    fn a_secret_typed_for_the_keyring_is_the_one_a_connection_test_uses() {
+        let conf = Conf::new(&format!("{CONF}\n[secrets]\nstore = keyring\n"));
+        let current = conf.settings();
+        let typed = conf.with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(&[("rest.token", "tok-typed")]))).unwrap().0;
+        assert_eq!(typed.rest().unwrap().token.expose(), "tok-typed");
+        assert_eq!(field(&view(&typed, &Ok(conf.path.clone())), "rest.token").source, "OS keyring");
     }
 
     #[test]
@@ -638,7 +764,7 @@ token = tok-old
             env: &env,
             overrides: Vec::new(),
         };
-        let saved = save(&opts, &current, &conf.path, &form(&[("rest.url", "http://127.0.0.1:2")])).unwrap();
+        let saved = save(&opts, &current, &conf.path, &form(&[("rest.url", "http://127.0.0.1:2")]), &no_keyring).unwrap();
         assert_eq!(saved.notes, ["[rest] url still comes from environment KOMPIRA_URL"]);
     }
 
@@ -681,7 +807,7 @@ token = tok-old
             env: &opts_env,
             overrides: Vec::new(),
         };
-        let saved = save(&opts, &settings, &user, &form(&[("notify.sound", "false")])).unwrap();
+        let saved = save(&opts, &settings, &user, &form(&[("notify.sound", "false")]), &no_keyring).unwrap();
         assert_eq!((saved.path, saved.notes.len()), (user.display().to_string(), 0));
         assert_eq!(std::fs::read_to_string(&user).unwrap(), "[notify]\nsound = false\n");
         #[cfg(unix)]

@@ -569,6 +569,19 @@ impl Settings {
         }
     }
 
+    /// Puts values about to be stored in the OS keyring in force, as the next load will find
+    /// them there: the settings screen checks and tests a form before it saves it. Only with
+    /// `[secrets] store = keyring`; the environment and the command line still win.
+    pub fn with_keyring_values(&mut self, values: &[(&str, &str, &str)]) {
+        use crate::secret_store::Lookup;
+        self.apply_keyring(&|section, key| {
+            values
+                .iter()
+                .find(|(s, k, _)| *s == section && *k == key)
+                .map_or(Lookup::Missing, |(_, _, value)| Lookup::Found((*value).to_owned()))
+        });
+    }
+
     fn read_files(&mut self, opts: &LoadOptions, replacement: Replacement) -> Result<IniDocument, ConfigError> {
         let replacement_is_read = |searched: &[PathBuf]| match replacement {
             Some((path, _)) if !searched.iter().any(|p| p == path) => {
