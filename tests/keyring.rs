@@ -3,27 +3,17 @@
 //! password stored with `kompira secret set` are the ones the tools use (the file holds wrong
 //! ones), and after `kompira secret delete` the file's are used again.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kompira_e2e::{connect_options, workspace_binary};
+use kompira_e2e::{connect_options, private_session_bus, workspace_binary, Killed};
 use kompira_testkit as testkit;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const FILE_TOKEN: &str = "token-from-the-file";
 const FILE_PASSWORD: &str = "password-from-the-file";
-
-/// A child process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A session bus with an unlocked gnome-keyring on it, in `home`.
 struct Keyring {
@@ -35,16 +25,7 @@ struct Keyring {
 impl Keyring {
     fn start() -> Self {
         let home = tempfile::tempdir().unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon runs (scripts/setup.sh installs it)");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
-        let bus = Killed(bus);
-        let bus_address = address.trim().to_owned();
-        assert!(!bus_address.is_empty(), "the bus printed its address");
+        let (bus, bus_address) = private_session_bus();
         let runtime = home.path().join("run");
         std::fs::create_dir_all(&runtime).unwrap();
         let mut keyring = Command::new("gnome-keyring-daemon")

@@ -1,5 +1,5 @@
 //! Shared pieces of the end-to-end suites: locating the built binaries, a recording alert sink,
-//! and a recording desktop notification server ([`notify_recorder`]).
+//! a recording desktop notification server ([`notify_recorder`]), and a private session bus.
 
 pub mod notify_recorder;
 
@@ -8,6 +8,34 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kompira_core::watch::{AlertSink, Decision, Notification};
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A private D-Bus session bus (`dbus-daemon --session`), stopped when the first value is
+/// dropped; the second is its address for `DBUS_SESSION_BUS_ADDRESS`.
+pub fn private_session_bus() -> (Killed, String) {
+    use std::io::BufRead;
+    let mut bus = std::process::Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon runs (scripts/setup.sh installs it)");
+    let stdout = bus.stdout.take().expect("piped");
+    let bus = Killed(bus);
+    let mut address = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut address).expect("the bus prints its address");
+    let address = address.trim().to_owned();
+    assert!(!address.is_empty(), "the bus printed no address");
+    (bus, address)
+}
 
 /// A binary of this workspace, built by `cargo build --workspace` (scripts/test.sh does that
 /// first). Test binaries live in `target/<profile>/deps/`, the programs one level up.

@@ -4,24 +4,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use kompira_e2e::workspace_binary;
+use kompira_e2e::{private_session_bus, workspace_binary, Killed};
 use serde_json::Value;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A child process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Lines of a child's stdout, read on a thread so waits can have a limit.
 fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
@@ -61,14 +51,7 @@ fn agent_answers(socket: &Path) -> bool {
 fn a_tray_host_that_starts_after_the_agent_still_gets_the_icon_and_tooltip() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("kompira.conf"), "[tray]\nlanguage = en\n").unwrap();
-    let mut bus = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("dbus-daemon runs (scripts/setup.sh installs it)");
-    let bus_lines = lines(bus.stdout.take().unwrap());
-    let _bus = Killed(bus);
-    let address = bus_lines.recv_timeout(TIMEOUT).expect("the bus prints its address");
+    let (_bus, address) = private_session_bus();
 
     let socket = dir.path().join("agent.sock");
     let agent = Command::new(workspace_binary("kompira-tray-agent"))

@@ -84,35 +84,21 @@ CREATE TRIGGER IF NOT EXISTS events_removed AFTER DELETE ON events BEGIN
 END;
 ";
 
-/// Schema 1 to 2: the events table rebuilt without AUTOINCREMENT and the unique index (rows
-/// and ids kept), `totals.last_id` taken from the old sequence, totals recounted. The
-/// triggers went with the old table; [`SCHEMA`] creates them again.
-const MIGRATE_FROM_1: &str = "
+/// Schema 1 to 2, around [`SCHEMA`]: the old events table set aside (its triggers dropped, so
+/// [`SCHEMA`] creates the new table and triggers), `totals.last_id` taken from the old
+/// sequence; then every row copied with its id, the old table dropped and the totals recounted.
+const MIGRATE_FROM_1_BEFORE: &str = "
 ALTER TABLE totals ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;
 UPDATE totals SET last_id = MAX(
     COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
     COALESCE((SELECT MAX(id) FROM events), 0));
-CREATE TABLE events_v2 (
-    id               INTEGER PRIMARY KEY,
-    correlation_id   TEXT NOT NULL,
-    message_id       TEXT NOT NULL,
-    channel          TEXT NOT NULL,
-    site_id          INTEGER NOT NULL,
-    content_type     TEXT,
-    local_time       TEXT NOT NULL,
-    unix_seconds     INTEGER NOT NULL,
-    body             BLOB NOT NULL,
-    size             INTEGER NOT NULL,
-    queued_at_ms     INTEGER NOT NULL,
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    last_error       TEXT,
-    next_attempt_ms  INTEGER NOT NULL DEFAULT 0,
-    claimed_by       TEXT,
-    claim_expires_ms INTEGER
-);
-INSERT INTO events_v2 SELECT * FROM events;
-DROP TABLE events;
-ALTER TABLE events_v2 RENAME TO events;
+DROP TRIGGER events_added;
+DROP TRIGGER events_removed;
+ALTER TABLE events RENAME TO events_v1;
+";
+const MIGRATE_FROM_1_AFTER: &str = "
+INSERT INTO events SELECT * FROM events_v1;
+DROP TABLE events_v1;
 UPDATE totals SET events = (SELECT COUNT(*) FROM events), bytes = (SELECT COALESCE(SUM(size), 0) FROM events);
 ";
 
@@ -245,9 +231,12 @@ impl Outbox {
             )));
         }
         if version == 1 {
-            tx.execute_batch(MIGRATE_FROM_1).map_err(|e| self.error(e))?;
+            tx.execute_batch(MIGRATE_FROM_1_BEFORE).map_err(|e| self.error(e))?;
         }
         tx.execute_batch(SCHEMA).map_err(|e| self.error(e))?;
+        if version == 1 {
+            tx.execute_batch(MIGRATE_FROM_1_AFTER).map_err(|e| self.error(e))?;
+        }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(|e| self.error(e))?;
         tx.commit().map_err(|e| self.error(e))
     }
@@ -811,6 +800,14 @@ mod tests {
         assert_eq!(outbox.enqueue(&envelope(4)).unwrap().id, 4, "id 3 was given once already");
         let version: i64 = outbox.db().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+        let tables: Vec<String> = {
+            let db = outbox.db();
+            let mut statement = db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name LIKE 'events%' ORDER BY name").unwrap();
+            let rows = statement.query_map([], |r| r.get::<_, Option<String>>(0)).unwrap();
+            rows.map(|r| r.unwrap().unwrap_or_default()).collect()
+        };
+        assert_eq!(tables.len(), 3, "the new table and its two triggers only: {tables:?}");
+        assert!(tables.iter().all(|sql| !sql.contains("UNIQUE") && !sql.contains("AUTOINCREMENT") && !sql.contains("events_v1")), "{tables:?}");
         drop(outbox);
         assert_eq!(Outbox::open(&path, ROOMY).unwrap().status().unwrap().pending, 3, "a migrated file opens again as it is");
     }
