@@ -734,6 +734,7 @@ token = tok-old
             ("rest.url", "kompira.example.com", "[rest] url: \"kompira.example.com\" is not an http:// or https:// URL"),
             ("amqp-connection.ssl", "maybe", "[amqp-connection] ssl: \"maybe\" is not a boolean"),
             ("tray.language", "fr", "[tray] language: \"fr\" is not a language"),
+            ("secrets.store", "vault", "[secrets] store: \"vault\" is not a secret store (use file or keyring)"),
             ("event.channel", "a\nb", "[event] channel: must be one line"),
         ] {
             let error = conf.save(&[("kompira.site_id", "2"), (id, value)]).unwrap_err();
