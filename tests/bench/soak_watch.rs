@@ -1,7 +1,9 @@
 //! Soak of the alert watcher (issue 5): `kompira channel watch` for a long time against the
 //! Kompira stand-in behind a proxy that drops every connection every 20 s, with alerts sent all
 //! along. Prints, each minute and at the end: alerts sent, received (distinct), duplicates,
-//! lost, connection drops, and the watcher's RSS against its RSS after the first minute.
+//! lost, connection drops, and the watcher's RSS against its RSS after the first minute; at the
+//! end also how long alerts took from send to the watcher's output, and the watcher's failed
+//! long polls.
 //! Targets: no alert lost, RSS growth ≤ 5 MB.
 //!
 //! `cargo build --release --workspace --bins && target/release/soak-watch [MINUTES] [DROP_EVERY_SECS] [TIMING]`
@@ -158,9 +160,25 @@ fn event_ids(bytes: &[u8]) -> Vec<u64> {
 
 /// Event ids the watcher printed, with how often.
 #[derive(Default)]
-struct Received(Mutex<HashMap<u64, u32>>);
+struct Received(Mutex<HashMap<u64, (u32, Instant)>>);
 
 impl Received {
+    /// Notes one sighting of `id`; the first one's time is kept.
+    fn note(&self, id: u64) {
+        self.0.lock().unwrap().entry(id).or_insert((0, Instant::now())).0 += 1;
+    }
+
+    /// How long each received alert took from its send to its first sighting, sorted.
+    fn delays(&self, sent_at: &[Instant]) -> Vec<Duration> {
+        let seen = self.0.lock().unwrap();
+        let mut delays: Vec<Duration> = seen
+            .iter()
+            .filter_map(|(id, (_, at))| sent_at.get(usize::try_from(*id).ok()?).map(|sent| at.saturating_duration_since(*sent)))
+            .collect();
+        delays.sort();
+        delays
+    }
+
     /// The ids of `0..sent` never seen.
     fn missing(&self, sent: u64) -> Vec<u64> {
         let seen = self.0.lock().unwrap();
@@ -169,7 +187,7 @@ impl Received {
 
     fn counts(&self) -> (usize, u64) {
         let seen = self.0.lock().unwrap();
-        (seen.len(), seen.values().map(|n| u64::from(n - 1)).sum())
+        (seen.len(), seen.values().map(|(n, _)| u64::from(n - 1)).sum())
     }
 }
 
@@ -182,14 +200,16 @@ fn rss_kb(pid: u32) -> i64 {
         .unwrap_or(0)
 }
 
-fn start_watcher(conf: &std::path::Path, received: Arc<Received>) -> Child {
+/// Starts the watcher; its warnings (each failed long poll, with the attempt number) go to `log`.
+fn start_watcher(conf: &std::path::Path, log: &std::path::Path, received: Arc<Received>) -> Child {
+    let log = std::fs::File::create(log).expect("the watcher's log file");
     let mut child = Command::new(workspace_binary("kompira"))
         .args(["-c"])
         .arg(conf)
         .args(["channel", "watch", "--json", CHANNEL])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("kompira runs");
     let stdout = child.stdout.take().unwrap();
@@ -201,7 +221,7 @@ fn start_watcher(conf: &std::path::Path, received: Arc<Received>) -> Child {
                 .and_then(|fields| fields.iter().find(|f| f[0] == "event_id"))
                 .and_then(|f| f[1].as_str()?.parse::<u64>().ok());
             if let Some(id) = id {
-                *received.0.lock().unwrap().entry(id).or_default() += 1;
+                received.note(id);
             }
         }
     });
@@ -246,7 +266,8 @@ async fn main() -> ExitCode {
     .expect("a client for the stand-in");
 
     let received = Arc::new(Received::default());
-    let mut watcher = start_watcher(&conf, received.clone());
+    let watcher_log = std::env::temp_dir().join(format!("kompira-soak-{}-watcher.log", std::process::id()));
+    let mut watcher = start_watcher(&conf, &watcher_log, received.clone());
     let pid = watcher.id();
     println!(
         "soak: {minutes} min, connections dropped every {} s, an alert every {} s ({})",
@@ -258,14 +279,19 @@ async fn main() -> ExitCode {
     let start = Instant::now();
     let end = start + Duration::from_secs(minutes * 60);
     let (mut sent, mut drops, mut send_failures) = (0u64, 0u64, 0u64);
+    let mut sent_at: Vec<Instant> = Vec::new();
     let (mut next_alert, mut next_drop, mut next_report) = (start, start + drop_every, start + WARM_UP);
     let mut baseline_kb: Option<i64> = None;
     while Instant::now() < end {
         let now = Instant::now();
         if now >= next_alert {
             let alert = json!({"event_id": sent, "severity": 4, "trigger_name": "soak", "hostname": "soak"});
+            let sending = Instant::now();
             match sender.send(CHANNEL, &alert).await {
-                Ok(()) => sent += 1,
+                Ok(()) => {
+                    sent += 1;
+                    sent_at.push(sending);
+                }
                 Err(e) => {
                     send_failures += 1;
                     eprintln!("soak: sending alert {sent} failed: {e}");
@@ -321,6 +347,16 @@ async fn main() -> ExitCode {
          delivered to the watcher's socket within {} ms before a drop: {cut_delivered}",
         JUST_BEFORE_DROP.as_millis()
     );
+    let delays = received.delays(&sent_at);
+    let at = |fraction: f64| delays.get(((delays.len() as f64 * fraction) as usize).min(delays.len().saturating_sub(1))).copied().unwrap_or_default();
+    println!(
+        "delay from send to the watcher's output: median {:.2} s, 99th percentile {:.2} s, longest {:.2} s",
+        at(0.5).as_secs_f64(),
+        at(0.99).as_secs_f64(),
+        delays.last().copied().unwrap_or_default().as_secs_f64()
+    );
+    let failures = std::fs::read_to_string(&watcher_log).unwrap_or_default().lines().filter(|l| l.contains("watching failed")).count();
+    println!("the watcher logged {failures} failed long polls (reconnections); its log: {}", watcher_log.display());
     let ok = lost == 0 && growth <= GROWTH_TARGET_KB;
     println!("{}", if ok { "PASS" } else { "FAIL" });
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }

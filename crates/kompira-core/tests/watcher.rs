@@ -142,6 +142,43 @@ impl ChannelSource for WaitLog {
     }
 }
 
+/// Answers as the script says and notes when each `.recv` came (on tokio's clock).
+struct CallTimes {
+    script: Arc<Script>,
+    calls: Mutex<Vec<tokio::time::Instant>>,
+}
+
+impl ChannelSource for CallTimes {
+    async fn recv(&self, channel: &str, timeout: Duration) -> Result<Option<Value>, SourceError> {
+        self.calls.lock().unwrap().push(tokio::time::Instant::now());
+        self.script.recv(channel, timeout).await
+    }
+}
+
+/// A network that cuts every long poll: each cut after an answer costs the first pause, not
+/// one grown by the cuts before (which would leave alerts waiting up to the cap).
+#[tokio::test(start_paused = true)]
+async fn one_answer_ends_a_row_of_failures_so_the_next_pause_is_short_again() {
+    let cut = || transient("connection closed before message completed");
+    let script = Script::new(vec![cut(), cut(), cut(), Ok(None), cut(), Ok(None), cut()]);
+    let source = Arc::new(CallTimes { script, calls: Mutex::new(Vec::new()) });
+    let mut config = config();
+    config.backoff = Backoff { initial: Duration::from_millis(100), cap: Duration::from_secs(60) };
+    let watcher = Watcher::spawn(source.clone(), Arc::new(Recorder::default()), config);
+    while source.calls.lock().unwrap().len() < 8 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    watcher.stop().await;
+    let calls = source.calls.lock().unwrap().clone();
+    let pauses_ms: Vec<u128> = calls.windows(2).map(|pair| (pair[1] - pair[0]).as_millis()).collect();
+    // Three cuts in a row: 100, 200, 400 ms (±20 %). An answer: none. A cut: 100 ms again.
+    let nominal = [100, 200, 400, 0, 100, 0, 100];
+    for (index, (pause, nominal)) in pauses_ms.iter().zip(nominal).enumerate() {
+        let (low, high) = (nominal * 8 / 10, nominal * 12 / 10 + 1);
+        assert!((low..=high).contains(pause), "pause {index}: {pause} ms, expected about {nominal} ms; all: {pauses_ms:?}");
+    }
+}
+
 #[tokio::test]
 async fn the_first_poll_after_start_and_after_a_failure_is_short() {
     let script = Script::new(vec![Ok(None), transient("connection reset"), Ok(None), Ok(None)]);

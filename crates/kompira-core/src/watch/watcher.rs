@@ -21,8 +21,6 @@ pub const LONG_POLL: Duration = Duration::from_secs(25);
 /// The wait of the first `.recv` after start and after each failure: an idle channel answers
 /// only when the wait ends, and until something answers the state cannot say "connected".
 pub const FIRST_POLL: Duration = Duration::from_secs(1);
-/// A connection that stayed healthy this long starts its next backoff from the beginning.
-const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// How long an alert's key suppresses the same alert.
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(300);
 const DEDUPE_CAPACITY: usize = 4096;
@@ -252,17 +250,19 @@ struct ChannelTask<S, K> {
 
 impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
     async fn run(mut self) {
+        // Failures in a row: one answer (a message or "nothing yet") ends the row, so a network
+        // that cuts long polls every few seconds costs a 1 s pause each time, not a pause grown
+        // to the cap, while a server that never answers still gets ever longer pauses.
         let mut failures: u32 = 0;
-        let mut healthy_since: Option<Instant> = None;
+        // Until the server has answered since start or since the last failure, polls are short,
+        // so the state can say "connected" soon.
+        let mut answered = false;
         while !*self.stopping.borrow() {
-            let wait = if healthy_since.is_some() { self.long_poll } else { FIRST_POLL.min(self.long_poll) };
+            let wait = if answered { self.long_poll } else { FIRST_POLL.min(self.long_poll) };
             match self.source.recv(&self.channel, wait).await {
                 Ok(message) => {
-                    let now = Instant::now();
-                    if failures > 0 && healthy_since.is_some_and(|t| now.duration_since(t) >= HEALTHY_AFTER) {
-                        failures = 0;
-                    }
-                    healthy_since.get_or_insert(now);
+                    failures = 0;
+                    answered = true;
                     self.set_health(ChannelHealth::Connected, None);
                     if let Some(message) = message {
                         self.deliver(&message);
@@ -270,7 +270,7 @@ impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
-                    healthy_since = None;
+                    answered = false;
                     let health = if error.transient {
                         ChannelHealth::Reconnecting(failures)
                     } else {
