@@ -23,8 +23,8 @@ use crate::watch::Backoff;
 pub const DEFAULT_WINDOW: usize = 500;
 /// Windows published before the oldest one's confirms are awaited: the next ones travel while
 /// the broker writes and confirms the oldest. Three keep a 2-core machine's broker busy while
-/// the drainer claims and deletes (two: 74–81 % of raw lapin, three: 79–85 %); a crash
-/// between publish and ack resends at most this many windows.
+/// the drainer claims and deletes (BENCHMARKS.md, outbox burst: three did better than two);
+/// a crash between publish and ack resends at most this many windows.
 pub const WINDOWS_IN_FLIGHT: usize = 3;
 /// How often an idle drainer looks for new rows by default (another process may have queued
 /// them; its own process wakes it at once).
