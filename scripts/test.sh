@@ -27,10 +27,11 @@ suite_cargo-test() {
 # burst, the drainer's host killed with SIGKILL and restarted, the stand-in killed and restarted
 # while the watcher watches. Each prints a `FAULT <name>: sent=… acked=… received=… distinct=…
 # duplicates=… lost=…` line. Alone and one at a time: it stops the shared broker, which would
-# break suites running beside it. Needs the workspace binaries (the build suite).
+# break suites running beside it. Needs the workspace binaries (the build suite); selected with
+# --workspace for the reason given at suite_app-e2e.
 suite_fault() {
     cargo build --workspace --all-targets &&
-        cargo test -p kompira-e2e --test fault -- --test-threads=1 --nocapture
+        cargo test --workspace --test fault -- --test-threads=1 --nocapture
 }
 
 # The product must also be right on Windows, which cannot run here: check that the workspace
@@ -72,9 +73,11 @@ suite_app-e2e() {
         return 0
     fi
     # The suite launches the workspace's binaries: build them as the build suite does (a no-op
-    # after it; another package selection would rebuild them with other features).
+    # after it). `--workspace --test NAME`, not `-p kompira-e2e`: another package selection
+    # unifies other features and rebuilds every dependency beside the first build, which doubled
+    # target/ and ran the CI disk full.
     cargo build --workspace --all-targets &&
-        cargo test -p kompira-e2e --test app_e2e -- --test-threads=1
+        cargo test --workspace --test app_e2e -- --test-threads=1
 }
 
 # The cargo-fuzz targets in fuzz/ (config parser, KEY=VAL parser, alert reader), each for

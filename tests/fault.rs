@@ -8,7 +8,7 @@
 //! broker stop or a kill between publish and ack) and are reported. Loopback only; every
 //! wait has a limit. Stops the broker, so it is not part of `cargo test --workspace` (other
 //! suites share the broker): `scripts/test.sh fault`, or
-//! `cargo test -p kompira-e2e --test fault -- --test-threads=1` with the workspace built.
+//! `cargo test --workspace --test fault -- --test-threads=1` with the workspace built.
 
 use std::collections::HashMap;
 use std::net::TcpListener;

@@ -3,7 +3,7 @@
 //! server around it (see `stack.rs` for the picture).
 //!
 //! Run: `bash scripts/test.sh app-e2e`, or after `cargo build --workspace`:
-//! `cargo test -p kompira-e2e --test app_e2e`. Needs Xvfb, dbus-daemon, WebKitWebDriver and
+//! `cargo test --workspace --test app_e2e`. Needs Xvfb, dbus-daemon, WebKitWebDriver and
 //! tauri-driver (scripts/setup.sh installs them). Logs of each test stay in
 //! `target/e2e/<test>/logs/`, screenshots in `target/e2e-screenshots/`.
 //!

@@ -4,7 +4,7 @@
 //! rendering, never a panic, Rust `Debug` text or a hang (each case is killed after
 //! [`harness::CASE_TIMEOUT`] and then fails).
 //!
-//! `cargo test -p kompira-e2e --test bad_input -- --nocapture` prints the number of cases per
+//! `cargo test --workspace --test bad_input -- --nocapture` prints the number of cases per
 //! table. Needs the workspace binaries built, and RabbitMQ (`source scripts/setup.sh`) for the
 //! AMQP table's broker cases. Unix only: cases use `/dev/zero`, named pipes and arguments
 //! that are not UTF-8.
