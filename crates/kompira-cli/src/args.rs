@@ -159,9 +159,10 @@ pub enum JobflowCommand {
     Run {
         /// The job flow, e.g. /root/restart_process.
         path: String,
-        /// A parameter: KEY=VALUE passes the text VALUE; KEY:=JSON passes a JSON value
-        /// (-p count:=3, -p hosts:='["a","b"]'). Repeatable.
-        #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+        /// A parameter. KEY=TEXT passes TEXT exactly as typed (sent as a Kompira string
+        /// literal: -p host='web 1'); KEY:=EXPR passes a Kompira expression for the server to
+        /// compile (-p count:=3, -p dry:=true, -p hosts:='["a", "b"]'). Repeatable.
+        #[arg(short = 'p', long = "param", value_name = "KEY=TEXT|KEY:=EXPR")]
         params: Vec<String>,
         /// Run in step mode.
         #[arg(long)]

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use kompira_core::event::{self, EventBody};
 use kompira_core::rest::{
-    self, Client, ExecuteRequest, FollowOptions, Process, ProcessStatus, RestError,
+    self, Client, ExecuteRequest, FollowOptions, Parameters, Process, ProcessStatus, RestError,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use kompira_core::config::NotifySettings;
 
@@ -198,28 +198,15 @@ fn print_json_pretty(value: &Value) {
     );
 }
 
-/// `-p KEY=VALUE` (text) and `-p KEY:=JSON` (any JSON value) into job flow parameters.
-fn parse_params(params: &[String]) -> Result<Map<String, Value>, Failure> {
-    let mut out = Map::new();
-    for param in params {
-        let usage = |why: &str| Failure::Usage(format!("-p {param:?}: {why}"));
-        let (key, text) = param
-            .split_once('=')
-            .ok_or_else(|| usage("write KEY=VALUE for text or KEY:=JSON for a JSON value"))?;
-        let (key, value) = match key.strip_suffix(':') {
-            Some(key) => {
-                let value = serde_json::from_str(text)
-                    .map_err(|e| usage(&format!("the value after := is not JSON ({e})")))?;
-                (key, value)
-            }
-            None => (key, Value::String(text.to_owned())),
-        };
-        if key.is_empty() {
-            return Err(usage("the parameter name is empty"));
-        }
-        out.insert(key.to_owned(), value);
-    }
-    Ok(out)
+/// `-p KEY=TEXT` (text, sent as a string literal) and `-p KEY:=EXPR` (a Kompira expression)
+/// into job flow parameters.
+fn parse_params(params: &[String]) -> Result<Parameters, Failure> {
+    params
+        .iter()
+        .map(|param| {
+            rest::parse_assignment(param).map_err(|why| Failure::Usage(format!("-p {param:?}: {why}")))
+        })
+        .collect()
 }
 
 /// The channel message: KEY=VALUE fields with kompira_sendevt's rules, or `--json`.
@@ -249,25 +236,25 @@ mod tests {
     fn params(args: &[&str]) -> Result<Value, String> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         match parse_params(&args) {
-            Ok(map) => Ok(Value::Object(map)),
+            Ok(parameters) => Ok(serde_json::to_value(&parameters).unwrap()),
             Err(Failure::Usage(m) | Failure::Runtime(m)) => Err(m),
             Err(Failure::Reported) => Err(String::new()),
         }
     }
 
     #[test]
-    fn params_are_text_unless_marked_json() {
+    fn params_are_text_unless_marked_as_expressions() {
         assert_eq!(
-            params(&["host=web1", "n:=3", "list:=[1,\"a\"]", "eq=a=b", "empty="]).unwrap(),
-            json!({"host": "web1", "n": 3, "list": [1, "a"], "eq": "a=b", "empty": ""})
+            params(&["host=web 1", "n:=3", "list:=[1,\"a\"]", "eq=a=b", "empty=", "q=say \"hi\""]).unwrap(),
+            json!({"host": "\"web 1\"", "n": "3", "list": "[1,\"a\"]", "eq": "\"a=b\"", "empty": "\"\"", "q": "\"say \\\"hi\\\"\""})
         );
-        assert_eq!(params(&["n=3"]).unwrap(), json!({"n": "3"}));
+        assert_eq!(params(&["n=3"]).unwrap(), json!({"n": "\"3\""}));
     }
 
     #[test]
     fn bad_params_are_usage_errors() {
-        assert!(params(&["novalue"]).unwrap_err().contains("KEY=VALUE"));
-        assert!(params(&["n:=nope"]).unwrap_err().contains("not JSON"));
+        assert!(params(&["novalue"]).unwrap_err().contains("KEY=TEXT"));
+        assert!(params(&["n:="]).unwrap_err().contains("expression after := is empty"));
         assert!(params(&["=x"]).unwrap_err().contains("name is empty"));
     }
 

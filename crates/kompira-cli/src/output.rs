@@ -40,7 +40,10 @@ pub fn process_summary(p: &Process) -> String {
     field("user", p.user.as_deref().unwrap_or_default());
     field("started", p.started_time.as_deref().unwrap_or_default());
     field("finished", p.finished_time.as_deref().unwrap_or_default());
-    field("elapsed", p.elapsed_time.as_deref().unwrap_or_default());
+    field(
+        "elapsed",
+        &p.elapsed_time.map(|s| format!("{s:.3} s")).unwrap_or_default(),
+    );
     field("result", &show_json(&p.result));
     field("error", p.error.as_deref().unwrap_or_default());
     if !p.console.is_empty() {

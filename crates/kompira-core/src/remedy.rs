@@ -10,9 +10,7 @@
 //!
 //! Nothing runs by itself: the app offers the action and the user chooses it.
 
-use serde_json::{Map, Value};
-
-use crate::rest::ExecuteRequest;
+use crate::rest::{ExecuteRequest, ParamValue, Parameters};
 use crate::watch::Notification;
 
 /// One channel's remedy.
@@ -31,10 +29,11 @@ impl Remedy {
         format!("Run {name}")
     }
 
-    /// The execute request for `alert`: its fields become string parameters.
+    /// The execute request for `alert`: its fields become text parameters, always sent as
+    /// string literals (an alert's text must never be compiled as an expression).
     pub fn request(&self, alert: &Notification) -> ExecuteRequest {
-        let parameters: Map<String, Value> =
-            alert.fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let parameters: Parameters =
+            alert.fields.iter().map(|(k, v)| (k.clone(), ParamValue::Text(v.clone()))).collect();
         ExecuteRequest { parameters, ..ExecuteRequest::default() }
     }
 }
@@ -79,7 +78,7 @@ mod tests {
         let remedy = remedy_for(&remedies, &alert).expect("configured for the Alert channel");
         assert_eq!(remedy.label(), "Run restart_process");
         let request = remedy.request(&alert);
-        assert_eq!(serde_json::to_value(&request).unwrap(), json!({"parameters": {"hostname": "web1", "severity": "4"}}));
+        assert_eq!(serde_json::to_value(&request).unwrap(), json!({"parameters": {"hostname": "\"web1\"", "severity": "\"4\""}}));
         let other = read_message("/root/elsewhere", &json!("x"), chrono::Utc::now());
         assert!(remedy_for(&remedies, &other).is_none());
     }

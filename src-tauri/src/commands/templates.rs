@@ -16,7 +16,7 @@ use kompira_core::event::check_rows;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
-use kompira_tray_agent::rows::{pairs, rows, Row};
+use kompira_tray_agent::rows::{self, pairs, parameter_rows, Row};
 use super::settings::choose_target;
 use crate::state::{self, WindowState};
 
@@ -63,11 +63,11 @@ impl From<&Template> for TemplateForm {
                 name,
                 channel: channel.clone().unwrap_or_default(),
                 site_id: *site_id,
-                fields: rows(fields),
+                fields: rows::rows(fields),
                 body: body.clone().unwrap_or_default(),
             },
             TemplateAction::Jobflow { path, parameters, wait } => {
-                TemplateForm::Jobflow { name, jobflow: path.clone(), parameters: rows(parameters), wait: *wait }
+                TemplateForm::Jobflow { name, jobflow: path.clone(), parameters: parameter_rows(parameters), wait: *wait }
             }
         }
     }
@@ -95,7 +95,7 @@ pub fn to_template(form: &TemplateForm) -> Result<Template, String> {
             if !path.starts_with('/') {
                 return Err(format!("{path:?} is not a job flow path: it must start with / (like /root/restart_process)"));
             }
-            let parameters = check_rows(&pairs(parameters)).map_err(|e| format!("parameters: {e}"))?;
+            let parameters = rows::parameters(parameters).map_err(|e| format!("parameters: {e}"))?;
             TemplateAction::Jobflow { path, parameters, wait: *wait }
         }
     };
@@ -218,7 +218,7 @@ mod tests {
     }
 
     fn row(key: &str, value: &str) -> Row {
-        Row { key: key.into(), value: value.into() }
+        Row { key: key.into(), value: value.into(), expression: false }
     }
 
     fn event(name: &str, fields: Vec<Row>, body: &str) -> TemplateForm {

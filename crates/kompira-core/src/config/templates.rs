@@ -14,17 +14,20 @@
 //! jobflow = /root/restart_process
 //! parameters =
 //!     host=web1
+//!     count:=3
 //! wait = true
 //! ```
 //!
 //! `fields` and `parameters` follow the KEY=VAL rules of `kompira_sendevt` (split on the first
-//! `=`; a repeated key keeps its first place and takes the last value). An event template has
-//! `fields` or a raw `body`, not both.
+//! `=`; a repeated key keeps its first place and takes the last value). A parameter written
+//! `KEY:=EXPR` is a Kompira expression, as with `kompira jobflow run -p`; `KEY=TEXT` is text.
+//! An event template has `fields` or a raw `body`, not both.
 
 use super::error::ConfigError;
 use super::ini::{parse as parse_ini, IniDocument};
 use super::writer::{apply_edits, Edit};
 use crate::event::{parse_key_values, EventBody};
+use crate::rest::{format_assignment, parse_assignment, Parameters};
 
 /// The prefix that marks a template section.
 pub const TEMPLATE_SECTION_PREFIX: &str = "template:";
@@ -56,8 +59,8 @@ pub enum TemplateAction {
     Jobflow {
         /// Job flow path.
         path: String,
-        /// Parameters as text.
-        parameters: Vec<(String, String)>,
+        /// Parameters, each text or an expression.
+        parameters: Parameters,
         /// Follow the process to its end.
         wait: bool,
     },
@@ -129,7 +132,16 @@ fn read_one(doc: &IniDocument, name: &str) -> Result<Template, ConfigError> {
                 Some(w) if matches!(w.as_str(), "0" | "no" | "false" | "off") => false,
                 Some(w) => return Err(bad("wait", format!("{w:?} is not a boolean"))),
             };
-            TemplateAction::Jobflow { path, parameters: pairs("parameters")?, wait }
+            let parameters = text("parameters")?
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(|line| {
+                    parse_assignment(line).map_err(|why| bad("parameters", format!("has {line:?}: {why}")))
+                })
+                .collect::<Result<Parameters, ConfigError>>()?;
+            TemplateAction::Jobflow { path, parameters, wait }
         }
         other => return Err(bad("kind", format!("{other:?} is not a template kind (use event or jobflow)"))),
     };
@@ -224,7 +236,12 @@ pub fn template_edits(template: &Template) -> Vec<Edit> {
         TemplateAction::Jobflow { path, parameters, wait } => vec![
             ("kind", Some("jobflow".into())),
             ("jobflow", Some(path.clone())),
-            ("parameters", lines(parameters)),
+            (
+                "parameters",
+                (!parameters.is_empty()).then(|| {
+                    parameters.iter().map(|(k, v)| format_assignment(k, v)).collect::<Vec<_>>().join("\n")
+                }),
+            ),
             ("wait", Some(wait.to_string())),
         ],
     };
@@ -242,6 +259,7 @@ pub fn template_edits(template: &Template) -> Vec<Edit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rest::ParamValue;
     use std::path::Path;
 
     fn read(text: &str) -> Result<Vec<Template>, ConfigError> {
@@ -272,7 +290,7 @@ mod tests {
             templates[1].action,
             TemplateAction::Jobflow {
                 path: "/root/restart_process".into(),
-                parameters: vec![("host".into(), "web1".into())],
+                parameters: [("host".to_owned(), ParamValue::Text("web1".into()))].into_iter().collect(),
                 wait: true
             }
         );
@@ -346,10 +364,33 @@ mod tests {
         // Turning it into a job flow template removes the event keys.
         let changed = Template {
             name: template.name.clone(),
-            action: TemplateAction::Jobflow { path: "/root/x".into(), parameters: vec![], wait: false },
+            action: TemplateAction::Jobflow { path: "/root/x".into(), parameters: Parameters::new(), wait: false },
         };
         let resaved = apply_edits(&saved, &template_edits(&changed));
         assert_eq!(read(&resaved).unwrap(), vec![changed]);
         assert!(!resaved.contains("hostname"), "{resaved}");
+    }
+
+    #[test]
+    fn jobflow_templates_keep_which_parameters_are_expressions() {
+        let template = Template {
+            name: "Restart".into(),
+            action: TemplateAction::Jobflow {
+                path: "/root/x".into(),
+                parameters: [
+                    ("host".to_owned(), ParamValue::Text("web 1 (primary)".into())),
+                    ("count".to_owned(), ParamValue::Expression("3".into())),
+                    ("note".to_owned(), ParamValue::Text("a:=b".into())),
+                ]
+                .into_iter()
+                .collect(),
+                wait: true,
+            },
+        };
+        let saved = apply_edits("", &template_edits(&template));
+        assert!(saved.contains("count:=3"), "{saved}");
+        assert_eq!(read(&saved).unwrap(), vec![template]);
+        let e = read("[template:x]\nkind = jobflow\njobflow = /root/x\nparameters = =oops\n").unwrap_err();
+        assert!(e.to_string().contains("name is empty"), "{e}");
     }
 }

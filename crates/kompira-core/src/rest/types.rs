@@ -6,7 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::params::Parameters;
 
 /// Where a process is in its life. Unknown states are kept as they were sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,7 +117,7 @@ pub struct Process {
     /// The job flow currently executing (a child job flow, perhaps).
     #[serde(deserialize_with = "lenient_text")]
     pub current_job: Option<String>,
-    /// Who started it.
+    /// Who started it: a user name (`root`) on Kompira 1.6.
     #[serde(deserialize_with = "lenient_text")]
     pub user: Option<String>,
     /// UTC ISO-8601 start time.
@@ -124,9 +126,9 @@ pub struct Process {
     /// UTC ISO-8601 end time.
     #[serde(deserialize_with = "lenient_text")]
     pub finished_time: Option<String>,
-    /// Run time as the server renders it.
-    #[serde(deserialize_with = "lenient_text")]
-    pub elapsed_time: Option<String>,
+    /// Run time in seconds (Kompira 1.6 sends a number; `H:MM:SS.f` text is read too).
+    #[serde(deserialize_with = "lenient_seconds")]
+    pub elapsed_time: Option<f64>,
     /// Whether it is suspended.
     pub suspended: bool,
     /// The line being executed.
@@ -229,9 +231,9 @@ impl FromStr for MonitoringMode {
 /// defaults apply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ExecuteRequest {
-    /// Job flow parameters by name.
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub parameters: Map<String, Value>,
+    /// Job flow parameters by name, each sent as the expression the server compiles.
+    #[serde(skip_serializing_if = "Parameters::is_empty")]
+    pub parameters: Parameters,
     /// Run step by step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_mode: Option<bool>,
@@ -252,6 +254,28 @@ fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     })
 }
 
+/// Seconds from a number, a numeric text or `H:MM:SS(.f)`; anything else is `None` (a
+/// field we only show must not make the whole process unreadable).
+fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let seconds = match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(text) => seconds_from_text(text.trim()),
+        _ => None,
+    };
+    Ok(seconds.filter(|s| s.is_finite() && *s >= 0.0))
+}
+
+fn seconds_from_text(text: &str) -> Option<f64> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Some(seconds);
+    }
+    let mut total = 0.0;
+    for part in text.split(':') {
+        total = total * 60.0 + part.parse::<f64>().ok()?;
+    }
+    Some(total)
+}
+
 fn text_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     lenient_text(d).map(Option::unwrap_or_default)
 }
@@ -265,7 +289,7 @@ mod tests {
     fn documented_process_parses() {
         let p: Process = serde_json::from_value(json!({
             "id": 262, "abspath": "/process/id_262", "user": "/system/users/root",
-            "elapsed_time": "0:00:01.5", "started_time": "2026-11-22T08:07:42.909000Z",
+            "elapsed_time": 1.5, "started_time": "2026-11-22T08:07:42.909000Z",
             "finished_time": "2026-11-22T08:07:44.409000Z", "status": "DONE",
             "exit_status": 0, "result": {"ok": true}, "error": null, "suspended": false,
             "lineno": 3, "console": "hello\n", "job": "/root/restart_process",
@@ -280,6 +304,19 @@ mod tests {
         assert_eq!(p.job.as_deref(), Some("/root/restart_process"));
         assert_eq!(p.console, "hello\n");
         assert_eq!(p.error, None);
+        assert_eq!(p.elapsed_time, Some(1.5));
+        assert_eq!(p.user.as_deref(), Some("/system/users/root"));
+    }
+
+    #[test]
+    fn elapsed_time_reads_numbers_and_clock_text() {
+        let at = |v: Value| serde_json::from_value::<Process>(json!({"status": "DONE", "elapsed_time": v})).unwrap().elapsed_time;
+        assert_eq!(at(json!(0.011039)), Some(0.011039));
+        assert_eq!(at(json!("0:01:01.5")), Some(61.5));
+        assert_eq!(at(json!("2.5")), Some(2.5));
+        assert_eq!(at(json!("soon")), None);
+        assert_eq!(at(json!(-1)), None);
+        assert_eq!(at(Value::Null), None);
     }
 
     #[test]
@@ -293,7 +330,7 @@ mod tests {
         assert!(!p.is_finished());
         assert_eq!(p.console, "");
         assert_eq!(p.result, Value::Null);
-        assert_eq!(p.elapsed_time.as_deref(), Some("12.5"));
+        assert_eq!(p.elapsed_time, Some(12.5));
         let empty: Process = serde_json::from_str("{}").unwrap();
         assert_eq!(empty.abspath, "");
     }
@@ -343,10 +380,10 @@ mod tests {
             monitoring_mode: Some(MonitoringMode::AbortMail),
             ..Default::default()
         };
-        req.parameters.insert("host".into(), json!("web1"));
+        req.parameters.set_text("host", "web1");
         assert_eq!(
             serde_json::to_string(&req).unwrap(),
-            r#"{"parameters":{"host":"web1"},"step_mode":true,"monitoring_mode":"ABORT_MAIL"}"#
+            r#"{"parameters":{"host":"\"web1\""},"step_mode":true,"monitoring_mode":"ABORT_MAIL"}"#
         );
     }
 

@@ -124,7 +124,7 @@ mod tests {
     }
 
     fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {
-        pairs.iter().map(|(k, v)| Row { key: (*k).into(), value: (*v).into() }).collect()
+        pairs.iter().map(|(k, v)| Row { key: (*k).into(), value: (*v).into(), expression: false }).collect()
     }
 
     #[test]

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use kompira_core::event::check_rows;
 use kompira_core::rest::{ExecuteRequest, MonitoringMode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use crate::agent::Agent;
-use crate::rows::{pairs, Row};
+use crate::rows::{self, Row};
 use crate::runs::{self, RunSpec};
 
 /// The directory whose job flows the path field offers (as `kompira jobflow list` does).
@@ -31,7 +30,8 @@ pub struct RunForm {
     pub wait: bool,
 }
 
-/// Validates the form into what to run: a job flow path, KEY=VALUE parameters (text values), the
+/// Validates the form into what to run: a job flow path, parameters (text sent as string literals,
+/// expressions where the row says so), the
 /// modes that were chosen (unchosen ones are left to the server).
 pub fn run_spec(form: &RunForm) -> Result<RunSpec, String> {
     let jobflow = form.jobflow.trim();
@@ -41,13 +41,13 @@ pub fn run_spec(form: &RunForm) -> Result<RunSpec, String> {
     if !jobflow.starts_with('/') {
         return Err(format!("{jobflow:?} is not a job flow path: it must start with / (like /root/restart_process)"));
     }
-    let parameters = check_rows(&pairs(&form.parameters)).map_err(|e| format!("parameters: {e}"))?;
+    let parameters = rows::parameters(&form.parameters).map_err(|e| format!("parameters: {e}"))?;
     let monitoring_mode = match form.monitoring_mode.trim() {
         "" => None,
         mode => Some(mode.parse::<MonitoringMode>()?),
     };
     let request = ExecuteRequest {
-        parameters: parameters.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
+        parameters,
         step_mode: form.step_mode.then_some(true),
         checkpoint_mode: form.checkpoint_mode.then_some(true),
         monitoring_mode,
@@ -109,7 +109,7 @@ mod tests {
     use serde_json::json;
 
     fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {
-        pairs.iter().map(|(k, v)| Row { key: (*k).into(), value: (*v).into() }).collect()
+        pairs.iter().map(|(k, v)| Row { key: (*k).into(), value: (*v).into(), expression: false }).collect()
     }
 
     #[test]
@@ -126,7 +126,7 @@ mod tests {
         assert_eq!((spec.jobflow.as_str(), spec.wait, spec.alert), ("/root/restart_process", true, None));
         assert_eq!(
             serde_json::to_value(&spec.request).unwrap(),
-            json!({"parameters": {"host": "web1", "note": "a=b"}, "checkpoint_mode": true, "monitoring_mode": "ABORT_MAIL"})
+            json!({"parameters": {"host": "\"web1\"", "note": "\"a=b\""}, "checkpoint_mode": true, "monitoring_mode": "ABORT_MAIL"})
         );
         let bare = run_spec(&RunForm { jobflow: "/root/x".into(), ..RunForm::default() }).unwrap();
         assert_eq!(serde_json::to_value(&bare.request).unwrap(), json!({}));
