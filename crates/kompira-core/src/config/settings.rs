@@ -117,6 +117,13 @@ pub struct NotifySettings {
     pub sound: bool,
     /// Job flows alerts may offer to run, per channel.
     pub remedies: Vec<Remedy>,
+    /// How often the tray app asks for tasks waiting for a person (`task_poll`, seconds);
+    /// `None` when it should not (`task_poll = 0`).
+    pub task_poll: Option<std::time::Duration>,
+    /// The Kompira user the tasks are meant for (`task_user`): tasks assigned to that user,
+    /// or to nobody and created by that user's job flows. `None` takes every waiting task
+    /// the token can read: Kompira 1.6 has no REST call that names the token's user.
+    pub task_user: Option<String>,
 }
 
 /// A value and its source.
@@ -268,6 +275,9 @@ const KEYS: &[KeySpec] = &[
     spec(NOTIFY, "sound", Kind::Bool, Fallback::Bool(true)),
     // `CHANNEL JOBFLOW` lines: alerts from CHANNEL offer to run JOBFLOW (see remedy.rs).
     spec(NOTIFY, "remedies", Kind::Str, Fallback::None),
+    // Tasks (a job flow waiting for a person): seconds between polls (0: none), and whose.
+    spec(NOTIFY, "task_poll", Kind::Int, Fallback::Int(15)),
+    spec(NOTIFY, "task_user", Kind::Str, Fallback::None),
     // Ours: the tray app's own choices. Kompira's tools ignore sections they do not know.
     spec(TRAY, "language", Kind::Str, Fallback::Str("auto")),
     // Ours: the local store of events waiting for the broker. Unset path means the per-user
@@ -813,6 +823,11 @@ impl Settings {
             },
             sound: self.get(NOTIFY, "sound").and_then(|r| r.value.as_bool()).unwrap_or(true),
             remedies: text("remedies").and_then(|t| parse_remedies(&t).ok()).unwrap_or_default(),
+            task_poll: match self.int_or_default(NOTIFY, "task_poll") {
+                0 => None,
+                secs => Some(std::time::Duration::from_secs(secs.clamp(5, 3600) as u64)),
+            },
+            task_user: text("task_user").map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()),
         }
     }
 
@@ -1166,6 +1181,12 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
             Some(text) => parse_quiet_hours(text)
                 .map(|(from, to)| Some(Value::Str(format!("{}-{}", from.format("%H:%M"), to.format("%H:%M"))))),
             None => Ok(None),
+        },
+        (NOTIFY, "task_poll") => match value.as_int() {
+            Some(secs) if secs != 0 && !(5..=3600).contains(&secs) => {
+                Err("is out of range (0 to never ask, else 5–3600 seconds)".into())
+            }
+            _ => Ok(None),
         },
         (NOTIFY, "remedies") => match value.as_str() {
             Some(text) => parse_remedies(text).map(|_| None),
@@ -1532,9 +1553,10 @@ mod tests {
         assert_eq!(keys[24], "rest.timeout");
         assert_eq!(keys[25], "notify.channels");
         assert_eq!(keys[30], "notify.remedies");
-        assert_eq!(keys[31], "tray.language");
+        assert_eq!(keys[31..33], ["notify.task_poll", "notify.task_user"]);
+        assert_eq!(keys[33], "tray.language");
         assert_eq!(keys.last().map(String::as_str), Some("secrets.store"));
-        assert_eq!(keys.len(), 36);
+        assert_eq!(keys.len(), 38);
     }
 
     #[test]
@@ -1657,6 +1679,21 @@ mod tests {
             .load_text("[notify]\nremedies =\n    /system/channels/Alert /root/restart_process\n")
             .unwrap();
         assert_eq!(s.notify().remedies[0].jobflow, "/root/restart_process");
+    }
+
+    #[test]
+    fn task_settings_default_to_every_15_seconds_for_anyone() {
+        let notify = Fixture::new().load_text("").unwrap().notify();
+        assert_eq!(notify.task_poll, Some(std::time::Duration::from_secs(15)));
+        assert_eq!(notify.task_user, None);
+        let notify = Fixture::new()
+            .load_text("[notify]\ntask_poll = 0\ntask_user = alice \n")
+            .unwrap()
+            .notify();
+        assert_eq!(notify.task_poll, None);
+        assert_eq!(notify.task_user.as_deref(), Some("alice"));
+        let err = Fixture::new().load_text("[notify]\ntask_poll = 2\n").unwrap_err().to_string();
+        assert!(err.contains(":2: [notify] task_poll") && err.contains("5–3600"), "{err}");
     }
 
     #[test]
