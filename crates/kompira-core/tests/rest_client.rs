@@ -103,7 +103,7 @@ fn process(status: &str, console: &str) -> String {
 async fn execute_sends_token_header_and_json_and_returns_the_path() {
     let (url, seen) = server(Arc::new(|_: &Seen, _| (200, "\"/process/id_262\"".into()))).await;
     let mut req = kompira_core::rest::ExecuteRequest::default();
-    req.parameters.insert("host".into(), json!("web1"));
+    req.parameters.set_text("host", "web 1 (primary)");
     let path = client(&url)
         .execute("/root/restart_process", &req)
         .await
@@ -117,14 +117,20 @@ async fn execute_sends_token_header_and_json_and_returns_the_path() {
     let head = seen.head.to_ascii_lowercase();
     assert!(head.contains("authorization: token s3cret-token"), "{head}");
     assert!(head.contains("accept: application/json"), "{head}");
-    assert_eq!(seen.body, r#"{"parameters":{"host":"web1"}}"#);
+    assert_eq!(seen.body, r#"{"parameters":{"host":"\"web 1 (primary)\""}}"#);
 }
 
 #[tokio::test]
 async fn follow_falls_back_to_polling_when_wait_is_missing() {
-    let script = |req: &Seen, _: usize| -> (u16, String) {
+    // Kompira 1.6 answers an unknown method with 400 "Invalid attribute"; other servers 405.
+    follow_without_wait(400, r#"{"detail": "Invalid attribute \"wait\" in request."}"#).await;
+    follow_without_wait(405, r#"{"detail": "Method not allowed."}"#).await;
+}
+
+async fn follow_without_wait(status: u16, detail: &'static str) {
+    let script = move |req: &Seen, _: usize| -> (u16, String) {
         if req.target.ends_with(".wait") {
-            return (405, r#"{"detail": "Method not allowed."}"#.into());
+            return (status, detail.into());
         }
         (200, String::new())
     };
@@ -163,7 +169,7 @@ async fn follow_falls_back_to_polling_when_wait_is_missing() {
         .iter()
         .filter(|s| s.target.ends_with(".wait"))
         .count();
-    assert_eq!(waits, 1, "after a 405, .wait is not tried again");
+    assert_eq!(waits, 1, "after a {status}, .wait is not tried again");
 }
 
 #[tokio::test]
@@ -186,10 +192,8 @@ async fn follow_stops_at_a_fatal_error() {
 
 #[tokio::test]
 async fn recv_and_wait_time_out_as_none() {
-    let (url, seen) = server(Arc::new(|_: &Seen, _| {
-        (408, r#"{"detail": "timeout"}"#.into())
-    }))
-    .await;
+    // Kompira 1.6 answers a timed-out long poll with 408 and an empty body.
+    let (url, seen) = server(Arc::new(|_: &Seen, _| (408, String::new()))).await;
     let c = client(&url);
     assert_eq!(
         c.recv("/system/channels/Alert", Duration::from_secs(3))
@@ -239,4 +243,51 @@ async fn refused_connection_is_transient_and_names_the_server() {
         "{e}"
     );
     assert!(e.to_string().contains("[rest] url"), "{e}");
+}
+
+#[tokio::test]
+async fn send_takes_an_empty_200_as_success_and_a_redirect_never() {
+    let script = |req: &Seen, _: usize| -> (u16, String) {
+        if req.target.contains("Moved") {
+            (302, String::new())
+        } else {
+            (200, String::new())
+        }
+    };
+    let (url, seen) = server(Arc::new(script)).await;
+    let c = client(&url);
+    c.send("/system/channels/Alert", &json!({"a": 1})).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[0].body, r#"{"a":1}"#);
+    let e = c.send("/system/channels/Moved", &json!({})).await.unwrap_err();
+    assert_eq!(e.status(), Some(302), "{e}");
+    assert!(e.to_string().contains("redirects"), "{e}");
+}
+
+#[tokio::test]
+async fn a_refusal_with_a_reason_is_not_retried_and_a_missing_token_is_named() {
+    let script = |req: &Seen, _: usize| -> (u16, String) {
+        if req.head.to_ascii_lowercase().contains("authorization:") {
+            (500, r#"{"detail": "Process limit exceeded"}"#.into())
+        } else {
+            (403, r#"{"detail": "You do not have permission to perform this action."}"#.into())
+        }
+    };
+    let (url, _) = server(Arc::new(script)).await;
+    let e = client(&url)
+        .execute("/root/x", &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), e.detail()), (Some(500), "Process limit exceeded"));
+    assert!(!e.is_transient() && !e.to_string().contains("try again later"), "{e}");
+    let tokenless = Client::new(&RestSettings {
+        url: url.clone(),
+        token: Secret::new(""),
+        ca_file: None,
+        insecure: false,
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let e = tokenless.process("1").await.unwrap_err();
+    assert_eq!(e.status(), Some(403));
+    assert!(e.hint().contains("no REST token is set"), "{e}");
 }

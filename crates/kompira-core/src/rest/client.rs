@@ -46,10 +46,12 @@ pub struct Client {
     base: Url,
     origin: String,
     timeout: Duration,
+    /// Whether a token is sent: without one Kompira answers 403, which then says so.
+    has_token: bool,
 }
 
 /// Whether a request sends a JSON body.
-enum Body<'a> {
+pub(super) enum Body<'a> {
     None,
     Json(&'a Value),
 }
@@ -71,7 +73,10 @@ impl Client {
             })?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, auth);
+        let has_token = !settings.token.expose().trim().is_empty();
+        if has_token {
+            headers.insert(AUTHORIZATION, auth);
+        }
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let tls = tls::client_config(settings.ca_file.as_deref(), settings.insecure)?;
         let http = reqwest::Client::builder()
@@ -96,6 +101,7 @@ impl Client {
             base,
             origin,
             timeout: settings.timeout,
+            has_token,
         })
     }
 
@@ -207,12 +213,31 @@ impl Client {
         }
     }
 
-    /// Queues a message (any JSON value) on a channel.
+    /// Queues a message (any JSON value) on a channel. Kompira 1.6 answers an empty 200.
     pub async fn send(&self, channel: &str, message: &Value) -> Result<(), RestError> {
         let path = format!("{}.send", object_path(channel));
-        let _: Value = self
-            .call(Method::POST, &path, Body::Json(message), "channel", None)
+        self.call_without_answer(Method::POST, &path, Body::Json(message), "channel")
+            .await
+    }
+
+    /// A call whose success answer carries nothing we use: Kompira 1.6 answers `.send`,
+    /// `.submit` and `.cancel` with an empty 200, other servers with some JSON. Either is
+    /// success; only a 2xx status is (a 302 for a missing `Accept` never is).
+    pub(super) async fn call_without_answer(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body<'_>,
+        what: &str,
+    ) -> Result<(), RestError> {
+        let mut response = self
+            .send_request(method, path, body, None, self.timeout)
             .await?;
+        let status = response.status();
+        let answer = self.read_body(&mut response, path, self.timeout).await?;
+        if !status.is_success() {
+            return Err(self.status_error(status, path, &answer, what));
+        }
         Ok(())
     }
 
@@ -224,7 +249,7 @@ impl Client {
         self.long_poll(&path, &body, "channel", timeout).await
     }
 
-    async fn long_poll<T: DeserializeOwned>(
+    pub(super) async fn long_poll<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &Value,
@@ -241,7 +266,7 @@ impl Client {
         self.decode(response, path, what, limit).await.map(Some)
     }
 
-    async fn call<T: DeserializeOwned>(
+    pub(super) async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -293,7 +318,7 @@ impl Client {
             "REST answer"
         );
         if !status.is_success() {
-            return Err(RestError::from_status(status.as_u16(), path, &body, what));
+            return Err(self.status_error(status, path, &body, what));
         }
         serde_json::from_slice(&body)
             .map_err(|e| RestError::invalid_answer(path, &body, &e.to_string()))
@@ -336,7 +361,17 @@ impl Client {
         Ok(body)
     }
 
-    fn url(&self, path: &str) -> Url {
+    fn status_error(&self, status: StatusCode, path: &str, body: &[u8], what: &str) -> RestError {
+        let error = RestError::from_status(status.as_u16(), path, body, what);
+        if status == StatusCode::FORBIDDEN && !self.has_token {
+            return error.with_hint(
+                "no REST token is set, so the server does not know who asks: set [rest] token (or KOMPIRA_TOKEN)",
+            );
+        }
+        error
+    }
+
+    pub(super) fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let prefix = self.base.path().trim_end_matches('/');
         url.set_path(&format!("{prefix}{path}"));
@@ -345,7 +380,7 @@ impl Client {
 
     /// A `next` link, moved onto our own origin: the token never goes to another host, even
     /// when a proxy makes the server write its links with another scheme or name.
-    fn rebase(&self, link: &str, path: &str) -> Result<Url, RestError> {
+    pub(super) fn rebase(&self, link: &str, path: &str) -> Result<Url, RestError> {
         let parsed = Url::parse(link)
             .or_else(|_| self.base.join(link))
             .map_err(|e| {
@@ -388,7 +423,7 @@ fn parse_base(text: &str) -> Result<Url, RestError> {
 }
 
 /// An object path with its leading `/` and without a trailing one.
-fn object_path(path: &str) -> String {
+pub(super) fn object_path(path: &str) -> String {
     let trimmed = path.trim().trim_end_matches('/');
     if trimmed.starts_with('/') {
         trimmed.to_owned()

@@ -36,6 +36,8 @@ pub struct RestError {
     path: String,
     detail: String,
     hint: String,
+    /// An HTTP answer that may be different next time (429, a 5xx without a reason).
+    passing: bool,
 }
 
 impl RestError {
@@ -51,6 +53,7 @@ impl RestError {
             path: path.into(),
             detail: detail.into(),
             hint: hint.into(),
+            passing: false,
         }
     }
 
@@ -58,20 +61,29 @@ impl RestError {
     /// "process", "channel", "object").
     pub(crate) fn from_status(status: u16, path: &str, body: &[u8], what: &str) -> Self {
         let detail = server_detail(body);
+        // Kompira writes `{"detail": …}` when it refuses on purpose (a licence limit, a job flow
+        // it cannot start, "No waiting processes"): asking again gets the same answer. A 5xx
+        // without one is a crash, a proxy or a restart, which can pass.
+        let reasoned = has_detail(body);
         let hint = match status {
             // Redirects are not followed (the token would go along), so say where to point.
+            // Kompira 1.6 also answers 302 when the request does not ask for JSON.
             300..=399 => "the server redirects elsewhere (not followed, so that the token stays here); \
                  set [rest] url to the address it redirects to (http:// or https://? a path prefix?)"
                 .to_owned(),
             400 => "check the parameters and options sent".to_owned(),
             401 => "the REST token was refused; check [rest] token (or KOMPIRA_TOKEN)".to_owned(),
             403 => format!(
-                "the token's user lacks permission for {path}; ask an administrator for access or use another [rest] token"
+                "either no token reached the server (is [rest] token set? does a proxy drop the Authorization header?) \
+                 or the token's user lacks permission for {path} (ask an administrator for access)"
             ),
             404 => format!("{} not found; check the {what} path", object_of(path)),
             405 => format!("{} does not accept this request; is it a {what}?", object_of(path)),
             408 => "the server timed out waiting".to_owned(),
             429 => "the server is busy; try again later".to_owned(),
+            500..=599 if reasoned => {
+                "the Kompira server refused this (its reason is above); trying again will not help: check the request, or the server log".to_owned()
+            }
             500..=599 => "the Kompira server failed; try again later or check the server log".to_owned(),
             _ => String::new(),
         };
@@ -81,7 +93,14 @@ impl RestError {
             path: path.to_owned(),
             detail,
             hint,
+            passing: status == 429 || (status >= 500 && !reasoned),
         }
+    }
+
+    /// The same error with another hint (the client knows things the status does not).
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = hint.into();
+        self
     }
 
     /// A transport failure from reqwest, described without the URL's query.
@@ -178,12 +197,13 @@ impl RestError {
     }
 
     /// Whether trying again later may succeed: connection failures, time-outs, broken
-    /// connections, 429 and 5xx. Refused tokens, missing objects, bad requests, TLS and
-    /// set-up problems are fatal.
+    /// connections, 429 and 5xx without a server reason. Refused tokens, missing objects, bad
+    /// requests, a 5xx whose `detail` gives the server's reason, TLS and set-up problems are
+    /// fatal.
     pub fn is_transient(&self) -> bool {
         match self.kind {
             RestErrorKind::Connect | RestErrorKind::Timeout | RestErrorKind::Io => true,
-            RestErrorKind::Http => matches!(self.status, Some(429 | 500..=599)),
+            RestErrorKind::Http => self.passing,
             _ => false,
         }
     }
@@ -216,6 +236,11 @@ fn object_of(path: &str) -> &str {
         Some(dot) => &path[..last_slash + dot],
         None => path,
     }
+}
+
+/// Whether the body is JSON with a `detail` (Kompira's own error shape).
+fn has_detail(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.get("detail").is_some())
 }
 
 /// The reason in an error body: `{"detail": …}`, a field → messages map flattened to
@@ -360,7 +385,17 @@ mod tests {
             "job flow",
         );
         assert!(e.hint().contains("permission for /root/x"), "{e}");
+        assert!(e.hint().contains("no token reached the server"), "{e}");
         assert!(!e.is_transient());
+    }
+
+    #[test]
+    fn a_server_failure_with_a_reason_is_not_worth_retrying() {
+        let e = http(500, "/root/x.execute", r#"{"detail": "License expired"}"#, "job flow");
+        assert_eq!(e.detail(), "License expired");
+        assert!(!e.is_transient());
+        assert!(e.hint().contains("trying again will not help"), "{e}");
+        assert!(!e.to_string().contains("try again later"), "{e}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Long polls on `.wait` keep the request count low; when one times out (408) the process
 //! is fetched so status and console changes still show while it runs. A server without
-//! `.wait` (404/405) is polled with `GET` instead. Transient failures are retried with
+//! `.wait` (400 "Invalid attribute" on Kompira, 404/405 elsewhere) is polled with `GET` instead. Transient failures are retried with
 //! capped backoff until `give_up_after`; anything else ends the follow.
 
 use std::time::Duration;
@@ -87,7 +87,8 @@ pub async fn follow(
                         continue;
                     }
                 },
-                Err(e) if matches!(e.status(), Some(404 | 405)) => {
+                // Kompira 1.6 answers 400 "Invalid attribute" for a method it does not have.
+                Err(e) if matches!(e.status(), Some(400 | 404 | 405)) => {
                     tracing::debug!(path, "the server has no .wait here; polling instead");
                     use_wait = false;
                     continue;
