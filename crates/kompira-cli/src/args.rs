@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use kompira_core::config::{Override, Value};
 use kompira_core::rest::MonitoringMode;
 
-/// Run Kompira job flows, follow processes and use channels over the Kompira REST API.
+/// Run Kompira job flows, follow processes, use channels and answer tasks over the Kompira
+/// REST API.
 ///
 /// The server and token come from the [rest] section of kompira.conf (url, token, ca_file,
 /// insecure, timeout), then KOMPIRA_URL and KOMPIRA_TOKEN, then these options. Exit status:
@@ -63,6 +64,9 @@ pub enum Command {
     /// Channels: send and receive messages.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// Tasks (a job flow waiting for a person): list, show, submit an answer, cancel.
+    #[command(subcommand)]
+    Task(crate::task::TaskCommand),
     /// The local outbox of events waiting for the broker (`kompira_sendevt
     /// --queue-on-failure`, the tray app): status, list, show, send, drain, retry, discard.
     /// Uses [amqp-connection] and [outbox] of kompira.conf, not [rest].

@@ -41,6 +41,7 @@ pub fn check(command: &Command) -> Result<(), Failure> {
         Command::Channel(ChannelCommand::Send { fields, json, .. }) => {
             message(fields, json.as_deref()).map(drop)
         }
+        Command::Task(command) => crate::task::check(command),
         _ => Ok(()),
     }
 }
@@ -148,6 +149,7 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
                 ))),
             }
         }
+        Command::Task(command) => crate::task::run(command, client, notify.task_user).await,
         // main.rs hands `outbox` to outbox::run: it needs no REST client.
         Command::Outbox(_) => Err(Failure::Runtime("the outbox commands do not use the REST API".into())),
         // Needs no server: main runs it before the settings are loaded.

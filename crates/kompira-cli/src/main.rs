@@ -6,6 +6,7 @@ mod commands;
 mod outbox;
 mod output;
 mod secret;
+mod task;
 mod watch;
 
 use std::process::ExitCode;

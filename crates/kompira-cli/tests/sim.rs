@@ -360,3 +360,93 @@ fn channel_watch_reports_a_refused_token_and_keeps_trying() {
     assert!(stderr.contains("[rest] token"), "{stderr}");
     assert!(!stderr.contains("wrong-token"), "{stderr}");
 }
+
+/// A job flow that waits for a person (the real server's `ask_person` example).
+const ASK_PERSON: &str = r#"
+[[jobflow]]
+path = "/root/ask_person"
+duration_ms = 20
+[jobflow.task]
+title = "Question from ask_person"
+message = "Which host should be used?"
+action = ["web 1", "web 2"]
+assigned_users = ["root"]
+"#;
+
+/// Starts ask_person and waits until its task is listed; the process path and the list line.
+fn start_asking(s: &Setup) -> (String, String) {
+    let process = s.start("/root/ask_person");
+    let started = std::time::Instant::now();
+    loop {
+        let list = s.kompira(&["task", "list"]);
+        assert_eq!(list.code, 0, "{list:?}");
+        if let Some(line) = list.stdout.lines().next() {
+            return (process, line.to_owned());
+        }
+        assert!(started.elapsed().as_secs() < 10, "no task listed: {list:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn task_list_submit_and_the_job_flow_gets_the_answer() {
+    let s = Setup::with(TOKEN, Definitions::from_toml(ASK_PERSON).unwrap());
+    let none = s.kompira(&["task", "list"]);
+    assert_eq!((none.code, none.stdout.as_str()), (0, ""), "{none:?}");
+    assert!(none.stderr.contains("no tasks are waiting for you"), "{none:?}");
+    let (process, line) = start_asking(&s);
+    assert!(
+        line.starts_with("/task/id_1\tWAITING\tQuestion from ask_person\t[web 1 | web 2]"),
+        "{line}"
+    );
+    let others = s.kompira(&["task", "list", "--user", "guest"]);
+    assert_eq!(others.stdout, "", "assigned to root only: {others:?}");
+    let show = s.kompira(&["task", "show", "1"]);
+    assert!(show.stdout.contains("choices   web 1 | web 2\n"), "{show:?}");
+    assert!(show.stdout.ends_with("message:\nWhich host should be used?\n"), "{show:?}");
+    let json = s.kompira(&["task", "list", "--json"]);
+    let value: Value = serde_json::from_str(json.stdout.trim()).unwrap();
+    assert_eq!(value["choices"], serde_json::json!(["web 1", "web 2"]));
+    let submit = s.kompira(&["task", "submit", "id_1", "--result", "web 2"]);
+    assert_eq!((submit.code, submit.stdout.as_str()), (0, "submitted /task/id_1\n"), "{submit:?}");
+    let wait = s.kompira(&["process", "wait", &process, "--timeout", "10"]);
+    assert_eq!(wait.code, 0, "{wait:?}");
+    assert!(wait.stdout.contains("result=\"web 2\""), "{wait:?}");
+    let again = s.kompira(&["task", "submit", "1", "--result", "again"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(
+        again.stderr.contains("/task/id_1 is no longer waiting for an answer"),
+        "{again:?}"
+    );
+    let all = s.kompira(&["task", "list", "--all"]);
+    assert!(all.stdout.starts_with("/task/id_1\tDONE\t"), "{all:?}");
+}
+
+#[test]
+fn task_submit_json_cancel_and_bad_input() {
+    let s = Setup::with(TOKEN, Definitions::from_toml(ASK_PERSON).unwrap());
+    let (process, _) = start_asking(&s);
+    let submit = s.kompira(&["task", "submit", "1", "--result-json", r#"{"host": "web 3"}"#]);
+    assert_eq!(submit.code, 0, "{submit:?}");
+    let wait = s.kompira(&["process", "wait", &process, "--timeout", "10"]);
+    assert!(wait.stdout.contains(r#"result={"host":"web 3"}"#), "{wait:?}");
+    let (process, _) = start_asking(&s);
+    let cancel = s.kompira(&["task", "cancel", "/task/id_2"]);
+    assert_eq!(cancel.code, 0, "{cancel:?}");
+    assert!(cancel.stdout.starts_with("cancelled /task/id_2"), "{cancel:?}");
+    let show = s.kompira(&["task", "show", "2"]);
+    assert!(show.stdout.contains("status    CANCELED\n"), "{show:?}");
+    let still = s.kompira(&["process", "show", &process]);
+    assert!(still.stdout.contains("status    WAITING\n"), "{still:?}");
+    let bad = s.kompira(&["task", "submit", "1", "--result-json", "{nope"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("--result-json is not JSON"), "{bad:?}");
+    let bad = s.kompira(&["task", "show", "/process/id_1"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("is not a task"), "{bad:?}");
+    let missing = s.kompira(&["task", "show", "99"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("/task/id_99"), "{missing:?}");
+    let both = s.kompira(&["task", "submit", "1", "--result", "a", "--result-json", "1"]);
+    assert_eq!(both.code, 2, "{both:?}");
+}
