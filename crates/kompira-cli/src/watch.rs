@@ -24,6 +24,9 @@ pub async fn run(client: Client, channels: Vec<String>, policy: Policy, json: bo
     let (sender, mut alerts) = mpsc::unbounded_channel();
     let mut config = WatchConfig::new(channels.clone());
     config.policy = policy;
+    // With --count, the watcher starts no `.recv` once it has taken that many messages: a
+    // poll nobody waits for would swallow the next message on the server.
+    config.limit = count;
     let watcher = Watcher::spawn(Arc::new(client), Arc::new(ChannelSink(sender)), config);
     let mut state = watcher.state();
     eprintln!("kompira: watching {} (Ctrl+C stops)", channels.join(", "));
@@ -48,6 +51,7 @@ pub async fn run(client: Client, channels: Vec<String>, policy: Policy, json: bo
             _ = &mut ctrl_c => break Ok(()),
         }
     };
+    // Waits for the polls in flight (Ctrl+C included): what they bring is printed below.
     watcher.stop().await;
     // Alerts already taken off the channel are gone from the server: print them rather than
     // drop them, even past --count.

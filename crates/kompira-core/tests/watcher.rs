@@ -266,3 +266,50 @@ async fn stopping_delivers_an_answer_already_on_its_way_and_abandons_idle_polls(
     assert_eq!(got.len(), 1, "the message the server had already handed over was delivered");
     assert_eq!(got[0].0.body, "taken: while stopping");
 }
+
+/// A channel whose every `.recv` takes `delay` and then brings the next message, counting calls.
+struct SlowChannel {
+    delay: Duration,
+    calls: Mutex<u64>,
+}
+
+impl ChannelSource for SlowChannel {
+    async fn recv(&self, _channel: &str, _timeout: Duration) -> Result<Option<Value>, SourceError> {
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            *calls += 1;
+            *calls
+        };
+        tokio::time::sleep(self.delay).await;
+        Ok(Some(json!({"n": n})))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_waits_for_the_poll_in_flight_and_delivers_what_it_brings() {
+    // Kompira hands a message to a poll even after its client went away: abandoning the poll
+    // would lose the message, so stop waits for it (here 3 s, longer than any grace period).
+    let source = Arc::new(SlowChannel { delay: Duration::from_secs(3), calls: Mutex::new(0) });
+    let sink = Arc::new(Recorder::default());
+    let mut config = config();
+    config.long_poll = Duration::from_secs(5);
+    let watcher = Watcher::spawn(source.clone(), sink.clone(), config);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    watcher.stop().await;
+    assert_eq!(*source.calls.lock().unwrap(), 1, "no poll starts after stop");
+    let bodies: Vec<_> = sink.0.lock().unwrap().iter().map(|(n, _)| n.body.clone()).collect();
+    assert_eq!(bodies.len(), 1, "the message of the poll in flight reached the sink: {bodies:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limit_starts_no_poll_beyond_it() {
+    let source = Arc::new(SlowChannel { delay: Duration::from_millis(10), calls: Mutex::new(0) });
+    let sink = Arc::new(Recorder::default());
+    let mut config = config();
+    config.limit = Some(3);
+    let mut watcher = Watcher::spawn(source.clone(), sink.clone(), config);
+    tokio::time::timeout(Duration::from_secs(60), watcher.finished()).await.expect("the watcher ends at its limit");
+    watcher.stop().await;
+    assert_eq!(*source.calls.lock().unwrap(), 3, "exactly as many polls as messages wanted");
+    assert_eq!(sink.0.lock().unwrap().len(), 3);
+}

@@ -94,18 +94,31 @@ pub fn start_watching(agent: &Arc<Agent>) {
     });
 }
 
-/// Stops the running watcher, if any, and starts one from the current settings (after a save).
+/// Starts a watcher from the current settings (after a save) and stops the old one beside it:
+/// the old one's polls in flight finish and their alerts still reach this agent's history and
+/// popups, so a restart loses nothing and waits for nothing.
 pub async fn restart_watching(agent: &Arc<Agent>) {
+    let state = &agent.state;
+    state.watch_generation.fetch_add(1, Ordering::SeqCst);
+    let old = lock(&state.watcher).take();
+    if let Some(old) = old {
+        agent.spawn(old.stop());
+    }
+    *lock(&state.watch_state) = None;
+    start_watching(agent);
+    agent.emit("status-changed", ());
+    agent.refresh_tray();
+}
+
+/// Stops watching for good (Quit, logout): waits for the polls in flight, so an alert that
+/// Kompira already handed out still pops up instead of vanishing with the process.
+pub async fn stop_watching(agent: &Arc<Agent>) {
     let state = &agent.state;
     state.watch_generation.fetch_add(1, Ordering::SeqCst);
     let old = lock(&state.watcher).take();
     if let Some(old) = old {
         old.stop().await;
     }
-    *lock(&state.watch_state) = None;
-    start_watching(agent);
-    agent.emit("status-changed", ());
-    agent.refresh_tray();
 }
 
 /// The words of a connection popup; a loss carries the error that caused it.

@@ -98,8 +98,9 @@ async fn serve(args: Args) -> ExitCode {
         () = agent.quitting() => {}
         () = termination() => agent.quit(),
     }
-    // Windows hear "quit" before the socket goes away.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Windows hear "quit" before the socket goes away; meanwhile the watcher's polls in flight
+    // end (at most one long poll), so no alert Kompira handed out is dropped.
+    tokio::join!(tokio::time::sleep(std::time::Duration::from_millis(200)), alerts::stop_watching(&agent));
     server.abort();
     ExitCode::SUCCESS
 }

@@ -17,16 +17,22 @@ use super::policy::{Decision, Deduplicator, Policy};
 use super::reading::{read_message, Notification};
 
 /// How long one `.recv` waits on the server before answering "nothing yet" (HTTP 408).
-pub const LONG_POLL: Duration = Duration::from_secs(25);
+///
+/// Short on purpose: Kompira keeps a `.recv` running until its timeout even when the client has
+/// gone, and hands the next message to that dead request (it is lost). A cut connection, a quit
+/// or a restart therefore puts at risk whatever arrives in the rest of that window, and a stop
+/// waits for the poll in flight instead of abandoning it. 5 s costs 12 idle requests a minute
+/// per channel; BENCHMARKS.md ("Long-poll length") has the measurements behind the choice.
+pub const LONG_POLL: Duration = Duration::from_secs(5);
 /// The wait of the first `.recv` after start and after each failure: an idle channel answers
 /// only when the wait ends, and until something answers the state cannot say "connected".
 pub const FIRST_POLL: Duration = Duration::from_secs(1);
 /// How long an alert's key suppresses the same alert.
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(300);
 const DEDUPE_CAPACITY: usize = 4096;
-/// On stop, how long an answer already on its way may take to reach the sink before the
-/// remaining (idle) long polls are abandoned.
-const STOP_GRACE: Duration = Duration::from_millis(500);
+/// On stop, how much longer than the long poll itself the polls in flight may take to end before
+/// they are abandoned (a server or network that stopped answering altogether).
+const STOP_MARGIN: Duration = Duration::from_secs(20);
 
 /// Where messages come from: Kompira's channel `.recv` (the REST client), or a test double.
 pub trait ChannelSource: Send + Sync + 'static {
@@ -90,12 +96,15 @@ pub struct WatchConfig {
     pub policy: Policy,
     /// Reconnection pacing.
     pub backoff: Backoff,
+    /// Take at most this many messages: once taken, no further `.recv` starts (polls already
+    /// in flight on other channels still finish and are delivered, never dropped).
+    pub limit: Option<u64>,
 }
 
 impl WatchConfig {
     /// Watches `channels` with default timings and policy.
     pub fn new(channels: Vec<String>) -> Self {
-        Self { channels, long_poll: LONG_POLL, policy: Policy::default(), backoff: Backoff::default() }
+        Self { channels, long_poll: LONG_POLL, policy: Policy::default(), backoff: Backoff::default(), limit: None }
     }
 }
 
@@ -113,6 +122,9 @@ struct Shared {
     dedupe: Deduplicator,
     health: BTreeMap<String, ChannelHealth>,
     last_error: Option<String>,
+    /// Messages taken off the server so far, for [`WatchConfig::limit`].
+    taken: u64,
+    limit: Option<u64>,
 }
 
 impl Shared {
@@ -149,6 +161,7 @@ pub struct Watcher {
     state: watch::Sender<WatchState>,
     stopping: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    long_poll: Duration,
 }
 
 impl Watcher {
@@ -161,6 +174,8 @@ impl Watcher {
             dedupe: Deduplicator::new(DEDUPE_WINDOW, DEDUPE_CAPACITY),
             health,
             last_error: None,
+            taken: 0,
+            limit: config.limit,
         }));
         let initial = lock(&shared).state();
         let (state, _) = watch::channel(initial);
@@ -179,7 +194,7 @@ impl Watcher {
             };
             tasks.spawn(task.run());
         }
-        Self { shared, state, stopping, tasks }
+        Self { shared, state, stopping, tasks, long_poll: config.long_poll }
     }
 
     /// The current state, and every change after it.
@@ -204,18 +219,25 @@ impl Watcher {
         lock(&self.shared).policy = policy;
     }
 
-    /// Stops watching. No new `.recv` starts; an answer already on its way gets `STOP_GRACE` (500 ms)
-    /// to reach the sink (it was taken off the server's channel, so dropping it would lose it);
-    /// then idle long polls are abandoned.
+    /// Stops watching. No new `.recv` starts, and the polls in flight are waited for (up to the
+    /// long poll plus a margin) and what they bring reaches the sink: Kompira would hand the next
+    /// message to an abandoned poll, and that message would be lost. To replace a watcher
+    /// without a gap, start the new one first and stop the old one beside it.
     pub async fn stop(mut self) {
         let _ = self.stopping.send(true);
-        let finished = tokio::time::timeout(STOP_GRACE, async {
+        let finished = tokio::time::timeout(self.long_poll + STOP_MARGIN, async {
             while self.tasks.join_next().await.is_some() {}
         })
         .await;
         if finished.is_err() {
+            tracing::warn!("a long poll did not end in time on stop; abandoned");
             self.tasks.shutdown().await;
         }
+    }
+
+    /// Resolves when every channel task has ended by itself (a [`WatchConfig::limit`] reached).
+    pub async fn finished(&mut self) {
+        while self.tasks.join_next().await.is_some() {}
     }
 
     fn publish_state(&self) {
@@ -257,14 +279,16 @@ impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
         // Until the server has answered since start or since the last failure, polls are short,
         // so the state can say "connected" soon.
         let mut answered = false;
-        while !*self.stopping.borrow() {
+        while !*self.stopping.borrow() && !self.limit_reached() {
             let wait = if answered { self.long_poll } else { FIRST_POLL.min(self.long_poll) };
+            // Not raced against `stopping`: a poll is always waited for (see `Watcher::stop`).
             match self.source.recv(&self.channel, wait).await {
                 Ok(message) => {
                     failures = 0;
                     answered = true;
                     self.set_health(ChannelHealth::Connected, None);
                     if let Some(message) = message {
+                        lock(&self.shared).taken += 1;
                         self.deliver(&message);
                     }
                 }
@@ -284,6 +308,11 @@ impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
                 }
             }
         }
+    }
+
+    fn limit_reached(&self) -> bool {
+        let shared = lock(&self.shared);
+        shared.limit.is_some_and(|limit| shared.taken >= limit)
     }
 
     fn deliver(&self, message: &Value) {

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use kompira_core::rest::{ExecuteRequest, MonitoringMode};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use crate::agent::Agent;
 use crate::rows::{self, Row};
 use crate::runs::{self, RunSpec};
