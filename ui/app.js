@@ -1,6 +1,6 @@
 // The window's shell: views as tabs, the status bar, keyboard shortcuts. Each view lives in its
 // own module with its own texts; this file only wires them together.
-import { register, translate } from "./i18n.js";
+import { register, t, translate } from "./i18n.js";
 import * as send from "./send.js";
 import * as outbox from "./outbox.js";
 import * as alerts from "./alerts.js";
@@ -10,7 +10,10 @@ import * as settings from "./settings.js";
 const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
 
-register({ en: { "nav.views": "Views" }, ja: { "nav.views": "画面" } });
+register({
+  en: { "nav.views": "Views", "status.waiting": "{channel}: {n} waiting on the server" },
+  ja: { "nav.views": "画面", "status.waiting": "{channel}: サーバーで {n} 件待機中" },
+});
 
 // View name → module; a module may export init(), shown() and submit().
 const VIEWS = { send, jobflow, alerts, settings };
@@ -32,6 +35,11 @@ async function refreshStatus() {
   if (status.last_error) parts.push(status.last_error);
   if (status.settings_error) parts.push(status.settings_error);
   if (status.outbox_error) parts.push(status.outbox_error);
+  // Messages piling up on a watched channel (counted by the server, none taken) mean nobody is
+  // receiving them: worth a glance during an incident.
+  for (const { channel, waiting } of status.channel_depths ?? []) {
+    if (waiting > 0) parts.push(t("status.waiting").replace("{channel}", channel.split("/").pop()).replace("{n}", waiting));
+  }
   document.getElementById("status").textContent = parts.join(" — ");
   send.showDefaultChannel(status.default_channel);
 }

@@ -291,3 +291,19 @@ async fn a_refusal_with_a_reason_is_not_retried_and_a_missing_token_is_named() {
     assert_eq!(e.status(), Some(403));
     assert!(e.hint().contains("no REST token is set"), "{e}");
 }
+
+#[tokio::test]
+async fn channel_depth_reads_the_count_without_taking_a_message() {
+    let script = |req: &Seen, _: usize| -> (u16, String) {
+        match req.target.as_str() {
+            "/system/channels/Alert" => (200, r#"{"abspath": "/system/channels/Alert", "extra_properties": {"message_count": 4, "event_count": 9}}"#.into()),
+            _ => (200, r#"{"abspath": "/root/x", "fields": {"source": ""}}"#.into()),
+        }
+    };
+    let (url, seen) = server(Arc::new(script)).await;
+    let c = client(&url);
+    assert_eq!(c.channel_depth("/system/channels/Alert").await.unwrap(), 4);
+    let e = c.channel_depth("/root/x").await.unwrap_err();
+    assert!(e.to_string().contains("is it a channel?"), "{e}");
+    assert!(seen.lock().unwrap().iter().all(|s| s.method == "GET"), "only reads");
+}

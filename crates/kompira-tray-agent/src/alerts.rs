@@ -5,16 +5,20 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kompira_core::remedy::{remedy_for, Remedy};
+use kompira_core::rest::Client;
 use kompira_core::watch::{AlertSink, Connection, Decision, Notification, WatchConfig, WatchState, Watcher};
 
 use crate::agent::Agent;
 use crate::connection_notice::{ConnectionNotices, Notice, CONNECTION_POPUP_GAP};
 use crate::popups::{self, Loudness};
 use crate::runs::{self, RunSpec};
-use crate::state::lock;
+use crate::state::{lock, ChannelDepth};
+
+/// How often the messages waiting on the watched channels are counted (one GET per channel).
+const DEPTH_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Popup button ids.
 const OPEN_ACTION: &str = "open";
@@ -53,10 +57,12 @@ pub fn start_watching(agent: &Arc<Agent>) {
     let generation = state.watch_generation.load(Ordering::SeqCst);
     tracing::info!("watching for alerts on {}", config.channels.join(", "));
     let agent = agent.clone();
+    let client = Arc::new(client);
+    agent.spawn(count_waiting_messages(agent.clone(), client.clone(), config.channels.clone(), generation));
     agent.clone().spawn(async move {
         let state = &agent.state;
         let current_generation = || state.watch_generation.load(Ordering::SeqCst);
-        let watcher = Watcher::spawn(Arc::new(client), Arc::new(AgentSink { agent: agent.clone() }), config);
+        let watcher = Watcher::spawn(client, Arc::new(AgentSink { agent: agent.clone() }), config);
         state.apply_pause(&watcher);
         let mut states = watcher.state();
         {
@@ -92,6 +98,39 @@ pub fn start_watching(agent: &Arc<Agent>) {
             }
         }
     });
+}
+
+/// Reads how many messages wait on each watched channel (Kompira's `message_count`, which takes
+/// nothing off the channel) now and every `DEPTH_INTERVAL`, for the status line, until the
+/// watcher of `generation` is replaced.
+async fn count_waiting_messages(agent: Arc<Agent>, client: Arc<Client>, channels: Vec<String>, generation: u64) {
+    let state = &agent.state;
+    while state.watch_generation.load(Ordering::SeqCst) == generation {
+        let mut depths = Vec::with_capacity(channels.len());
+        for channel in &channels {
+            let waiting = match client.channel_depth(channel).await {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::debug!(channel, "cannot count the messages waiting: {e}");
+                    None
+                }
+            };
+            depths.push(ChannelDepth { channel: channel.clone(), waiting });
+        }
+        let changed = {
+            let mut shown = lock(&state.channel_depths);
+            let stale = state.watch_generation.load(Ordering::SeqCst) != generation;
+            let changed = !stale && *shown != depths;
+            if changed {
+                *shown = depths;
+            }
+            changed
+        };
+        if changed {
+            agent.emit("status-changed", ());
+        }
+        tokio::time::sleep(DEPTH_INTERVAL).await;
+    }
 }
 
 /// Starts a watcher from the current settings (after a save) and stops the old one beside it:

@@ -57,6 +57,16 @@ pub struct AppState {
     pub outbox_pending: AtomicU64,
     /// Why the outbox is missing or its events are not going out, for the status line.
     pub outbox_error: Mutex<Option<String>>,
+    /// Messages waiting on each watched channel, as the server last counted them.
+    pub channel_depths: Mutex<Vec<ChannelDepth>>,
+}
+
+/// A watched channel's queue on the server, read without taking a message.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ChannelDepth {
+    pub channel: String,
+    /// `None` when the count could not be read (the reason is in the log).
+    pub waiting: Option<u64>,
 }
 
 /// Popups held back by the user.
@@ -97,6 +107,7 @@ impl AppState {
             outbox: Mutex::new(None),
             outbox_pending: AtomicU64::new(0),
             outbox_error: Mutex::new(None),
+            channel_depths: Mutex::new(Vec::new()),
         }
     }
 

@@ -241,6 +241,22 @@ impl Client {
         Ok(())
     }
 
+    /// How many messages wait on a channel, read without taking any (Kompira 1.6 keeps the count
+    /// in `extra_properties.message_count`). An error when the object has no count (not a
+    /// channel, or a server that does not tell).
+    pub async fn channel_depth(&self, channel: &str) -> Result<u64, RestError> {
+        let path = object_path(channel);
+        let object: Value = self.call(Method::GET, &path, Body::None, "channel", None).await?;
+        message_count(&object).ok_or_else(|| {
+            RestError::new(
+                RestErrorKind::InvalidAnswer,
+                &path,
+                format!("{path} has no message count; is it a channel?"),
+                "name a channel (type /system/types/Channel), e.g. /system/channels/Alert",
+            )
+        })
+    }
+
     /// Takes the first message off a channel, waiting up to `timeout` (whole seconds);
     /// `None` when none came.
     pub async fn recv(&self, channel: &str, timeout: Duration) -> Result<Option<Value>, RestError> {
@@ -393,6 +409,14 @@ impl Client {
     }
 }
 
+/// A channel's queue depth: `extra_properties.message_count` (Kompira 1.6), else the
+/// `fields.message_count` some stand-ins wrote.
+fn message_count(object: &Value) -> Option<u64> {
+    ["extra_properties", "fields"]
+        .iter()
+        .find_map(|place| object.get(place)?.get("message_count")?.as_u64())
+}
+
 /// A process from an answer. serde would also build one from a list or from an object of
 /// unrelated fields (every field is optional); neither is a process.
 fn as_process(path: &str, answer: Value) -> Result<Process, RestError> {
@@ -532,6 +556,15 @@ mod tests {
         }
         let p = as_process("/process/id_1", json!({"id": 1, "status": "EXPLODED"})).unwrap();
         assert_eq!(p.id, 1);
+    }
+
+    #[test]
+    fn the_message_count_is_read_where_kompira_keeps_it() {
+        let real = json!({"extra_properties": {"message_count": 3, "event_count": 9}, "fields": {"action_type": "NoAction"}});
+        assert_eq!(message_count(&real), Some(3));
+        assert_eq!(message_count(&json!({"fields": {"message_count": 2}})), Some(2));
+        assert_eq!(message_count(&json!({"fields": {"source": "x"}})), None);
+        assert_eq!(message_count(&json!({"extra_properties": {"message_count": "many"}})), None);
     }
 
     #[test]

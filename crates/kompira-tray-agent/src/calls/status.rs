@@ -20,6 +20,8 @@ pub struct Status {
     pub outbox_pending: u64,
     /// Why the outbox is missing or not sending, if so.
     pub outbox_error: Option<String>,
+    /// Messages waiting on each watched channel on the server.
+    pub channel_depths: Vec<crate::state::ChannelDepth>,
 }
 
 pub fn status(agent: &Agent) -> Status {
@@ -35,5 +37,6 @@ pub fn status(agent: &Agent) -> Status {
         default_channel: settings.as_ref().ok().map(|s| s.channel().to_owned()),
         outbox_pending: pending,
         outbox_error: lock(&state.outbox_error).clone(),
+        channel_depths: lock(&state.channel_depths).clone(),
     }
 }
