@@ -154,7 +154,7 @@ async function run(event) {
 }
 
 export function init() {
-  params = createRowsEditor($("jobflow-params"), "params");
+  params = createRowsEditor($("jobflow-params"), "params", { expressions: true });
   createTemplatePicker($("jobflow-templates"), "jobflow", {
     fill,
     collect: () => {

@@ -9,12 +9,16 @@ register({
     "rows.up": "Move row up", "rows.down": "Move row down", "rows.remove": "Remove row",
     "rows.emptyKey": "The key is empty.", "rows.equals": "A key cannot contain '='.",
     "rows.duplicate": "This key is already used above.",
+    "rows.expression": "Expression",
+    "rows.expressionHelp": "Off: the value is sent as text, exactly as typed. On: it is a Kompira expression (42, true, [1, \"a\"], $VAR).",
   },
   ja: {
     "rows.key": "キー", "rows.value": "値", "rows.add": "行を追加",
     "rows.up": "行を上へ", "rows.down": "行を下へ", "rows.remove": "行を削除",
     "rows.emptyKey": "キーが空です。", "rows.equals": "キーに '=' は使えません。",
     "rows.duplicate": "このキーは上で使われています。",
+    "rows.expression": "式",
+    "rows.expressionHelp": "オフ: 値は入力したとおりの文字列として送られます。オン: Kompira の式として評価されます (42, true, [1, \"a\"], $VAR)。",
   },
 });
 
@@ -44,7 +48,9 @@ function iconButton(text, labelKey, onClick) {
 }
 
 // Turns an empty container into an editor; `name` prefixes ids and labels ("fields", "params").
-export function createRowsEditor(container, name) {
+// With `expressions`, each row has an "Expression" switch (job-flow parameters): off by default,
+// so a value is text unless the person asks for a Kompira expression.
+export function createRowsEditor(container, name, { expressions = false } = {}) {
   container.classList.add("rows");
   const list = document.createElement("ol");
   list.className = "row-list";
@@ -56,10 +62,11 @@ export function createRowsEditor(container, name) {
   let counter = 0;
 
   const items = () => [...list.children];
-  const read = () => items().map((item) => ({
-    key: item.querySelector(".row-key").value,
-    value: item.querySelector(".row-value").value,
-  }));
+  const read = () => items().map((item) => {
+    const row = { key: item.querySelector(".row-key").value, value: item.querySelector(".row-value").value };
+    if (expressions) row.expression = item.querySelector(".row-expression").checked;
+    return row;
+  });
 
   function check() {
     const problems = rowProblems(read());
@@ -84,7 +91,7 @@ export function createRowsEditor(container, name) {
     (button.disabled ? item.querySelector(offset < 0 ? ".row-down" : ".row-up") : button).focus();
   }
 
-  function addRow(key = "", value = "", focus = false) {
+  function addRow(key = "", value = "", focus = false, expression = false) {
     const id = `${name}-row-${++counter}`;
     const item = document.createElement("li");
     const keyInput = document.createElement("input");
@@ -136,7 +143,24 @@ export function createRowsEditor(container, name) {
       if (next) next.querySelector(".row-key").focus();
       else addRow("", "", true);
     });
-    item.append(keyInput, valueInput, up, down, remove, note);
+    item.append(keyInput, valueInput);
+    if (expressions) {
+      const label = document.createElement("label");
+      label.className = "row-expression-switch";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "row-expression";
+      box.id = `${id}-expression`;
+      box.checked = expression;
+      const text = document.createElement("span");
+      text.dataset.i18n = "rows.expression";
+      text.textContent = t("rows.expression");
+      label.title = t("rows.expressionHelp");
+      label.dataset.i18nTitle = "rows.expressionHelp";
+      label.append(box, text);
+      item.append(label);
+    }
+    item.append(up, down, remove, note);
     list.append(item);
     check();
     if (focus) keyInput.focus();
@@ -150,7 +174,7 @@ export function createRowsEditor(container, name) {
     // Replaces every row; always leaves one row to type in.
     set(rows) {
       list.replaceChildren();
-      for (const r of rows) addRow(r.key, r.value);
+      for (const r of rows) addRow(r.key, r.value, false, Boolean(r.expression));
       if (!rows.length) addRow();
     },
     // True when every row is fine; marks the bad ones.
@@ -160,6 +184,7 @@ export function createRowsEditor(container, name) {
   document.addEventListener("language-changed", () => {
     translate(container);
     for (const button of container.querySelectorAll("button[data-i18n-label]")) button.title = button.getAttribute("aria-label");
+    for (const label of container.querySelectorAll("[data-i18n-title]")) label.title = t(label.dataset.i18nTitle);
     check();
   });
   return editor;

@@ -16,7 +16,7 @@ mod stack;
 mod webdriver;
 
 use serde_json::{json, Value};
-use stack::{Graphics, Lang, Stack, ALERT_CHANNEL, DESKTOP_CHANNEL, UI_TIMEOUT};
+use stack::{Graphics, Lang, RestPeer, Stack, ALERT_CHANNEL, DESKTOP_CHANNEL, UI_TIMEOUT};
 
 /// A Zabbix-style problem as `kompira_sendevt` sends it, and how the app reads it.
 const DISK_FULL: [&str; 6] = [
@@ -48,6 +48,67 @@ async fn quick_send_delivers_the_form_to_the_channel_and_shows_the_correlation_i
 
     assert!(is_uuid4(&correlation_id), "not a correlation id: {correlation_id:?}");
     assert_eq!(message, json!({"hostname": "web1", "severity": "4", "message": "sent from the window"}));
+}
+
+/// A job flow that returns its parameter: the value as the job flow received it.
+const ECHO_JOBFLOW: &str = "/root/echo_param";
+const ECHO_SOURCE: &str = "|host = \"none\"|\nprint(host) ->\nreturn(host)\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_flow_run_from_the_form_receives_each_value_exactly_as_typed() {
+    run_echo_from_the_form(RestPeer::StandIn).await;
+    match RestPeer::real_from_env() {
+        Some(real) => run_echo_from_the_form(real).await,
+        None => eprintln!("against the real Kompira: SKIPPED (set KOMPIRA_REAL_URL and KOMPIRA_REAL_TOKEN to run it)"),
+    }
+}
+
+async fn run_echo_from_the_form(peer: RestPeer) {
+    let app = Stack::start_against("jobflow-parameters", Lang::En, peer.clone()).await;
+    ensure_jobflow(&app, ECHO_JOBFLOW, ECHO_SOURCE).await;
+    app.show_view("jobflow").await;
+    app.fill("#jobflow-path", ECHO_JOBFLOW).await;
+    let mut last_process = String::new();
+    // Text (the switch off): what Kompira would otherwise compile as an expression arrives as typed.
+    for typed in ["web 1 (primary)", "say \"hi\"", "42", "C:\\temp $X {a} 障害"] {
+        app.fill_rows("#jobflow-params", &[("host", typed)]).await;
+        let result = run_form_and_read_result(&app, &mut last_process).await;
+        assert_eq!(result, json!(typed), "{}: {typed:?} reached the job flow as {result}", peer.name());
+    }
+    // An expression, on purpose: the row's switch on.
+    app.fill_rows("#jobflow-params", &[("host", "[1, \"a\"]")]).await;
+    app.click("#jobflow-params .row-list > li:nth-child(1) .row-expression").await;
+    let result = run_form_and_read_result(&app, &mut last_process).await;
+    app.stop().await;
+    assert_eq!(result, json!([1, "a"]), "{}: the expression gave {result}", peer.name());
+}
+
+/// Clicks Run, waits for the new process to end DONE and returns its result as the server has it.
+async fn run_form_and_read_result(app: &Stack, last_process: &mut String) -> Value {
+    app.click("#jobflow-run").await;
+    let previous = last_process.clone();
+    let process = app.text_when("#jobflow-process", "a new process", |p| !p.is_empty() && p != previous).await;
+    *last_process = process.clone();
+    let status = app.text_when("#jobflow-status", "the run's end", |s| s == "DONE" || s == "ABORTED").await;
+    let finished = app.rest.process(&process).await.unwrap_or_else(|e| app.fail(format!("read {process}: {e}")));
+    if status != "DONE" {
+        app.fail(format!("{process} ended {status}: {:?}", finished.error));
+    }
+    finished.result
+}
+
+/// Creates the job flow on the app's Kompira unless it is there (the real server keeps it).
+async fn ensure_jobflow(app: &Stack, path: &str, source: &str) {
+    if app.rest.get_object(path).await.is_ok() {
+        return;
+    }
+    let (dir, name) = path.rsplit_once('/').expect("a path");
+    let body = json!({"name": name, "type_object": "/system/types/Jobflow", "fields": {"source": source}});
+    let created = app
+        .rest_post(dir, &body)
+        .await
+        .unwrap_or_else(|e| app.fail(format!("create {path}: {e}")));
+    assert_eq!(created, 201, "create {path}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

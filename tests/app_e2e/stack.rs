@@ -48,6 +48,30 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Set to 1 to copy the screenshots into docs/screenshots/ as well.
 pub const UPDATE_DOCS_ENV: &str = "KOMPIRA_E2E_UPDATE_SCREENSHOTS";
 
+/// The Kompira the app's `[rest]` points at. The stand-in always runs (it consumes `io_queue`);
+/// with [`RestPeer::Real`] the app's REST calls go to a real Kompira instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestPeer {
+    StandIn,
+    Real { url: String, token: String },
+}
+
+impl RestPeer {
+    /// The real Kompira named by `KOMPIRA_REAL_URL` and `KOMPIRA_REAL_TOKEN`, if both are set.
+    pub fn real_from_env() -> Option<RestPeer> {
+        let url = std::env::var("KOMPIRA_REAL_URL").ok().filter(|u| !u.is_empty())?;
+        let token = std::env::var("KOMPIRA_REAL_TOKEN").ok().filter(|t| !t.is_empty())?;
+        Some(RestPeer::Real { url, token })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            RestPeer::StandIn => "kompira-sim",
+            RestPeer::Real { .. } => "real Kompira",
+        }
+    }
+}
+
 /// The language the desktop session runs in (the UI follows it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -87,8 +111,10 @@ pub struct Stack {
     /// This run's files: kompira.conf, HOME, logs (kept after the run for reading).
     pub run_dir: PathBuf,
     pub conf_path: PathBuf,
-    /// The stand-in, as the app's `[rest]` client sees it.
+    /// The app's `[rest]` server (the stand-in, or the real Kompira), as the app sees it.
     pub rest: Client,
+    rest_url: String,
+    rest_token: String,
     pub recorder: NotifyRecorder,
     pub window: Session,
     tauri_driver: Proc,
@@ -107,9 +133,19 @@ impl Stack {
 
     /// [`Stack::start`] with the app's graphics chosen.
     pub async fn start_with(name: &str, lang: Lang, graphics: Graphics) -> Stack {
+        Self::start_full(name, lang, graphics, RestPeer::StandIn).await
+    }
+
+    /// [`Stack::start`] with the app's `[rest]` pointed at `peer`.
+    pub async fn start_against(name: &str, lang: Lang, peer: RestPeer) -> Stack {
+        Self::start_full(name, lang, Graphics::AsShipped, peer).await
+    }
+
+    async fn start_full(name: &str, lang: Lang, graphics: Graphics, peer: RestPeer) -> Stack {
         let io_queue = testkit::lock_io_queue().await;
-        let stack =
-            launch(name, lang, graphics, io_queue).await.unwrap_or_else(|e| panic!("{name}: cannot start: {e}"));
+        let stack = launch(name, lang, graphics, peer, io_queue)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: cannot start: {e}"));
         stack.text_when("#status", "the app's status", |t| !t.is_empty() && t != "…").await;
         stack
     }
@@ -127,6 +163,19 @@ impl Stack {
             self.tauri_driver.log_tail(),
             self.run_dir.join("logs").display()
         )
+    }
+
+    /// POSTs JSON to the app's Kompira (to set up objects the product never creates); the status.
+    pub async fn rest_post(&self, path: &str, body: &Value) -> Result<u16, String> {
+        let answer = reqwest::Client::new()
+            .post(format!("{}{path}", self.rest_url))
+            .header("Accept", "application/json")
+            .header("Authorization", format!("Token {}", self.rest_token))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(answer.status().as_u16())
     }
 
     // --- the window -------------------------------------------------------------------------
@@ -322,7 +371,13 @@ impl Stack {
 }
 
 /// Starts the stack from the display up; the error names the piece that did not start.
-async fn launch(name: &str, lang: Lang, graphics: Graphics, io_queue: testkit::IoQueueGuard) -> Result<Stack, String> {
+async fn launch(
+    name: &str,
+    lang: Lang,
+    graphics: Graphics,
+    peer: RestPeer,
+    io_queue: testkit::IoQueueGuard,
+) -> Result<Stack, String> {
     let run_dir = target_dir().join("e2e").join(name);
     let logs = run_dir.join("logs");
     prepare_run_dir(&run_dir)?;
@@ -334,8 +389,13 @@ async fn launch(name: &str, lang: Lang, graphics: Graphics, io_queue: testkit::I
     let (dbus, bus) = start_session_bus(&logs)?;
     let recorder = NotifyRecorder::start(Some(&bus), None).await?;
     let (sim, sim_url) = start_stand_in(&logs)?;
+    let (rest_url, rest_token) = match peer {
+        RestPeer::StandIn => (sim_url, SIM_TOKEN.to_owned()),
+        RestPeer::Real { url, token } => (url, token),
+    };
     let conf_path = run_dir.join("kompira.conf");
-    std::fs::write(&conf_path, kompira_conf(&sim_url, &logs)).map_err(|e| format!("write {}: {e}", conf_path.display()))?;
+    std::fs::write(&conf_path, kompira_conf(&rest_url, &rest_token, &logs))
+        .map_err(|e| format!("write {}: {e}", conf_path.display()))?;
     let mut driver = Command::new("tauri-driver");
     app_environment(&mut driver, &run_dir, &display, &bus, &conf_path, lang);
     if graphics == Graphics::GtkDefault {
@@ -344,8 +404,8 @@ async fn launch(name: &str, lang: Lang, graphics: Graphics, io_queue: testkit::I
     let (tauri_driver, window) = start_app(driver, &logs).await?;
     let agent = AgentStopper { socket: run_dir.join("runtime/kompira-tray.sock") };
     let rest = Client::new(&RestSettings {
-        url: sim_url,
-        token: Secret::new(SIM_TOKEN),
+        url: rest_url.clone(),
+        token: Secret::new(rest_token.clone()),
         ca_file: None,
         insecure: false,
         timeout: Duration::from_secs(10),
@@ -356,6 +416,8 @@ async fn launch(name: &str, lang: Lang, graphics: Graphics, io_queue: testkit::I
         run_dir,
         conf_path,
         rest,
+        rest_url,
+        rest_token,
         recorder,
         window,
         tauri_driver,
@@ -445,7 +507,7 @@ async fn start_app(mut driver: Command, logs: &Path) -> Result<(Proc, Session), 
 }
 
 /// The run's kompira.conf. The comments are there for save tests: the app must keep them.
-fn kompira_conf(sim_url: &str, logs: &Path) -> String {
+fn kompira_conf(rest_url: &str, rest_token: &str, logs: &Path) -> String {
     format!(
         "# Written by the app end-to-end suite for one run.\n\
          # This comment must survive any save by the app.\n\
@@ -458,8 +520,8 @@ fn kompira_conf(sim_url: &str, logs: &Path) -> String {
          logdir = {logs}\n\
          \n\
          [rest]\n\
-         url = {sim_url}\n\
-         token = {SIM_TOKEN}\n\
+         url = {rest_url}\n\
+         token = {rest_token}\n\
          timeout = 10\n\
          \n\
          [notify]\n\
