@@ -14,6 +14,7 @@ pub mod rows;
 pub mod runs;
 mod server;
 pub mod state;
+pub mod tasks;
 pub mod tray;
 
 use std::process::ExitCode;
@@ -88,6 +89,7 @@ async fn serve(args: Args) -> ExitCode {
     tracing::info!("agent listening on {address}");
     let tray_ready = tray::start(&agent).await;
     alerts::start_watching(&agent);
+    tasks::start_watching(&agent);
     outbox::start(&agent);
     // Without a tray there is no other way in: show the window.
     if !tray_ready && !args.no_window {

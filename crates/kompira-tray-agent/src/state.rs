@@ -59,6 +59,8 @@ pub struct AppState {
     pub outbox_error: Mutex<Option<String>>,
     /// Messages waiting on each watched channel, as the server last counted them.
     pub channel_depths: Mutex<Vec<ChannelDepth>>,
+    /// Tasks waiting for the user, as last read (see tasks.rs).
+    pub tasks: crate::tasks::TaskBoard,
 }
 
 /// A watched channel's queue on the server, read without taking a message.
@@ -108,6 +110,7 @@ impl AppState {
             outbox_pending: AtomicU64::new(0),
             outbox_error: Mutex::new(None),
             channel_depths: Mutex::new(Vec::new()),
+            tasks: crate::tasks::TaskBoard::default(),
         }
     }
 

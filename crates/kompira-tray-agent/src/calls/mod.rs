@@ -37,6 +37,18 @@ struct AlertId {
     id: u64,
 }
 
+#[derive(Deserialize)]
+struct TaskId {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct TaskAnswer {
+    id: i64,
+    /// Any JSON value; absent or null sends no result (Kompira answers "OK").
+    result: Option<Value>,
+}
+
 /// Answers one call: `Ok` with the answer, `Err` with a sentence for the window.
 pub async fn dispatch(agent: &Arc<Agent>, call: &str, args: Value) -> Result<Value, Value> {
     match call {
@@ -53,6 +65,12 @@ pub async fn dispatch(agent: &Arc<Agent>, call: &str, args: Value) -> Result<Val
         "list_jobflows" => answer(jobflows::list_jobflows(agent).await),
         "run_remedy" => answer(jobflows::run_remedy(agent, parse::<AlertId>(call, args)?.id)),
         "list_remedies" => answer(Ok::<_, String>(jobflows::list_remedies(agent))),
+        "list_tasks" => answer(Ok::<_, String>(crate::tasks::list_tasks(agent).await)),
+        "submit_task" => {
+            let TaskAnswer { id, result } = parse(call, args)?;
+            answer(crate::tasks::submit_task(agent, id, result.filter(|r| !r.is_null())).await)
+        }
+        "cancel_task" => answer(crate::tasks::cancel_task(agent, parse::<TaskId>(call, args)?.id).await),
         "settings_saved" => answer(Ok::<_, String>(settings_saved(agent).await)),
         "autostart_changed" => answer(Ok::<_, String>(crate::tray::autostart_changed(agent))),
         "open" => answer(Ok::<_, String>(open(agent, parse::<Opening>(call, args)?))),
@@ -66,6 +84,7 @@ async fn settings_saved(agent: &Arc<Agent>) {
         tracing::warn!("kompira.conf no longer loads: {e}");
     }
     crate::alerts::restart_watching(agent).await;
+    crate::tasks::restart_watching(agent);
     crate::outbox::restart(agent);
     agent.refresh_tray();
     agent.emit("status-changed", ());
