@@ -89,6 +89,18 @@ async fn key_values_arrive_as_ascii_json_with_every_property_and_header() {
 }
 
 #[tokio::test]
+async fn only_empty_arguments_send_an_empty_json_object_and_leave_stdin_alone() {
+    let sandbox = Sandbox::new(LOCAL_CONF);
+    let (run, msg) = send_and_receive(|| sandbox.run(&[""], b"not to be read")).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let msg = msg.expect("the event reached io_queue");
+    assert_eq!(msg.body_utf8(), Some("{}"));
+    let content_type = msg.properties.content_type().as_ref().map(|t| t.as_str().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert!(sandbox.log().contains("INFO: start: body={}, dest="), "{}", sandbox.log());
+}
+
+#[tokio::test]
 async fn raw_stdin_is_sent_untouched_without_content_type() {
     let sandbox = Sandbox::new(LOCAL_CONF);
     let body = b"\xff\x00raw \x82\xa0 bytes\n".to_vec();

@@ -89,6 +89,21 @@ fn dry_run_prints_the_reference_shape_with_the_password_masked() {
 }
 
 #[test]
+fn dry_run_with_only_empty_arguments_shows_an_empty_dict_and_reads_no_stdin() {
+    // `kompira_sendevt ''`: the empty arguments are skipped, but their presence means KEY=VAL
+    // mode, so the reference reports `"message_dict": {}` and ignores standard input.
+    let sandbox = Sandbox::new(NOWHERE_CONF);
+    for args in [&["--dry-run", ""][..], &["--dry-run", "", ""]] {
+        let run = sandbox.run(args, b"not to be read");
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(report["message_dict"], serde_json::json!({}), "{args:?}: {}", run.stdout);
+        assert!(report.get("message_body").is_none(), "{args:?}: {}", run.stdout);
+        assert!(run.stdout.ends_with("\n  \"message_dict\": {}\n}\n"), "{args:?}: {}", run.stdout);
+    }
+}
+
+#[test]
 fn dry_run_shows_raw_stdin_as_python_bytes() {
     let sandbox = Sandbox::new(NOWHERE_CONF);
     let run = sandbox.run(&["--dry-run"], b"it's\n");

@@ -62,8 +62,13 @@ impl std::error::Error for KeyValueError {}
 
 /// Builds a body from KEY=VAL arguments with the reference's rules (facts §2): split on the
 /// first `=`, skip empty arguments, a repeated key keeps its first position and takes the
-/// last value. Returns `None` when no argument remains, meaning "read standard input".
+/// last value. Returns `None` only when there is no argument at all, meaning "read standard
+/// input": arguments that are all empty still mean KEY=VAL mode and give `{}`, as the
+/// reference decides on the number of arguments before it skips the empty ones.
 pub fn parse_key_values<S: AsRef<str>>(args: &[S]) -> Result<Option<EventBody>, KeyValueError> {
+    if args.is_empty() {
+        return Ok(None);
+    }
     let mut fields: Vec<(String, String)> = Vec::new();
     for arg in args.iter().map(AsRef::as_ref).filter(|a| !a.is_empty()) {
         let (key, value) = arg.split_once('=').ok_or_else(|| KeyValueError {
@@ -74,7 +79,7 @@ pub fn parse_key_values<S: AsRef<str>>(args: &[S]) -> Result<Option<EventBody>, 
             None => fields.push((key.to_owned(), value.to_owned())),
         }
     }
-    Ok((!fields.is_empty()).then_some(EventBody::Fields(fields)))
+    Ok(Some(EventBody::Fields(fields)))
 }
 
 /// A form row that cannot become a KEY=VALUE pair.
@@ -285,9 +290,16 @@ mod tests {
     }
 
     #[test]
-    fn empty_arguments_are_skipped_and_none_left_means_stdin() {
-        assert_eq!(parse_key_values(&["", ""]).unwrap(), None);
+    fn empty_arguments_are_skipped_but_still_mean_key_val_mode() {
+        // `kompira_sendevt ''` sends `{}`, as the reference does; only no argument at all
+        // means "read standard input".
+        assert_eq!(parse_key_values(&[""]).unwrap(), Some(fields(&[])));
+        assert_eq!(parse_key_values(&["", "a=1", ""]).unwrap(), Some(fields(&[("a", "1")])));
         assert_eq!(parse_key_values::<&str>(&[]).unwrap(), None);
+        let empty = parse_key_values(&["", ""]).unwrap().unwrap();
+        assert_eq!(empty.to_wire(), b"{}");
+        assert_eq!(empty.content_type(), Some("application/json"));
+        assert_eq!(empty.for_log(), "{}");
     }
 
     #[test]
