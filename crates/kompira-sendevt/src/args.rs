@@ -29,7 +29,9 @@ pub struct Args {
     pub test_settings: bool,
 
     /// Site id sent with the event ([kompira] site_id).
-    #[arg(long, value_name = "SITE_ID", help_heading = "kompira")]
+    // Negative numbers allowed: argparse takes `--site-id -1` as the value -1, and clap
+    // would otherwise read `-1` as an unknown short option.
+    #[arg(long, value_name = "SITE_ID", help_heading = "kompira", allow_negative_numbers = true)]
     pub site_id: Option<i64>,
 
     /// Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL.
@@ -211,6 +213,20 @@ mod tests {
         assert_eq!(args.max_retry, Some(5));
         assert!(args.ssl_verify);
         assert_eq!(args.keyval, vec!["key_a=v_b"]);
+    }
+
+    #[test]
+    fn a_negative_site_id_is_a_value_not_an_option() {
+        // argparse reads `-1` after `--site-id` as its value; so must we.
+        let cases = [&["--site-id", "-1"][..], &["--site-id=-1"], &["--site_id", "-1"], &["--site_id=-32769"]];
+        for argv in cases {
+            let args = parse(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            assert!(args.site_id.is_some_and(|id| id < 0), "{argv:?}: {:?}", args.site_id);
+            assert!(args.keyval.is_empty(), "{argv:?}");
+        }
+        assert_eq!(parse(&["--site-id", "-1", "a=b"]).unwrap().site_id, Some(-1));
+        // Only numbers: an option after --site-id is still a missing value.
+        assert_eq!(parse(&["--site-id", "--dry-run"]).unwrap_err().exit_code(), 2);
     }
 
     #[test]

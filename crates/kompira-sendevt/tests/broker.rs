@@ -157,7 +157,35 @@ async fn channel_and_site_id_come_from_file_env_and_flags_in_that_order() {
     assert_eq!(run.code, 0, "{run:?}");
     let msg = msg.unwrap();
     assert_eq!(long_string(msg.header("channel")), "/root/from_flag");
-    assert_eq!(msg.header("site_id"), Some(&AMQPValue::ShortInt(300)));
+    assert_eq!(msg.header("site_id"), Some(&AMQPValue::LongInt(300)));
+}
+
+/// The site ids whose type matters: the common 1 (the reference's bytes), negative ones and
+/// those where the reference's `b` (128–255) and `s` types read differently in py-amqp, the
+/// library of the Kompira server, and in RabbitMQ and lapin. `I` reads alike in all of them.
+#[tokio::test]
+async fn negative_and_large_site_ids_arrive_as_signed_integers() {
+    let sandbox = Sandbox::new(LOCAL_CONF);
+    let cases: [(&[&str], AMQPValue); 6] = [
+        (&["--site-id", "1"], AMQPValue::ShortShortInt(1)),
+        (&["--site-id", "-1"], AMQPValue::LongInt(-1)),
+        (&["--site-id=-1"], AMQPValue::LongInt(-1)),
+        (&["--site-id", "200"], AMQPValue::LongInt(200)),
+        (&["--site-id", "-40000"], AMQPValue::LongInt(-40_000)),
+        (&["--site-id", "5000000000"], AMQPValue::LongLongInt(5_000_000_000)),
+    ];
+    for (flags, expected) in cases {
+        let mut args = flags.to_vec();
+        args.push("k=v");
+        let (run, msg) = send_and_receive(|| sandbox.run(&args, b"")).await;
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert_eq!(msg.unwrap().header("site_id"), Some(&expected), "{args:?}");
+    }
+    let in_file = Sandbox::new(&format!("{LOCAL_CONF}[kompira]\nsite_id = -1\n"));
+    let (run, msg) = send_and_receive(|| in_file.run(&["k=v"], b"")).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(msg.unwrap().header("site_id"), Some(&AMQPValue::LongInt(-1)));
+    assert!(in_file.log().contains(", site_id=-1, corr_id="), "{}", in_file.log());
 }
 
 #[tokio::test]

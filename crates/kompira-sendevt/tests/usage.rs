@@ -104,6 +104,25 @@ fn dry_run_with_only_empty_arguments_shows_an_empty_dict_and_reads_no_stdin() {
 }
 
 #[test]
+fn a_negative_site_id_is_accepted_from_the_command_line_and_the_file() {
+    let in_file = format!("{NOWHERE_CONF}[kompira]\nsite_id = -1\n");
+    let cases = [
+        (NOWHERE_CONF, &["--dry-run", "--site-id", "-1", "x=1"][..]),
+        (NOWHERE_CONF, &["--dry-run", "--site-id=-1", "x=1"]),
+        (NOWHERE_CONF, &["--dry-run", "--site_id", "-1", "x=1"]),
+        (&in_file, &["--dry-run", "x=1"]),
+    ];
+    for (conf, args) in cases {
+        let sandbox = Sandbox::new(conf);
+        let run = sandbox.run(args, b"");
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(report["application header"]["site_id"], -1, "{args:?}: {}", run.stdout);
+        assert_eq!(report["message_dict"], serde_json::json!({"x": "1"}), "{args:?}");
+    }
+}
+
+#[test]
 fn dry_run_shows_raw_stdin_as_python_bytes() {
     let sandbox = Sandbox::new(NOWHERE_CONF);
     let run = sandbox.run(&["--dry-run"], b"it's\n");

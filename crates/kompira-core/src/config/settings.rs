@@ -2557,6 +2557,11 @@ mod tests {
         }
         let e = load_with_edits(&opts(&path), &path, &[set("notify", "quiet_hours", Some("late"))]).unwrap_err();
         assert!(e.to_string().contains("[notify] quiet_hours: \"late\" is not a time range"), "{e}");
+        // Any integer is a site id, negative ones too, as for the reference.
+        let edit = [set("kompira", "site_id", Some("-1"))];
+        let s = load_with_edits(&opts(&path), &path, &edit).unwrap();
+        assert_eq!(s.site_id(), -1);
+        assert_eq!(Fixture::new().load_text("[kompira]\nsite_id = -1\n").unwrap().site_id(), -1);
     }
 
     #[test]

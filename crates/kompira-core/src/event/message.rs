@@ -72,15 +72,26 @@ pub(crate) fn wall_clock_text(local_time: &NaiveDateTime, separator: char, fract
     )
 }
 
-/// The smallest signed AMQP integer that holds `value`. For 0–127 this is the `b` type the
-/// reference sends; above that the reference wraps (its `b` is read back signed), we do not.
+/// The `site_id` header: the integer type the reference's client library (pamqp) picks,
+/// except where that type is read differently by different AMQP libraries.
+///
+/// pamqp sends 0–255 as `b` with an unsigned byte, and the rest of -32768–32767 as `s`. `b` is
+/// a signed byte in AMQP 0-9-1 as RabbitMQ specifies it (lapin reads 200 back as -56), while
+/// pamqp and py-amqp read it unsigned; py-amqp, the library of the Kompira 1.6 server, reads
+/// `s` as a short *string*: a reference event with site id -1 cannot be decoded there at all
+/// (the header table fails as UTF-8), one with 300 arrives as `","`. `I` (signed 32-bit) reads
+/// alike in all of them, so it carries those values. 0–127 keep the reference's `b`, byte for
+/// byte; 32768–65535 (`u`), the rest of the 32-bit range (`I`), 2^31–2^32-1 (`i`) and beyond
+/// (`l`) are the reference's types as well.
 pub fn site_id_value(value: i64) -> AMQPValue {
-    if let Ok(v) = i8::try_from(value) {
+    if let Ok(v @ 0..=127) = i8::try_from(value) {
         AMQPValue::ShortShortInt(v)
-    } else if let Ok(v) = i16::try_from(value) {
-        AMQPValue::ShortInt(v)
+    } else if let Ok(v @ 32_768..) = u16::try_from(value) {
+        AMQPValue::ShortUInt(v)
     } else if let Ok(v) = i32::try_from(value) {
         AMQPValue::LongInt(v)
+    } else if let Ok(v) = u32::try_from(value) {
+        AMQPValue::LongUInt(v)
     } else {
         AMQPValue::LongLongInt(value)
     }
@@ -223,11 +234,26 @@ mod tests {
     }
 
     #[test]
-    fn site_id_uses_the_smallest_signed_integer_type() {
+    fn site_id_keeps_its_sign_and_value_for_every_reader() {
+        // 0–127: the reference's `b`, byte for byte.
+        assert_eq!(site_id_value(0), AMQPValue::ShortShortInt(0));
         assert_eq!(site_id_value(1), AMQPValue::ShortShortInt(1));
-        assert_eq!(site_id_value(200), AMQPValue::ShortInt(200));
-        assert_eq!(site_id_value(70_000), AMQPValue::LongInt(70_000));
+        assert_eq!(site_id_value(127), AMQPValue::ShortShortInt(127));
+        // Where readers disagree on `b` and `s`: `I`, which all of them read as signed 32-bit.
+        for value in [-1, -128, -32_768, 128, 200, 255, 256, 300, 32_767] {
+            assert_eq!(site_id_value(value), AMQPValue::LongInt(value as i32), "{value}");
+        }
+        // Elsewhere the reference's own types, which every reader agrees on.
+        assert_eq!(site_id_value(32_768), AMQPValue::ShortUInt(32_768));
+        assert_eq!(site_id_value(65_535), AMQPValue::ShortUInt(65_535));
+        assert_eq!(site_id_value(65_536), AMQPValue::LongInt(65_536));
+        assert_eq!(site_id_value(-32_769), AMQPValue::LongInt(-32_769));
+        assert_eq!(site_id_value(i64::from(i32::MIN)), AMQPValue::LongInt(i32::MIN));
+        assert_eq!(site_id_value(i64::from(i32::MAX)), AMQPValue::LongInt(i32::MAX));
+        assert_eq!(site_id_value(1 << 31), AMQPValue::LongUInt(1 << 31));
+        assert_eq!(site_id_value(i64::from(u32::MAX)), AMQPValue::LongUInt(u32::MAX));
         assert_eq!(site_id_value(1 << 40), AMQPValue::LongLongInt(1 << 40));
+        assert_eq!(site_id_value(-(1 << 40)), AMQPValue::LongLongInt(-(1 << 40)));
     }
 
     #[test]
