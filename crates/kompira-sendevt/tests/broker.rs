@@ -188,6 +188,38 @@ async fn negative_and_large_site_ids_arrive_as_signed_integers() {
     assert!(in_file.log().contains(", site_id=-1, corr_id="), "{}", in_file.log());
 }
 
+/// A log monitor that greps for ERROR must stay quiet when nothing failed.
+#[tokio::test]
+async fn a_successful_send_and_a_connection_test_log_no_error() {
+    let sandbox = Sandbox::new(LOCAL_CONF);
+    for _ in 0..2 {
+        // Exit status 0 is the broker's confirm. The event is taken off io_queue only to leave
+        // the queue clean: other test processes purge it too, so its arrival is not asserted.
+        let (run, _) = send_and_receive(|| sandbox.run(&["quiet=yes"], b"")).await;
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    assert_eq!(sandbox.run(&["--test-connection"], b"").code, 0);
+    let log = sandbox.log();
+    assert_eq!(log.matches("INFO: finished: sent message successfully").count(), 2, "{log}");
+    let noisy: Vec<_> = log.lines().filter(|l| !l.contains("] INFO: ")).collect();
+    assert!(noisy.is_empty(), "only INFO lines expected, got {noisy:#?}");
+}
+
+#[test]
+fn a_refused_login_and_an_unreachable_broker_still_log_errors() {
+    let sandbox = Sandbox::new(LOCAL_CONF);
+    let run = sandbox.run(&["--password", "wrong", "x=1"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    let log = sandbox.log();
+    assert!(log.contains("] ERROR: failed to connect: "), "{log}");
+    assert!(log.contains("ACCESS_REFUSED"), "{log}");
+
+    let sandbox = Sandbox::new(LOCAL_CONF);
+    let run = sandbox.run(&["--port", "1", "x=1"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(sandbox.log().contains("] ERROR: failed to connect: "), "{}", sandbox.log());
+}
+
 #[tokio::test]
 async fn amqp_url_from_the_environment_is_used() {
     let sandbox = Sandbox::new("[amqp-connection]\nserver = nowhere.invalid\nmax_retry = 0\n")

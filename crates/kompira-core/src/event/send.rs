@@ -174,9 +174,10 @@ async fn send_once(
     let started = std::time::Instant::now();
     let (connection, session) = transport::open(options).await?;
     tracing::debug!("connected: {} in {:?}", session.describe(), started.elapsed());
+    let mut channel = None;
     let outcome = tokio::time::timeout(
         options.connect_timeout,
-        publish(&connection, event, stamp, body, session.tls_version.as_deref()),
+        publish(&connection, &mut channel, event, stamp, body, session.tls_version.as_deref()),
     )
     .await
     .unwrap_or_else(|_| {
@@ -190,18 +191,26 @@ async fn send_once(
     });
     tracing::debug!("publish finished after {:?}", started.elapsed());
     close_quietly(&connection).await;
+    // Only now may the channel go: dropped while still open, lapin closes it on its own, and
+    // that close, racing the connection's, fails ("invalid channel state: Closing") and is
+    // logged at ERROR as a connection error after every successful send. The connection's
+    // close has closed the channel with it, so dropping it now sends nothing.
+    drop(channel);
     tracing::debug!("connection closed after {:?}", started.elapsed());
     outcome.map(|()| session)
 }
 
+/// `channel` receives the channel as soon as it is open, so that the caller holds it past a
+/// timeout that drops this future (see [`send_once`]).
 async fn publish(
     connection: &Connection,
+    channel: &mut Option<lapin::Channel>,
     event: &Event,
     stamp: &Stamp,
     body: &[u8],
     tls_version: Option<&str>,
 ) -> Result<(), SendError> {
-    let channel = confirmed_channel(connection, IO_QUEUE).await?;
+    let channel = channel.insert(confirmed_channel(connection, IO_QUEUE).await?);
     let properties = message::properties(event, stamp, tls_version);
     // Mandatory: should io_queue vanish after the check, the broker returns the message.
     let confirmation = channel
