@@ -4,6 +4,7 @@ import { register, t, translate } from "./i18n.js";
 import * as send from "./send.js";
 import * as outbox from "./outbox.js";
 import * as alerts from "./alerts.js";
+import * as tasks from "./tasks.js";
 import * as jobflow from "./jobflow.js";
 import * as settings from "./settings.js";
 
@@ -16,7 +17,7 @@ register({
 });
 
 // View name → module; a module may export init(), shown() and submit().
-const VIEWS = { send, jobflow, alerts, settings };
+const VIEWS = { send, jobflow, alerts, tasks, settings };
 
 export function showView(name) {
   for (const view of Object.keys(VIEWS)) {

@@ -133,7 +133,7 @@ pub fn relay_events(app: AppHandle) {
                 tracing::error!("{reason}");
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
-            for event in ["status-changed", "alerts-changed", "outbox-changed"] {
+            for event in ["status-changed", "alerts-changed", "outbox-changed", "tasks-changed"] {
                 let _ = app.emit(event, ());
             }
         }

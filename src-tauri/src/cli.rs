@@ -14,8 +14,8 @@ pub struct Args {
     /// Start hidden in the tray (autostart at login passes this): only the resident agent runs.
     #[arg(long)]
     pub minimized: bool,
-    /// The view to open: send, jobflow, alerts or settings.
-    #[arg(long, value_parser = ["send", "jobflow", "alerts", "settings"])]
+    /// The view to open: send, jobflow, alerts, tasks or settings.
+    #[arg(long, value_parser = ["send", "jobflow", "alerts", "tasks", "settings"])]
     pub view: Option<String>,
     /// The alert to mark in the Alerts view (its number in the agent's history).
     #[arg(long, requires = "view")]

@@ -66,3 +66,18 @@ pub async fn run_remedy(id: u64) -> Answer {
 pub async fn list_remedies() -> Answer {
     forward("list_remedies", Value::Null).await
 }
+
+#[tauri::command]
+pub async fn list_tasks() -> Answer {
+    forward("list_tasks", Value::Null).await
+}
+
+#[tauri::command]
+pub async fn submit_task(id: i64, result: Option<Value>) -> Answer {
+    forward("submit_task", json!({ "id": id, "result": result })).await
+}
+
+#[tauri::command]
+pub async fn cancel_task(id: i64) -> Answer {
+    forward("cancel_task", json!({ "id": id })).await
+}
