@@ -15,6 +15,10 @@ suite_build() {
     cargo build --workspace --all-targets
 }
 
+# Includes the REST/event contract (tests/contract.rs) against kompira-sim. Set KOMPIRA_REAL_URL
+# and KOMPIRA_REAL_TOKEN (and KOMPIRA_REAL_AMQP_URL if its broker is not
+# amqp://kompira:kompira@127.0.0.1:5673/%2f) to run the same cases against a real Kompira too;
+# without them its real half prints SKIPPED.
 suite_cargo-test() {
     local args=()
     if [[ -n "${KOMPIRA_TEST_THREADS:-}" ]]; then

@@ -70,7 +70,10 @@ pub(crate) async fn run(
     }
 }
 
-async fn subscribe(url: &str, queue: &str) -> Result<(Connection, Channel, lapin::Consumer), String> {
+async fn subscribe(
+    url: &str,
+    queue: &str,
+) -> Result<(Connection, Channel, lapin::Consumer), String> {
     let conn = tokio::time::timeout(
         Duration::from_secs(CONNECT_TIMEOUT_SECS),
         Connection::connect(url, ConnectionProperties::default()),
@@ -175,26 +178,28 @@ fn drop_event(shared: &Shared, reason: String) {
     *shared.lock().events_dropped.entry(reason).or_insert(0) += 1;
 }
 
-/// JSON when declared or parseable as JSON, else the text as a JSON string.
+/// The message a body becomes, as on the server: JSON only when the event is declared
+/// `application/json` (what `kompira_sendevt` does for KEY=VAL events); any other body, even
+/// one that looks like JSON, is its text as a JSON string.
 fn body_value(d: &Delivery) -> Value {
     let declared_json = d
         .properties
         .content_type()
         .as_ref()
         .is_some_and(|c| c.as_str().eq_ignore_ascii_case("application/json"));
-    match serde_json::from_slice::<Value>(&d.data) {
-        Ok(v) => v,
-        Err(e) => {
-            if declared_json {
-                tracing::warn!(error = %e, "body declared application/json does not parse; kept as text");
+    if declared_json {
+        match serde_json::from_slice::<Value>(&d.data) {
+            Ok(v) => return v,
+            Err(e) => {
+                tracing::warn!(error = %e, "body declared application/json does not parse; kept as text")
             }
-            match std::str::from_utf8(&d.data) {
-                Ok(s) => Value::String(s.to_string()),
-                Err(_) => {
-                    tracing::warn!("event body is not UTF-8; invalid bytes replaced");
-                    Value::String(String::from_utf8_lossy(&d.data).into_owned())
-                }
-            }
+        }
+    }
+    match std::str::from_utf8(&d.data) {
+        Ok(s) => Value::String(s.to_string()),
+        Err(_) => {
+            tracing::warn!("event body is not UTF-8; invalid bytes replaced");
+            Value::String(String::from_utf8_lossy(&d.data).into_owned())
         }
     }
 }

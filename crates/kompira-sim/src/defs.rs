@@ -44,8 +44,13 @@ pub struct JobflowDef {
     pub console: Vec<String>,
     /// Error text of an `ABORTED` run.
     pub error: String,
-    /// Shown as `fields.source` (the simulator does not interpret it).
+    /// Shown as `fields.source` (interpreted only for job flows created through the API).
     pub source: String,
+    /// A task the run creates and waits on; its answer becomes the result (`[jobflow.task]`).
+    pub task: Option<crate::tasks::TaskDef>,
+    /// Job flows created through the API: the parsed source, or why the simulator cannot run
+    /// it. `None` for definitions, whose runs follow the fields above.
+    pub(crate) script: Option<Result<crate::expr::Script, String>>,
 }
 
 /// One channel.
@@ -103,6 +108,7 @@ struct RawJobflow {
     #[serde(default)]
     error: String,
     source: Option<String>,
+    task: Option<crate::tasks::TaskDef>,
 }
 
 #[derive(Deserialize)]
@@ -160,8 +166,12 @@ fn path_problem(path: &str) -> Option<&'static str> {
     if path.rsplit('/').next().is_some_and(|s| s.contains('.')) {
         return Some("its last segment must not contain '.', which starts a method name");
     }
-    if path == "/process" || path.starts_with("/process/") || path.starts_with("/_sim") {
-        return Some("/process and /_sim are reserved");
+    if ["/process", "/task", "/_sim"]
+        .iter()
+        .any(|r| path == *r || path.starts_with(&format!("{r}/")))
+        || path.starts_with("/_sim")
+    {
+        return Some("/process, /task and /_sim are reserved");
     }
     None
 }
@@ -242,6 +252,8 @@ impl Definitions {
                 console: j.console,
                 error: j.error,
                 source,
+                task: j.task,
+                script: None,
             });
         }
         for c in raw.channel {

@@ -2,9 +2,7 @@
 //! negotiates, authenticates and dispatches by object kind, as Kompira's
 //! Django REST Framework views do.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -15,7 +13,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use crate::state::{Kind, Shared, Status};
+use crate::defs::JobflowDef;
+use crate::expr::{EvalError, Parameter};
+use crate::state::{Kind, Shared};
 
 const DEFAULT_PAGE_SIZE: usize = 25;
 const MAX_PAGE_SIZE: usize = 1000;
@@ -34,8 +34,38 @@ fn detail(status: StatusCode, text: impl Into<String>) -> Response {
     reply(status, json!({ "detail": text.into() }))
 }
 
-fn not_found() -> Response {
-    detail(StatusCode::NOT_FOUND, "Not found.")
+fn not_found(path: &str) -> Response {
+    detail(
+        StatusCode::NOT_FOUND,
+        format!("Object \"{path}\" is not found."),
+    )
+}
+
+fn invalid_attribute(op: &str) -> Response {
+    detail(
+        StatusCode::BAD_REQUEST,
+        format!("Invalid attribute \"{op}\" in request."),
+    )
+}
+
+/// A status with an empty body and no `Content-Type`, as the server answers `.send`, `.submit`
+/// and timeouts.
+fn empty(status: StatusCode) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    r
+}
+
+/// A 500 as the server writes an exception it did not expect: Python's `json.dumps` spacing.
+fn server_error(text: &str) -> Response {
+    let body = format!("{{\"detail\": {}}}", Value::from(text));
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 fn not_allowed(method: &Method) -> Response {
@@ -50,7 +80,7 @@ fn field_error(field: &str, message: impl Into<String>) -> Response {
 }
 
 fn timeout_response() -> Response {
-    detail(StatusCode::REQUEST_TIMEOUT, "Request timeout.")
+    empty(StatusCode::REQUEST_TIMEOUT)
 }
 
 fn shutting_down() -> Response {
@@ -91,6 +121,19 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Python's `quote_plus`, which `urlencode` applies to query keys and values.
+fn query_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => out.push(b as char),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -113,7 +156,8 @@ fn accepts_json(headers: &HeaderMap, params: &Params) -> bool {
         })
 }
 
-/// `None` when authenticated, else the 401 response.
+/// `None` when authenticated, else the 401 (a token that is wrong or malformed) or 403 (no
+/// token at all; another scheme such as `Bearer` counts as none) response.
 fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option<Response> {
     let header_token = headers
         .get(header::AUTHORIZATION)
@@ -130,6 +174,11 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option
                         "Invalid token header. No credentials provided.",
                     ))
                 }
+                (Some(kw), Some(_), Some(_)) if kw.eq_ignore_ascii_case("token") => {
+                    return Some(unauthorized(
+                        "Invalid token header. Token string should not contain spaces.",
+                    ))
+                }
                 _ => None,
             }
         }
@@ -137,8 +186,9 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option
     };
     let given = given.or_else(|| param(params, "token").map(str::to_string));
     match given {
-        None => Some(unauthorized(
-            "Authentication credentials were not provided.",
+        None => Some(detail(
+            StatusCode::FORBIDDEN,
+            "You do not have permission to perform this action.",
         )),
         Some(t) if t == shared.token => None,
         Some(_) => Some(unauthorized("Invalid token.")),
@@ -170,23 +220,39 @@ fn parse_body(body: &Bytes) -> Result<Value, BadRequest> {
         .map_err(|e| BadRequest(json!({ "detail": format!("JSON parse error - {e}") })))
 }
 
-/// The `timeout` field of a `.wait`/`.recv` body, in seconds (default 0).
-fn timeout_of(body: &Value) -> Result<Duration, BadRequest> {
-    let t = match body.get("timeout") {
-        None | Some(Value::Null) => 0.0,
-        Some(v) => match v
-            .as_f64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        {
-            Some(t) if t >= 0.0 && t.is_finite() => t,
-            _ => {
-                return Err(BadRequest(
-                    json!({ "timeout": ["A valid number is required."] }),
-                ))
-            }
-        },
+/// The `timeout` of a `.wait`/`.recv` body as the server reads it: Python's `int()` of the
+/// value (whole seconds, floats truncated, numeric strings accepted, negative means 0);
+/// `Err` is Python's exception text, which the server answers as a 500.
+fn timeout_of(body: &Value) -> Result<Duration, String> {
+    let Value::Object(fields) = body else {
+        return Err(format!(
+            "'{}' object has no attribute 'get'",
+            json_type(body)
+        ));
     };
-    Ok(Duration::from_secs_f64(t.min(MAX_TIMEOUT_SECS)))
+    let secs = match fields.get("timeout") {
+        None => 0,
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
+            .unwrap_or(i64::MAX),
+        Some(Value::Bool(b)) => i64::from(*b),
+        Some(Value::String(s)) => s.trim().replace('_', "").parse::<i64>().map_err(|_| {
+            format!(
+                "invalid literal for int() with base 10: {}",
+                crate::expr::python_str_repr(s)
+            )
+        })?,
+        Some(other) => {
+            return Err(format!(
+                "int() argument must be a string, a bytes-like object or a number, not '{}'",
+                json_type(other)
+            ))
+        }
+    };
+    Ok(Duration::from_secs_f64(
+        (secs.max(0) as f64).min(MAX_TIMEOUT_SECS),
+    ))
 }
 
 pub(crate) async fn handle(
@@ -213,7 +279,22 @@ pub(crate) async fn handle(
             serde_json::to_value(shared.stats()).unwrap_or_default(),
         );
     }
+    let trimmed = if raw_path.len() > 1 {
+        raw_path.trim_end_matches('/')
+    } else {
+        raw_path.as_str()
+    };
+    let (path, op) = split_method(trimmed);
     if !accepts_json(&headers, &params) {
+        // The server's HTML side: a POST is answered with a redirect to the object and does
+        // nothing (before any authentication). The simulator has no HTML pages to GET.
+        if method == Method::POST {
+            let mut r = empty(StatusCode::FOUND);
+            if let Ok(location) = HeaderValue::from_str(&percent_encode(path)) {
+                r.headers_mut().insert(header::LOCATION, location);
+            }
+            return r;
+        }
         return detail(
             StatusCode::NOT_ACCEPTABLE,
             "Could not satisfy the request Accept header.",
@@ -222,22 +303,21 @@ pub(crate) async fn handle(
     if let Some(r) = authenticate(&shared, &headers, &params) {
         return r;
     }
-    let trimmed = if raw_path.len() > 1 {
-        raw_path.trim_end_matches('/')
-    } else {
-        raw_path.as_str()
-    };
-    let (path, op) = split_method(trimmed);
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let self_url = format!("http://{host}{}", percent_encode(trimmed));
+    let text_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("text/"));
     let req = Request {
         shared,
         method,
         params,
         body,
+        text_body,
         self_url,
     };
     req.dispatch(path, op).await
@@ -257,6 +337,8 @@ struct Request {
     method: Method,
     params: Params,
     body: Bytes,
+    /// The body was sent as `text/*`: a channel message is then the text itself.
+    text_body: bool,
     self_url: String,
 }
 
@@ -266,7 +348,7 @@ impl Request {
             return match (op, &self.method) {
                 (None, &Method::GET) => self.list_processes(),
                 (None, _) => not_allowed(&self.method),
-                _ => not_found(),
+                (Some(op), _) => invalid_attribute(op),
             };
         }
         if let Some(id) = path
@@ -274,6 +356,17 @@ impl Request {
             .and_then(|n| n.parse().ok())
         {
             return self.process(id, op).await;
+        }
+        // Tasks live in tasks.rs; only the list goes through the shared paging here.
+        if path == "/task" {
+            return match (op, &self.method) {
+                (None, &Method::GET) => self.paginate(self.shared.tasks.list_json()),
+                (None, _) => not_allowed(&self.method),
+                (Some(op), _) => invalid_attribute(op),
+            };
+        }
+        if let Some(id) = path.strip_prefix("/task/id_").and_then(|n| n.parse().ok()) {
+            return crate::tasks::answer(&self.shared, &self.method, id, op, &self.body);
         }
         enum Target {
             Directory,
@@ -283,40 +376,120 @@ impl Request {
         let target = {
             let inner = self.shared.lock();
             let Some(obj) = inner.objects.get(path) else {
-                return not_found();
+                return not_found(path);
             };
-            if op.is_none() {
-                return if self.method == Method::GET {
-                    reply(StatusCode::OK, obj.to_json())
-                } else {
-                    not_allowed(&self.method)
-                };
-            }
             match obj.kind {
                 Kind::Directory => Target::Directory,
                 Kind::Jobflow(_) => Target::Jobflow,
                 Kind::Channel(_) => Target::Channel,
             }
         };
-        let op = op.unwrap_or_default();
-        let (verb, known) = match (&target, op) {
-            (Target::Directory, "descendant" | "children") => (Method::GET, true),
-            (Target::Jobflow, "execute") => (Method::POST, true),
-            (Target::Channel, "send" | "recv" | "clear_messages") => (Method::POST, true),
-            _ => (Method::GET, false),
+        let Some(op) = op else {
+            return match (&self.method, &target) {
+                (&Method::GET, _) => self.object_json(path),
+                (&Method::POST, Target::Directory) => self.create(path),
+                (&Method::DELETE, _) => match self.shared.delete_object(path) {
+                    Ok(()) => empty(StatusCode::NO_CONTENT),
+                    Err(why) => detail(StatusCode::BAD_REQUEST, why),
+                },
+                _ => not_allowed(&self.method),
+            };
         };
+        let known = matches!(
+            (&target, op),
+            (Target::Directory, "descendant" | "children")
+                | (Target::Jobflow, "execute")
+                | (Target::Channel, "send" | "recv" | "clear_messages")
+        );
         if !known {
-            return not_found();
+            return invalid_attribute(op);
         }
-        if self.method != verb {
-            return not_allowed(&self.method);
+        match (&self.method, op) {
+            (&Method::GET, "descendant" | "children") => self.list_objects(path, op == "children"),
+            // GET on a method shows the object itself, as the server does.
+            (&Method::GET, _) => self.object_json(path),
+            (&Method::POST, "execute") => self.execute(path),
+            (&Method::POST, "send") => self.send(path),
+            (&Method::POST, "recv") => self.recv(path).await,
+            (&Method::POST, "clear_messages") => self.clear(path),
+            _ => not_allowed(&self.method),
         }
-        match op {
-            "descendant" | "children" => self.list_objects(path, op == "children"),
-            "execute" => self.execute(path),
-            "send" => self.send(path),
-            "recv" => self.recv(path).await,
-            _ => self.clear(path),
+    }
+
+    fn object_json(&self, path: &str) -> Response {
+        match self.shared.lock().object_json(path) {
+            Some(v) => reply(StatusCode::OK, v),
+            None => not_found(path),
+        }
+    }
+
+    /// `POST <dir>`: creates a job flow, channel or directory in it.
+    fn create(&self, dir: &str) -> Response {
+        let body = match parse_body(&self.body) {
+            Ok(Value::Object(o)) => o,
+            Ok(other) => return non_field_error(&other),
+            Err(r) => return r.into_response(),
+        };
+        let text = |key: &str| body.get(key).and_then(Value::as_str);
+        let Some(name) = text("name") else {
+            return field_error("name", "This field is required.");
+        };
+        let valid_name = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        if !valid_name {
+            return detail(StatusCode::BAD_REQUEST, format!("Invalid name '{name}'"));
+        }
+        let Some(type_object) = text("type_object") else {
+            return field_error("type_object", "This field is required.");
+        };
+        let fields = body.get("fields").and_then(Value::as_object);
+        let source = fields
+            .and_then(|f| f.get("source"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let display_name = text("display_name");
+        let description = text("description").unwrap_or("").to_string();
+        let shown = display_name.unwrap_or(name).to_string();
+        let kind: Box<dyn FnOnce(String) -> Kind> = match type_object {
+            crate::state::TYPE_JOBFLOW => {
+                let description = description.clone();
+                Box::new(move |path| {
+                    Kind::Jobflow(Arc::new(JobflowDef::created(
+                        path,
+                        shown,
+                        description,
+                        source,
+                    )))
+                })
+            }
+            crate::state::TYPE_CHANNEL => Box::new(|_| {
+                Kind::Channel(crate::state::ChannelQueue {
+                    messages: Default::default(),
+                    notify: Default::default(),
+                })
+            }),
+            crate::state::TYPE_DIRECTORY => Box::new(|_| Kind::Directory),
+            other => {
+                return detail(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "kompira-sim creates only job flows, channels and directories, not {other}"
+                    ),
+                )
+            }
+        };
+        match self
+            .shared
+            .create_object(dir, name, display_name, &description, kind)
+        {
+            Ok(v) => reply(StatusCode::CREATED, v),
+            Err(why) => detail(StatusCode::BAD_REQUEST, why),
         }
     }
 
@@ -329,7 +502,7 @@ impl Request {
                 .range(prefix.clone()..)
                 .take_while(|(p, _)| p.starts_with(&prefix))
                 .filter(|(p, _)| !children_only || !p[prefix.len()..].contains('/'))
-                .map(|(_, o)| o.to_json())
+                .map(|(p, _)| inner.object_json(p).unwrap_or_default())
                 .collect()
         };
         self.paginate(items)
@@ -338,7 +511,13 @@ impl Request {
     fn list_processes(&self) -> Response {
         let items = {
             let inner = self.shared.lock();
-            inner.processes.values().map(|p| p.to_json()).collect()
+            // Newest first, as the server lists them.
+            inner
+                .processes
+                .values()
+                .rev()
+                .map(|p| p.to_json())
+                .collect()
         };
         self.paginate(items)
     }
@@ -420,15 +599,21 @@ impl Request {
 
     /// This request's URL with `page` replaced (or removed, as DRF does for page 1).
     fn page_url(&self, page: Option<usize>) -> String {
-        let mut q: Vec<String> = self
+        let mut pairs: Vec<(String, String)> = self
             .params
             .iter()
             .filter(|(k, _)| k != "page")
-            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .cloned()
             .collect();
         if let Some(p) = page {
-            q.push(format!("page={p}"));
+            pairs.push(("page".to_string(), p.to_string()));
         }
+        // As DRF writes them: keys sorted (values of a key in their order), `urlencode` quoting.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let q: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", query_encode(k), query_encode(v)))
+            .collect();
         if q.is_empty() {
             self.self_url.clone()
         } else {
@@ -439,21 +624,14 @@ impl Request {
     fn execute(&self, path: &str) -> Response {
         let job = match self.shared.lock().objects.get(path).map(|o| &o.kind) {
             Some(Kind::Jobflow(j)) => j.clone(),
-            _ => return not_found(),
+            _ => return not_found(path),
         };
         let body = match parse_body(&self.body) {
             Ok(Value::Object(o)) => o,
-            Ok(other) => {
-                return reply(
-                    StatusCode::BAD_REQUEST,
-                    json!({ "non_field_errors": [format!(
-                        "Invalid data. Expected a dictionary, but got {}.", json_type(&other)
-                    )] }),
-                )
-            }
+            Ok(other) => return non_field_error(&other),
             Err(r) => return r.into_response(),
         };
-        let mut params = match body.get("parameters") {
+        let given = match body.get("parameters") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(p)) => p.clone(),
             Some(other) => {
@@ -466,6 +644,35 @@ impl Request {
                 )
             }
         };
+        // Every value is a string field first (numbers become their text), as the server's
+        // serializer reads them; then declared ones are compiled as expressions.
+        let mut texts = Map::new();
+        let mut field_errors = Map::new();
+        for (name, value) in &given {
+            let text = match value {
+                Value::String(s) => s.trim().to_string(),
+                Value::Number(n) => n.to_string(),
+                Value::Null => {
+                    field_errors.insert(name.clone(), json!(["This field may not be null."]));
+                    continue;
+                }
+                _ => {
+                    field_errors.insert(name.clone(), json!(["Not a valid string."]));
+                    continue;
+                }
+            };
+            if text.is_empty() {
+                field_errors.insert(name.clone(), json!(["This field may not be blank."]));
+                continue;
+            }
+            texts.insert(name.clone(), Value::String(text));
+        }
+        if !field_errors.is_empty() {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({ "parameters": field_errors }),
+            );
+        }
         for flag in ["step_mode", "checkpoint_mode"] {
             if !matches!(body.get(flag), None | Some(Value::Bool(_))) {
                 return field_error(flag, "Must be a valid boolean.");
@@ -484,51 +691,80 @@ impl Request {
                 );
             }
         }
-        for (k, v) in &job.defaults {
-            params.entry(k.clone()).or_insert_with(|| v.clone());
+        if let Some(Err(why)) = &job.script {
+            tracing::warn!(job = %path, %why, "kompira-sim cannot run this job flow");
+            return detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("InvalidJobflow: jobflow is not executable (kompira-sim: {why})"),
+            );
         }
-        let missing: Vec<Value> = job
-            .parameters
-            .iter()
-            .filter(|p| !params.contains_key(*p))
-            .map(|p| Value::from(format!("missing parameter: {p}")))
-            .collect();
-        if !missing.is_empty() {
-            return reply(StatusCode::BAD_REQUEST, json!({ "parameters": missing }));
+        // Undeclared parameters are dropped without being compiled.
+        let mut values = Map::new();
+        let mut undefined = None;
+        for (name, text) in texts.iter().filter(|(name, _)| job.declares(name)) {
+            let text = text.as_str().unwrap_or_default();
+            let compile_error = |why: String| {
+                detail(
+                    StatusCode::BAD_REQUEST,
+                    format!("Compile parameter \"{name}\" error: {why}"),
+                )
+            };
+            let parameter = match Parameter::compile(text) {
+                Ok(p) => p,
+                Err(why) => return compile_error(why),
+            };
+            match parameter.value() {
+                Ok(v) => {
+                    values.insert(name.clone(), v);
+                }
+                Err(EvalError::Undefined(variable)) => {
+                    undefined.get_or_insert(variable);
+                }
+                Err(EvalError::Unsupported(why)) => return compile_error(why),
+            }
         }
-        let process = self.shared.start_process(job, params);
+        // The run aborts before its first job: at line 0 for a parameter naming a variable,
+        // at the declaration for a missing parameter.
+        let start = match undefined {
+            Some(variable) => Err((0, EvalError::Undefined(variable).message())),
+            None => job.bind(values),
+        };
+        let process = self.shared.start_process(job, start);
         reply(StatusCode::OK, Value::String(process))
     }
 
     async fn process(&self, id: u64, op: Option<&str>) -> Response {
+        let path = format!("/process/id_{id}");
         let exists = self.shared.lock().processes.contains_key(&id);
         if !exists {
-            return not_found();
+            return not_found(&path);
         }
-        let verb = if op.is_none() {
-            Method::GET
-        } else {
-            Method::POST
+        let Some(op) = op else {
+            return match self.method {
+                Method::GET => self.process_json(id),
+                _ => not_allowed(&self.method),
+            };
         };
-        if !matches!(op, None | Some("wait" | "terminate" | "suspend" | "resume")) {
-            return not_found();
+        if !matches!(op, "wait" | "terminate" | "suspend" | "resume") {
+            return invalid_attribute(op);
         }
-        if self.method != verb {
+        if self.method == Method::GET {
+            return self.process_json(id);
+        }
+        if self.method != Method::POST {
             return not_allowed(&self.method);
         }
         match op {
-            None => self.process_json(id),
-            Some("wait") => self.wait(id).await,
-            Some(op) => {
+            "wait" => self.wait(id).await,
+            op => {
                 let changed = self.shared.update_process(id, |p| {
                     if p.status.finished() {
                         return false;
                     }
                     match op {
                         "terminate" => {
-                            p.status = Status::Aborted;
-                            p.error = "terminated by user".to_string();
-                            p.finished = Some(chrono::Utc::now());
+                            let line = p.lineno;
+                            p.abort(line, "terminated by user");
                             true
                         }
                         "suspend" => !std::mem::replace(&mut p.suspended, true),
@@ -543,13 +779,16 @@ impl Request {
     fn process_json(&self, id: u64) -> Response {
         match self.shared.lock().processes.get(&id) {
             Some(p) => reply(StatusCode::OK, p.to_json()),
-            None => not_found(),
+            None => not_found(&format!("/process/id_{id}")),
         }
     }
 
     async fn wait(&self, id: u64) -> Response {
-        let timeout = match parse_body(&self.body).and_then(|b| timeout_of(&b)) {
-            Ok(t) => t,
+        let timeout = match parse_body(&self.body) {
+            Ok(b) => match timeout_of(&b) {
+                Ok(t) => t,
+                Err(why) => return server_error(&why),
+            },
             Err(r) => return r.into_response(),
         };
         let deadline = tokio::time::Instant::now() + timeout;
@@ -573,14 +812,20 @@ impl Request {
         }
     }
 
+    /// `.send`: the whole body is the message (`{}` when empty, the text itself when sent as
+    /// `text/*`); the answer is an empty 200.
     fn send(&self, path: &str) -> Response {
-        let body = match parse_body(&self.body) {
-            Ok(b) => b,
-            Err(r) => return r.into_response(),
+        let message = if self.text_body {
+            Value::String(String::from_utf8_lossy(&self.body).into_owned())
+        } else {
+            match parse_body(&self.body) {
+                Ok(b) => b,
+                Err(r) => return r.into_response(),
+            }
         };
-        match self.shared.push_message(path, body) {
-            Ok(()) => reply(StatusCode::OK, Value::Bool(true)),
-            Err(_) => not_found(),
+        match self.shared.push_message(path, message) {
+            Ok(()) => empty(StatusCode::OK),
+            Err(_) => not_found(path),
         }
     }
 
@@ -597,50 +842,69 @@ impl Request {
         reply(StatusCode::OK, Value::Bool(true))
     }
 
+    /// `.recv`: the first message, or an empty 408 after the timeout. The wait runs on its own
+    /// task, as on the server: a client that goes away does not stop it, and the message it
+    /// takes meanwhile is lost.
     async fn recv(&self, path: &str) -> Response {
-        let timeout = match parse_body(&self.body).and_then(|b| timeout_of(&b)) {
-            Ok(t) => t,
+        let timeout = match parse_body(&self.body) {
+            Ok(b) => match timeout_of(&b) {
+                Ok(t) => t,
+                Err(why) => return server_error(&why),
+            },
             Err(r) => return r.into_response(),
         };
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut shutdown = self.shared.shutdown.clone();
-        loop {
-            let notify = match self
-                .shared
-                .lock()
-                .objects
-                .get_mut(path)
-                .map(|o| &mut o.kind)
-            {
-                Some(Kind::Channel(c)) => c.notify.clone(),
-                _ => return not_found(),
-            };
-            // Register interest before looking, so a send in between is not missed.
-            let notified = notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let taken = match self
-                .shared
-                .lock()
-                .objects
-                .get_mut(path)
-                .map(|o| &mut o.kind)
-            {
-                Some(Kind::Channel(c)) => c.messages.pop_front(),
-                _ => return not_found(),
-            };
-            if let Some(message) = taken {
-                // No await between taking the message and handing it to the body:
-                // if the client is gone, the body's drop puts it back.
-                return delivery_response(self.shared.clone(), path.to_string(), message);
-            }
-            tokio::select! {
-                _ = &mut notified => {}
-                _ = tokio::time::sleep_until(deadline) => return timeout_response(),
-                _ = shutdown.changed() => return shutting_down(),
-            }
+        let waiter = tokio::spawn(take_message(self.shared.clone(), path.to_string(), timeout));
+        match waiter.await {
+            Ok(Taken::Message(message)) => reply(StatusCode::OK, message),
+            Ok(Taken::Timeout) => timeout_response(),
+            Ok(Taken::NoChannel) => not_found(path),
+            Ok(Taken::ShuttingDown) | Err(_) => shutting_down(),
         }
     }
+}
+
+/// What a `.recv` wait ended with.
+enum Taken {
+    Message(Value),
+    Timeout,
+    NoChannel,
+    ShuttingDown,
+}
+
+async fn take_message(shared: Arc<Shared>, path: String, timeout: Duration) -> Taken {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        let notify = match shared.lock().objects.get(&path).map(|o| &o.kind) {
+            Some(Kind::Channel(c)) => c.notify.clone(),
+            _ => return Taken::NoChannel,
+        };
+        // Register interest before looking, so a send in between is not missed.
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let taken = match shared.lock().objects.get_mut(&path).map(|o| &mut o.kind) {
+            Some(Kind::Channel(c)) => c.messages.pop_front(),
+            _ => return Taken::NoChannel,
+        };
+        if let Some(message) = taken {
+            return Taken::Message(message);
+        }
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep_until(deadline) => return Taken::Timeout,
+            _ = shutdown.changed() => return Taken::ShuttingDown,
+        }
+    }
+}
+
+fn non_field_error(body: &Value) -> Response {
+    reply(
+        StatusCode::BAD_REQUEST,
+        json!({ "non_field_errors": [format!(
+            "Invalid data. Expected a dictionary, but got {}.", json_type(body)
+        )] }),
+    )
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -667,48 +931,6 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
         (Some(Value::Null) | None, _) => Ordering::Less,
         (_, Some(Value::Null) | None) => Ordering::Greater,
         (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),
-    }
-}
-
-/// A `.recv` answer whose message goes back to the head of the channel if the
-/// body is dropped before hyper took its bytes (client gone, connection reset).
-fn delivery_response(shared: Arc<Shared>, channel: String, message: Value) -> Response {
-    let bytes = Bytes::from(serde_json::to_vec(&message).unwrap_or_default());
-    let stream = Delivery {
-        bytes: Some(bytes),
-        undelivered: Some((shared, channel, message)),
-    };
-    let mut r = Response::new(Body::from_stream(stream));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-struct Delivery {
-    bytes: Option<Bytes>,
-    undelivered: Option<(Arc<Shared>, String, Value)>,
-}
-
-impl futures_util::Stream for Delivery {
-    type Item = Result<Bytes, std::convert::Infallible>;
-
-    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let next = self.bytes.take();
-        if next.is_some() {
-            self.undelivered = None;
-        }
-        Poll::Ready(next.map(Ok))
-    }
-}
-
-impl Drop for Delivery {
-    fn drop(&mut self) {
-        if let Some((shared, channel, message)) = self.undelivered.take() {
-            tracing::info!(%channel, "recv client went away before the answer was written; message put back");
-            shared.requeue_front(&channel, message);
-        }
     }
 }
 

@@ -9,8 +9,10 @@
 //! AMQP events to channels as the real server does.
 //!
 //! It is **not** part of the product: test and demo infrastructure only,
-//! never linked into a product binary. It does not interpret the job-flow
-//! language; see the README for everything else it leaves out.
+//! never linked into a product binary. Of the job-flow language it knows only
+//! literal parameters and, for job flows created through the API, a parameter
+//! header and a chain of `print`/`sleep`/`return`; see the README for everything
+//! else it leaves out.
 //!
 //! - [`Definitions`]: what the tree holds ([`Definitions::builtin`] for the demo).
 //! - [`start`] with a [`SimConfig`] gives a [`SimHandle`] (URL, token, [`Stats`], shutdown).
@@ -20,13 +22,16 @@
 mod amqp;
 mod defs;
 mod error;
+mod expr;
 mod http;
 mod server;
 mod state;
+mod tasks;
 mod tls;
 
 pub use defs::{ChannelDef, Definitions, JobflowDef, Outcome};
 pub use error::SimError;
 pub use server::{start, start_on_queue, SimConfig, SimHandle};
 pub use state::Stats;
+pub use tasks::TaskDef;
 pub use tls::SimTls;

@@ -15,17 +15,25 @@ async fn raw(url: String, headers: &[(&str, &str)]) -> (StatusCode, Value) {
     (r.status(), r.json().await.unwrap())
 }
 
+fn no_redirects() -> reqwest::Client {
+    common::http_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn auth_by_header_or_query() {
     let s = sim(None).await;
     let url = format!("{}/root", s.base_url);
     let accept = ("Accept", "application/json");
+    // No credentials, or a scheme other than Token: 403, as Kompira answers.
+    let forbidden = json!({"detail": "You do not have permission to perform this action."});
     let (st, v) = raw(url.clone(), &[accept]).await;
-    assert_eq!(st, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        v,
-        json!({"detail": "Authentication credentials were not provided."})
-    );
+    assert_eq!((st, v), (StatusCode::FORBIDDEN, forbidden.clone()));
+    let bearer = format!("Bearer {TOKEN}");
+    let (st, v) = raw(url.clone(), &[accept, ("Authorization", bearer.as_str())]).await;
+    assert_eq!((st, v), (StatusCode::FORBIDDEN, forbidden));
     let (st, v) = raw(url.clone(), &[accept, ("Authorization", "Token nope")]).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(v, json!({"detail": "Invalid token."}));
@@ -39,6 +47,9 @@ async fn auth_by_header_or_query() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["abspath"], "/root");
     let (st, _) = raw(format!("{url}?token={TOKEN}"), &[accept]).await;
+    assert_eq!(st, StatusCode::OK);
+    let lower = format!("token {TOKEN}");
+    let (st, _) = raw(url.clone(), &[accept, ("Authorization", lower.as_str())]).await;
     assert_eq!(st, StatusCode::OK);
     s.shutdown().await;
 }
@@ -63,6 +74,17 @@ async fn json_only_when_asked() {
     assert_eq!(st, StatusCode::OK);
     let (st, _) = raw(format!("{url}&format=json"), &[]).await;
     assert_eq!(st, StatusCode::OK);
+    // A POST without JSON is the server's HTML side: a redirect to the object, nothing done
+    // (not even authentication).
+    let r = no_redirects()
+        .post(format!("{}/system/channels/Alert.send", s.base_url))
+        .json(&json!({"a": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/system/channels/Alert");
+    assert_eq!(s.stats().messages_per_channel["/system/channels/Alert"], 0);
     s.shutdown().await;
 }
 
@@ -73,17 +95,34 @@ async fn objects_and_not_found() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["type_object"], "/system/types/Jobflow");
     assert_eq!(v["parent_object"], "/root");
-    assert_eq!(v["owner"], "/system/users/root");
+    assert_eq!(v["owner"], "root");
     assert!(v["fields"]["source"].is_string());
     assert!(v["created"].as_str().unwrap().ends_with('Z'));
     let (_, v) = get(&s, "/system/channels/Alert").await;
     assert_eq!(v["type_object"], "/system/types/Channel");
-    assert_eq!(v["fields"]["message_count"], 0);
+    assert_eq!(v["extra_properties"]["message_count"], 0);
+    let (_, v) = get(&s, "/root").await;
+    assert_eq!(v["parent_object"], "/");
     let (st, v) = get(&s, "/root/nothing_here").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    assert_eq!(v, json!({"detail": "Not found."}));
-    let (st, _) = post(&s, "/root.execute", json!({})).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(
+        v,
+        json!({"detail": "Object \"/root/nothing_here\" is not found."})
+    );
+    let (st, v) = post(&s, "/root.execute", json!({})).await;
+    assert_eq!(
+        (st, v),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "Invalid attribute \"execute\" in request."})
+        )
+    );
+    // GET on a method shows the object.
+    let (st, v) = get(&s, "/root/restart_process.execute").await;
+    assert_eq!(
+        (st, &v["abspath"]),
+        (StatusCode::OK, &json!("/root/restart_process"))
+    );
     let (st, v) = post(&s, "/root/restart_process.execute", json!("x")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(v["non_field_errors"].is_array());
@@ -162,7 +201,7 @@ async fn execute_runs_to_done() {
     let (st, p) = post(
         &s,
         "/root/restart_process.execute",
-        json!({"parameters": {"host": "web1"}, "monitoring_mode": "MAIL"}),
+        json!({"parameters": {"host": "'web1'"}, "monitoring_mode": "MAIL"}),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -179,7 +218,10 @@ async fn execute_runs_to_done() {
     assert_eq!(v["console"], "connecting to web1\nrestarted\n");
     assert_eq!(v["job"], "/root/restart_process");
     assert!(v["finished_time"].is_string());
-    assert!(v["elapsed_time"].as_str().unwrap().starts_with("0:00:00."));
+    assert!(v["elapsed_time"].as_f64().unwrap() < 5.0, "seconds: {v}");
+    assert_eq!(v["user"], "root");
+    assert_eq!(v["error"], "");
+    assert_eq!(v["lineno"], 2);
     let (_, l) = get(&s, "/process?status=DONE&job=/root/restart_process").await;
     assert_eq!(l["count"], 1);
     let (_, v) = post(&s, "/root/check_disk.execute", json!({})).await;
@@ -208,21 +250,83 @@ async fn execute_runs_to_aborted() {
     .await;
     assert_eq!(v["status"], "ABORTED");
     assert_eq!(v["exit_status"], 1);
-    assert_eq!(v["error"], "simulated failure: no route to host");
-    assert_eq!(v["console"], "trying\ngiving up\n");
+    let error = "aborted at line 2 in /root/failing_job: simulated failure: no route to host";
+    assert_eq!(v["error"], error);
+    assert_eq!(v["result"], "");
+    let console = v["console"].as_str().unwrap();
+    assert!(
+        console.starts_with(&format!("trying\ngiving up\n{error}\n---")),
+        "{console}"
+    );
     s.shutdown().await;
 }
 
 #[tokio::test]
 async fn execute_validates() {
     let s = sim(None).await;
-    let (st, v) = post(&s, "/root/restart_process.execute", json!({})).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert_eq!(v, json!({"parameters": ["missing parameter: host"]}));
+    // A missing parameter aborts the run, as on the server.
+    let (st, p) = post(&s, "/root/restart_process.execute", json!({})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, v) = post(
+        &s,
+        &format!("{}.wait", p.as_str().unwrap()),
+        json!({"timeout": 5}),
+    )
+    .await;
+    assert_eq!(
+        (&v["status"], &v["error"]),
+        (
+            &json!("ABORTED"),
+            &json!("aborted at line 1 in /root/restart_process: Parameter 'host' is missing.")
+        )
+    );
+    // Parameters are expressions: a bare word is a variable, a space a syntax error.
+    let (_, p) = post(
+        &s,
+        "/root/restart_process.execute",
+        json!({"parameters": {"host": "web1", "undeclared": "x y"}}),
+    )
+    .await;
+    let (_, v) = post(
+        &s,
+        &format!("{}.wait", p.as_str().unwrap()),
+        json!({"timeout": 5}),
+    )
+    .await;
+    assert_eq!(
+        v["error"],
+        "aborted at line 0 in /root/restart_process: Variable \"web1\" is not defined"
+    );
     let (st, v) = post(
         &s,
         "/root/restart_process.execute",
-        json!({"parameters": {"host": "a"}, "monitoring_mode": "X"}),
+        json!({"parameters": {"host": "web 1"}}),
+    )
+    .await;
+    assert_eq!(
+        (st, v),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "Compile parameter \"host\" error: Syntax error: Unexpected token: 1."})
+        )
+    );
+    let (st, v) = post(
+        &s,
+        "/root/restart_process.execute",
+        json!({"parameters": {"host": true}}),
+    )
+    .await;
+    assert_eq!(
+        (st, v),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"parameters": {"host": ["Not a valid string."]}})
+        )
+    );
+    let (st, v) = post(
+        &s,
+        "/root/restart_process.execute",
+        json!({"parameters": {"host": "'a'"}, "monitoring_mode": "X"}),
     )
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
@@ -233,7 +337,7 @@ async fn execute_validates() {
     let (st, v) = post(
         &s,
         "/root/restart_process.execute",
-        json!({"parameters": {"host": "a"}, "step_mode": "yes"}),
+        json!({"parameters": {"host": "'a'"}, "step_mode": "yes"}),
     )
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
@@ -248,8 +352,11 @@ async fn wait_times_out_and_terminate_aborts() {
     let p = p.as_str().unwrap().to_string();
     let t0 = std::time::Instant::now();
     let (st, v) = post(&s, &format!("{p}.wait"), json!({"timeout": 1})).await;
-    assert_eq!(st, StatusCode::REQUEST_TIMEOUT);
-    assert_eq!(v, json!({"detail": "Request timeout."}));
+    assert_eq!(
+        (st, v),
+        (StatusCode::REQUEST_TIMEOUT, Value::Null),
+        "an empty 408"
+    );
     assert!(t0.elapsed() >= Duration::from_millis(900));
     let (_, v) = post(&s, &format!("{p}.suspend"), json!({})).await;
     assert_eq!(v, json!(true));
@@ -276,7 +383,12 @@ async fn wait_times_out_and_terminate_aborts() {
     assert_eq!(v, json!(true));
     let v = waiter.await.unwrap();
     assert_eq!(v["status"], "ABORTED");
-    assert_eq!(v["error"], "terminated by user");
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("aborted at line ")
+            && error.ends_with(" in /root/slow_job: terminated by user"),
+        "{error}"
+    );
     assert_ne!(v["exit_status"], 0);
     let (_, v) = post(&s, &format!("{p}.terminate"), json!({})).await;
     assert_eq!(v, json!(false));
@@ -289,10 +401,10 @@ async fn channel_send_recv_clear() {
     let ch = "/system/channels/Alert";
     for i in 0..3 {
         let (st, v) = post(&s, &format!("{ch}.send"), json!({"n": i})).await;
-        assert_eq!((st, v), (StatusCode::OK, json!(true)));
+        assert_eq!((st, v), (StatusCode::OK, Value::Null), "an empty 200");
     }
     let (_, v) = get(&s, ch).await;
-    assert_eq!(v["fields"]["message_count"], 3);
+    assert_eq!(v["extra_properties"]["message_count"], 3);
     let (st, v) = post(&s, &format!("{ch}.recv"), json!({})).await;
     assert_eq!((st, v), (StatusCode::OK, json!({"n": 0})));
     let (_, v) = post(&s, &format!("{ch}.recv"), json!({"timeout": 1})).await;
@@ -300,14 +412,33 @@ async fn channel_send_recv_clear() {
     let (_, v) = post(&s, &format!("{ch}.clear_messages"), json!({})).await;
     assert_eq!(v, json!(true));
     let (st, v) = post(&s, &format!("{ch}.recv"), json!({"timeout": 0})).await;
+    assert_eq!((st, v), (StatusCode::REQUEST_TIMEOUT, Value::Null));
+    assert_eq!(s.stats().messages_per_channel[ch], 0);
+    // A bad timeout is Python's int() failing on the server: a 500 with its text.
+    let (st, v) = post(&s, &format!("{ch}.recv"), json!({"timeout": "x"})).await;
     assert_eq!(
         (st, v),
         (
-            StatusCode::REQUEST_TIMEOUT,
-            json!({"detail": "Request timeout."})
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"detail": "invalid literal for int() with base 10: 'x'"})
         )
     );
-    assert_eq!(s.stats().messages_per_channel[ch], 0);
+    // The body is the message: text/plain as a string, nothing as {}.
+    let client = common::http_builder().build().unwrap();
+    let send = format!("{}{ch}.send?format=json&token={TOKEN}", s.base_url);
+    let r = client
+        .post(&send)
+        .header("Content-Type", "text/plain")
+        .body("just text")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    client.post(&send).send().await.unwrap();
+    let (_, v) = post(&s, &format!("{ch}.recv"), json!({})).await;
+    assert_eq!(v, json!("just text"));
+    let (_, v) = post(&s, &format!("{ch}.recv"), json!({})).await;
+    assert_eq!(v, json!({}));
     s.shutdown().await;
 }
 
@@ -346,8 +477,10 @@ async fn concurrent_recv_waiters_get_distinct_messages() {
     s.shutdown().await;
 }
 
+/// As on the server: a `.recv` whose client went away keeps waiting and takes the next
+/// message into the closed connection.
 #[tokio::test]
-async fn recv_client_gone_keeps_the_message() {
+async fn recv_client_gone_loses_the_next_message() {
     let s = sim(None).await;
     let ch = "/root/channels/Desktop";
     let client = common::http_builder()
@@ -361,9 +494,15 @@ async fn recv_client_gone_keeps_the_message() {
         .await;
     assert!(r.is_err(), "the client gave up");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    post(&s, &format!("{ch}.send"), json!("kept")).await;
-    let (st, v) = post(&s, &format!("{ch}.recv"), json!({"timeout": 2})).await;
-    assert_eq!((st, v), (StatusCode::OK, json!("kept")));
+    post(&s, &format!("{ch}.send"), json!("lost")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (st, _) = post(&s, &format!("{ch}.recv"), json!({"timeout": 0})).await;
+    assert_eq!(
+        st,
+        StatusCode::REQUEST_TIMEOUT,
+        "the abandoned recv took it"
+    );
+    assert_eq!(s.stats().messages_per_channel[ch], 0);
     s.shutdown().await;
 }
 
