@@ -16,7 +16,7 @@ mod stack;
 mod webdriver;
 
 use serde_json::{json, Value};
-use stack::{Graphics, Lang, RestPeer, Stack, ALERT_CHANNEL, DESKTOP_CHANNEL, UI_TIMEOUT};
+use stack::{Graphics, Lang, RestPeer, Stack, ALERT_CHANNEL, DESKTOP_CHANNEL, TASK_JOBFLOW, TASK_TITLE, UI_TIMEOUT};
 
 /// A Zabbix-style problem as `kompira_sendevt` sends it, and how the app reads it.
 const DISK_FULL: [&str; 6] = [
@@ -353,4 +353,40 @@ fn png_size(png: &[u8]) -> [u32; 2] {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 24, "not a PNG");
     let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
     [be(16), be(20)]
+}
+
+/// Waits for a process to end; its result.
+async fn result_of(app: &Stack, process: &str) -> Value {
+    match app.rest.wait(process, std::time::Duration::from_secs(20)).await {
+        Ok(Some(done)) if done.status.as_str() == "DONE" => done.result,
+        other => app.fail(format!("{process} did not end DONE: {other:?}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_pops_up_and_is_answered_from_the_popup_or_the_tasks_view() {
+    let app = Stack::start("task-popup", Lang::En).await;
+    let run = kompira_core::rest::ExecuteRequest::default();
+
+    // The agent's own poll finds the task; a choice button answers the job flow.
+    let process = app.rest.execute(TASK_JOBFLOW, &run).await.unwrap_or_else(|e| app.fail(e));
+    let popup = app.popup("for the waiting task", |n| n.summary == TASK_TITLE).await;
+    assert_eq!(popup.body, "Which host should be used?");
+    let labels: Vec<&str> = popup.actions.iter().map(|(_, label)| label.as_str()).collect();
+    assert_eq!(labels, ["web 1", "web 2"]);
+    let web2 = popup.actions.iter().find(|(_, label)| label == "web 2").map(|(key, _)| key.clone()).unwrap();
+    app.choose_action(popup.id, &web2).await;
+    assert_eq!(result_of(&app, &process).await, json!("web 2"));
+    app.popup("saying the answer went", |n| n.summary == "Answer sent" && n.body.ends_with(": web 2")).await;
+
+    // The Tasks view lists the next one; a typed answer goes, and the task leaves the list.
+    let process = app.rest.execute(TASK_JOBFLOW, &run).await.unwrap_or_else(|e| app.fail(e));
+    app.show_view("tasks").await;
+    app.text_when("#task-list", "the waiting task", |t| t.contains(TASK_TITLE) && t.contains("web 1")).await;
+    app.fill("#task-list input", "web 3").await;
+    app.click("#task-list .submit").await;
+    app.text_when("#tasks-result", "that the answer went", |t| t == "Answer sent.").await;
+    app.element("#no-tasks").await;
+    assert_eq!(result_of(&app, &process).await, json!("web 3"));
+    app.stop().await;
 }

@@ -32,6 +32,13 @@ pub const ALERT_CHANNEL: &str = "/system/channels/Alert";
 /// A channel of the stand-in that the app does not watch: what is sent there stays for us.
 pub const DESKTOP_CHANNEL: &str = "/root/channels/Desktop";
 pub const REMEDY_JOBFLOW: &str = "/root/restart_process";
+/// A stand-in job flow that waits for a person: its task offers "web 1" and "web 2", and the
+/// answer is its result (the real server's `ask_person` example).
+pub const TASK_JOBFLOW: &str = "/root/ask_person";
+pub const TASK_TITLE: &str = "Question from ask_person";
+const TASK_DEFINITIONS: &str = "[[jobflow]]\npath = \"/root/ask_person\"\nduration_ms = 20\n[jobflow.task]\n\
+    title = \"Question from ask_person\"\nmessage = \"Which host should be used?\"\n\
+    action = [\"web 1\", \"web 2\"]\nassigned_users = [\"root\"]\n";
 const SIM_TOKEN: &str = "e2e-app-token";
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -480,10 +487,13 @@ fn start_session_bus(logs: &Path) -> Result<(Proc, String), String> {
     Ok((dbus, address))
 }
 
-/// `kompira-sim` consuming io_queue; its base URL.
+/// `kompira-sim` consuming io_queue, serving the demo set and [`TASK_JOBFLOW`]; its base URL.
 fn start_stand_in(logs: &Path) -> Result<(Proc, String), String> {
+    let tasks = logs.join("sim-tasks.toml");
+    std::fs::write(&tasks, TASK_DEFINITIONS).map_err(|e| format!("write {}: {e}", tasks.display()))?;
     let mut command = Command::new(workspace_binary("kompira-sim"));
     command.args(["--listen", "127.0.0.1:0", "--token", SIM_TOKEN, "--amqp-url", &testkit::broker_url()]);
+    command.arg("--add-definitions").arg(&tasks);
     let mut sim = Proc::spawn("kompira-sim", command, &logs.join("kompira-sim.log"), true)?;
     let ready = sim.first_line(START_TIMEOUT)?;
     match ready.strip_prefix("kompira-sim listening on ") {
@@ -526,7 +536,9 @@ fn kompira_conf(rest_url: &str, rest_token: &str, logs: &Path) -> String {
          \n\
          [notify]\n\
          channels = {ALERT_CHANNEL}\n\
-         remedies = {ALERT_CHANNEL} {REMEDY_JOBFLOW}\n",
+         remedies = {ALERT_CHANNEL} {REMEDY_JOBFLOW}\n\
+         ; the shortest pause between asks for waiting tasks, so task popups come quickly\n\
+         task_poll = 5\n",
         logs = logs.display(),
     )
 }

@@ -22,6 +22,10 @@ struct Args {
     /// Definitions file (TOML); without it the built-in demo set is served.
     #[arg(long)]
     definitions: Option<PathBuf>,
+    /// More definitions (TOML) served besides the built-in set or --definitions, e.g. a job
+    /// flow with a task; a path defined twice keeps its first definition. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    add_definitions: Vec<PathBuf>,
     /// Broker to consume io_queue from.
     #[arg(
         long,
@@ -53,7 +57,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let definitions = match &args.definitions {
+    let mut definitions = match &args.definitions {
         Some(path) => match Definitions::load(path) {
             Ok(d) => d,
             Err(e) => {
@@ -63,6 +67,19 @@ async fn main() -> ExitCode {
         },
         None => Definitions::builtin(),
     };
+    for path in &args.add_definitions {
+        match Definitions::load(path) {
+            Ok(more) => {
+                definitions.jobflows.extend(more.jobflows);
+                definitions.channels.extend(more.channels);
+                definitions.directories.extend(more.directories);
+            }
+            Err(e) => {
+                eprintln!("kompira-sim: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => match (std::fs::read(cert), std::fs::read(key)) {
             (Ok(cert_pem), Ok(key_pem)) => Some(kompira_sim::SimTls { cert_pem, key_pem }),
