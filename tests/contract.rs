@@ -6,9 +6,9 @@
 //! names the peer. The expected values are what the real Kompira 1.6.11 answered
 //! (`kompira-facts.md` §5 and the transcripts it cites).
 //!
-//! On a real server the suite reuses four job flows (`/root/contract_echo`, `_required`,
-//! `_sleeper`, `_paging`: the temporary licence allows 100), creating or updating them when
-//! needed; channels are its own (`/root/contract_<case>_<run>`), deleted after a passing case,
+//! On a real server the suite reuses five job flows (`/root/contract_echo`, `_required`,
+//! `_sleeper`, `_paging`, `_ask`: the temporary licence allows 100), creating or updating them
+//! when needed (a sixth is created and deleted by `create_jobflow`); channels are its own (`/root/contract_<case>_<run>`), deleted after a passing case,
 //! so it never takes a real alert.
 
 use std::io::Write;
@@ -39,6 +39,24 @@ const SLEEPER: (&str, &str) = (
     "|sec = 30|\nsleep(sec) -> return(\"slept\")\n",
 );
 const PAGING: (&str, &str) = ("contract_paging", "return(1)\n");
+/// A job flow that asks a person (a task) and returns the answer: the real server runs this
+/// source; the simulator, which cannot, defines the same job flow with `[jobflow.task]`.
+const ASK: (&str, &str) = (
+    "contract_ask",
+    "[t = /task.add(name=\"contract_ask\", title=\"Question from the contract\", message=\"Which host?\", \
+     action=[\"web 1\", \"web 2\"])] ->\n[[\"root\"] >> t.assigned_users] ->\nprint(t) ->\n<t> ->\n\
+     [answer = $RESULT] ->\n[t.close] ->\nreturn(answer)\n",
+);
+const SIM_ASK: &str = r#"
+[[jobflow]]
+path = "/root/contract_ask"
+[jobflow.task]
+name = "contract_ask"
+title = "Question from the contract"
+message = "Which host?"
+action = ["web 1", "web 2"]
+assigned_users = ["root"]
+"#;
 
 /// One server under contract.
 struct Peer {
@@ -121,7 +139,7 @@ impl Peer {
             listen: "127.0.0.1:0".parse().expect("an address"),
             token: SIM_TOKEN.to_string(),
             amqp_url: with_events.then(kompira_testkit::broker_url),
-            definitions: Definitions::default(),
+            definitions: Definitions::from_toml(SIM_ASK).expect("the sim's task job flow"),
             tls: None,
         })
         .await
@@ -269,6 +287,45 @@ impl Peer {
             self.name
         );
         path
+    }
+
+    /// The job flow that waits on a task: run by the real server from its source, defined in
+    /// the simulator.
+    async fn ask_jobflow(&self) -> String {
+        match self.sim {
+            Some(_) => format!("/root/{}", ASK.0),
+            None => self.jobflow(ASK).await,
+        }
+    }
+
+    /// Runs the asking job flow until it waits: the process and its task (`print(t)` shows it).
+    async fn ask(&self) -> (String, String) {
+        let job = self.ask_jobflow().await;
+        let process = self.execute(&job, json!({})).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = self.get(&process).await.json(self, "asking process");
+            if now["status"] == "WAITING" {
+                let task = now["console"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .lines()
+                    .last()
+                    .unwrap_or_default();
+                assert!(
+                    task.starts_with("/task/id_"),
+                    "[{}] the console shows the task: {now}",
+                    self.name
+                );
+                return (process, task.to_string());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{}] the process never waited: {now}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// A channel of this run and case: nobody else sends to it.
@@ -1255,13 +1312,144 @@ async fn sendevt_stdin(peer: &Peer) {
     peer.delete(&channel).await;
 }
 
-// TODO(tasks): once the simulator runs `/task.add(…)` job flows (or the suite gets a
-// peer-specific way to make a job flow that waits on a task), add: `GET /task` paged with
-// `?status=WAITING`; the task shape (id, abspath, owner, assigned_users, assigned_groups, name,
-// title, message, action_text, status, created_date, closed_date; no result); `.submit
-// {"result": X}` → empty 200, X is the process result, no body sends "OK"; `.submit` with no
-// waiting process → 500 {"detail": "No waiting processes"}; `.cancel` → empty 200, task
-// CANCELED, the process stays WAITING until `.terminate`.
+/// A task: listed while WAITING, answered with `.submit` (empty 200); the answer is the
+/// process result; answering again is the server's 500.
+async fn task_submit(peer: &Peer) {
+    let (process, task) = peer.ask().await;
+    let n = peer.name;
+    let shown = peer.get(&task).await.json(peer, "task");
+    let keys: Vec<&str> = shown
+        .as_object()
+        .map_or(Vec::new(), |o| o.keys().map(String::as_str).collect());
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "abspath",
+            "owner",
+            "assigned_users",
+            "assigned_groups",
+            "name",
+            "title",
+            "message",
+            "action_text",
+            "status",
+            "created_date",
+            "closed_date"
+        ],
+        "[{n}] task fields: {shown}"
+    );
+    assert_eq!(shown["abspath"], task, "[{n}] {shown}");
+    assert_eq!(shown["status"], "WAITING", "[{n}] {shown}");
+    assert_eq!(shown["owner"], "root", "[{n}] {shown}");
+    assert_eq!(shown["assigned_users"], json!(["root"]), "[{n}] {shown}");
+    assert_eq!(
+        shown["title"], "Question from the contract",
+        "[{n}] {shown}"
+    );
+    assert_eq!(shown["message"], "Which host?", "[{n}] {shown}");
+    assert_eq!(
+        shown["action_text"], "[\"web 1\", \"web 2\"]",
+        "[{n}] {shown}"
+    );
+    assert_eq!(shown["closed_date"], Value::Null, "[{n}] {shown}");
+    let waiting = peer
+        .get("/task?status=WAITING&attrs=id&page_size=1000")
+        .await
+        .json(peer, "task list");
+    assert!(
+        waiting["count"].is_u64() && waiting.get("next").is_some(),
+        "[{n}] paged: {waiting}"
+    );
+    assert!(
+        waiting["results"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|t| t["id"] == shown["id"])),
+        "[{n}] listed as WAITING: {waiting}"
+    );
+    let submitted = peer
+        .post(&format!("{task}.submit"), json!({"result": "web 2"}))
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "[{n}] .submit");
+    assert!(submitted.body.is_empty(), "[{n}] .submit answers no body");
+    let done = peer.wait(&process).await;
+    assert_eq!(
+        (&done["status"], &done["result"]),
+        (&json!("DONE"), &json!("web 2")),
+        "[{n}] {done}"
+    );
+    let closed = peer.get(&task).await.json(peer, "answered task");
+    assert_eq!(closed["status"], "DONE", "[{n}] {closed}");
+    assert!(closed["closed_date"].is_string(), "[{n}] {closed}");
+    let again = peer
+        .post(&format!("{task}.submit"), json!({"result": "again"}))
+        .await;
+    assert_eq!(
+        again.status_json(peer, "submit again"),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"detail": "No waiting processes"})
+        ),
+        "[{n}]"
+    );
+}
+
+/// `.submit` without a body answers "OK".
+async fn task_submit_without_body(peer: &Peer) {
+    let (process, task) = peer.ask().await;
+    let submit = format!("{task}.submit");
+    let submitted = peer
+        .send("submit without a body", peer.request(Method::POST, &submit))
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "[{}] .submit", peer.name);
+    let done = peer.wait(&process).await;
+    assert_eq!(done["result"], "OK", "[{}] {done}", peer.name);
+}
+
+/// `.cancel` closes the task but leaves its process waiting, until `.terminate`.
+async fn task_cancel(peer: &Peer) {
+    let (process, task) = peer.ask().await;
+    let n = peer.name;
+    let canceled = peer.post(&format!("{task}.cancel"), json!({})).await;
+    assert_eq!(canceled.status, StatusCode::OK, "[{n}] .cancel");
+    assert!(canceled.body.is_empty(), "[{n}] .cancel answers no body");
+    let shown = peer.get(&task).await.json(peer, "canceled task");
+    assert_eq!(shown["status"], "CANCELED", "[{n}] {shown}");
+    assert!(shown["closed_date"].is_string(), "[{n}] {shown}");
+    let still = peer
+        .post(&format!("{process}.wait"), json!({"timeout": 2}))
+        .await;
+    assert_eq!(
+        still.status,
+        StatusCode::REQUEST_TIMEOUT,
+        "[{n}] the process still waits"
+    );
+    let late = peer
+        .post(&format!("{task}.submit"), json!({"result": "late"}))
+        .await;
+    assert_eq!(
+        late.status_json(peer, "submit after cancel"),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"detail": "No waiting processes"})
+        ),
+        "[{n}]"
+    );
+    let terminated = peer.post(&format!("{process}.terminate"), json!({})).await;
+    assert_eq!(
+        terminated.status_json(peer, "terminate"),
+        (StatusCode::OK, json!(true)),
+        "[{n}]"
+    );
+    let aborted = peer.wait(&process).await;
+    assert_eq!(aborted["status"], "ABORTED", "[{n}] {aborted}");
+    assert!(
+        aborted["error"]
+            .as_str()
+            .is_some_and(|e| e.ends_with(": terminated by user")),
+        "[{n}] {aborted}"
+    );
+}
 
 // --- one sim and one real test per case ---------------------------------------------------------
 
@@ -1302,6 +1490,9 @@ contract!(false =>
     process_paging,
     create_jobflow,
     channel_object,
+    task_submit,
+    task_submit_without_body,
+    task_cancel,
 );
 
 contract!(true => sendevt_key_val, sendevt_stdin);
