@@ -363,9 +363,23 @@ async fn result_of(app: &Stack, process: &str) -> Value {
     }
 }
 
+/// The real server's `ask_person` (kompira-facts §5): the stand-in's TASK_JOBFLOW as Kompira code.
+const ASK_PERSON_SOURCE: &str = "[t = /task.add(name=\"ask_person\", title=\"Question from ask_person\", \
+    message=\"Which host should be used?\", action=[\"web 1\", \"web 2\"])] ->\n[[\"root\"] >> t.assigned_users] ->\n\
+    print(t) ->\n<t> ->\n[answer = $RESULT] ->\n[t.close] ->\nreturn(answer)\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_pops_up_and_is_answered_from_the_popup_or_the_tasks_view() {
-    let app = Stack::start("task-popup", Lang::En).await;
+    answer_a_task(RestPeer::StandIn).await;
+    match RestPeer::real_from_env() {
+        Some(real) => answer_a_task(real).await,
+        None => eprintln!("against the real Kompira: SKIPPED (set KOMPIRA_REAL_URL and KOMPIRA_REAL_TOKEN to run it)"),
+    }
+}
+
+async fn answer_a_task(peer: RestPeer) {
+    let app = Stack::start_against("task-popup", Lang::En, peer).await;
+    ensure_jobflow(&app, TASK_JOBFLOW, ASK_PERSON_SOURCE).await;
     let run = kompira_core::rest::ExecuteRequest::default();
 
     // The agent's own poll finds the task; a choice button answers the job flow.
