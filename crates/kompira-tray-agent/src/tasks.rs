@@ -1,7 +1,8 @@
 //! Tasks: job flows waiting for a person (`/task.add(…)`, `<t>` in Kompira). The agent asks
 //! for the waiting tasks every `[notify] task_poll` seconds, pops each new one meant for the
-//! user up once (its choices as buttons, or Submit/Cancel), keeps the list for the window's
-//! Tasks view (`tasks-changed` when it changes) and answers them for the window and the popups.
+//! user up once (its choices as buttons, or Submit/Cancel; held back while the tray pauses
+//! popups, shown after), keeps the list for the window's Tasks view (`tasks-changed` when it
+//! changes) and answers them for the window and the popups.
 //!
 //! "Meant for the user": `Task::is_meant_for([notify] task_user)`: assigned to that user, or
 //! to nobody and created by that user's job flow; with no `task_user`, every waiting task the
@@ -14,7 +15,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kompira_core::rest::{Client, Task, TaskChoice, TaskQuery, TaskStatus};
 use kompira_core::watch::Backoff;
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 use crate::agent::Agent;
 use crate::popups::{self, Loudness};
-use crate::state::lock;
+use crate::state::{lock, Pause};
 use crate::tray::{current_lang, Lang};
 
 /// The fields a poll asks for: what the popup and the Tasks view show.
@@ -189,7 +190,9 @@ async fn poll_once(agent: &Arc<Agent>, client: &Client, user: Option<&str>, gene
                     .filter(|t| t.is_meant_for(user))
                     .cloned()
                     .collect();
-                let new = take_new(&mut inner.popped, &mine);
+                // Popups paused from the tray: the new tasks pop up once the pause ends.
+                let paused = Pause::holds(*lock(&agent.state.pause), Instant::now());
+                let new = if paused { Vec::new() } else { take_new(&mut inner.popped, &mine) };
                 let changed = inner.waiting != mine || inner.error.is_some() || !inner.loaded;
                 inner.waiting = mine;
                 inner.error = None;
