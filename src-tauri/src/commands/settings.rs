@@ -77,6 +77,8 @@ const FIELDS: &[Field] = &[
     field("notify", "notify", "quiet_hours", Widget::Text),
     field("notify", "notify", "breakthrough", Widget::Choice),
     field("notify", "notify", "sound", Widget::Toggle),
+    field("notify", "notify", "task_poll", Widget::Number),
+    field("notify", "notify", "task_user", Widget::Text),
     field("app", "tray", "language", Widget::Choice),
     field("app", "secrets", "store", Widget::Choice),
 ];
