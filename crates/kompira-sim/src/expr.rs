@@ -318,9 +318,14 @@ impl EvalError {
     }
 }
 
+/// How deeply lists and parentheses may nest: bounds the parser's recursion, so a request
+/// body of brackets cannot exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -372,6 +377,16 @@ impl Parser {
     }
 
     fn operand(&mut self) -> Result<Expr, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err("Expression nested too deeply.".to_string());
+        }
+        self.depth += 1;
+        let operand = self.operand_inner();
+        self.depth -= 1;
+        operand
+    }
+
+    fn operand_inner(&mut self) -> Result<Expr, String> {
         let t = self.next()?;
         match t.tok {
             Tok::Str(s) => Ok(Expr::Str(s)),
@@ -436,7 +451,11 @@ impl Parameter {
     pub(crate) fn compile(text: &str) -> Result<Self, String> {
         let syntax = |m: String| format!("Syntax error: {m}");
         let tokens = lex(text).map_err(syntax)?;
-        let mut parser = Parser { tokens, pos: 0 };
+        let mut parser = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let expr = parser.expression().map_err(syntax)?;
         if let Some(t) = parser.peek() {
             return Err(syntax(unexpected(t)));
@@ -488,7 +507,11 @@ impl Script {
     /// Parses a job flow's source; `Err` says what the simulator cannot run.
     pub(crate) fn parse(source: &str) -> Result<Self, String> {
         let tokens = lex(source)?;
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let mut parameters = Vec::new();
         while p.at_punct("|") {
             let open = p.next()?;
@@ -689,6 +712,10 @@ mod tests {
         assert_eq!(
             value("@"),
             Err("Syntax error: Illegal character '@'.".to_string())
+        );
+        assert_eq!(
+            value(&"[".repeat(100_000)),
+            Err("Syntax error: Expression nested too deeply.".to_string())
         );
     }
 
