@@ -502,10 +502,13 @@ impl Request {
                 .range(prefix.clone()..)
                 .take_while(|(p, _)| p.starts_with(&prefix))
                 .filter(|(p, _)| !children_only || !p[prefix.len()..].contains('/'))
-                .map(|(p, _)| inner.object_json(p).unwrap_or_default())
-                .collect()
+                .map(|(p, o)| (o.id, inner.object_json(p).unwrap_or_default()))
+                .collect::<Vec<_>>()
         };
-        self.paginate(items)
+        // Oldest first by default, as the server lists a directory.
+        let mut items = items;
+        items.sort_by_key(|(id, _)| *id);
+        self.paginate(items.into_iter().map(|(_, item)| item).collect())
     }
 
     fn list_processes(&self) -> Response {
