@@ -545,7 +545,10 @@ mod tests {
             br#"{"detail": "No waiting processes"}"#,
             "task",
         );
-        assert!(!raw.is_transient(), "Kompira gave its reason: a retry gets the same answer");
+        assert!(
+            !raw.is_transient(),
+            "Kompira gave its reason: a retry gets the same answer"
+        );
         let e = not_waiting(raw, "/task/id_1.submit");
         let text = e.to_string();
         assert!(
