@@ -702,6 +702,86 @@ async fn parameters_refused(peer: &Peer) {
     );
 }
 
+/// Bodies `.execute` refuses, and the run options it shows in `config`.
+async fn execute_body_checks(peer: &Peer) {
+    let job = peer.jobflow(PAGING).await;
+    let execute = format!("{job}.execute");
+    let n = peer.name;
+    let not_dict = |kind: &str| {
+        let message = format!("Invalid data. Expected a dictionary, but got {kind}.");
+        (
+            StatusCode::BAD_REQUEST,
+            json!({ "non_field_errors": [message] }),
+        )
+    };
+    let got = peer.post(&execute, json!("x")).await;
+    assert_eq!(
+        got.status_json(peer, "string body"),
+        not_dict("str"),
+        "[{n}]"
+    );
+    let got = peer.post(&execute, json!([])).await;
+    assert_eq!(
+        got.status_json(peer, "list body"),
+        not_dict("list"),
+        "[{n}]"
+    );
+    let got = peer.post(&execute, json!({"parameters": "x"})).await;
+    assert_eq!(
+        got.status_json(peer, "parameters not a dict"),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"parameters": ["Expected a dictionary of items but got type \"str\"."]})
+        ),
+        "[{n}]"
+    );
+    let got = peer.post(&execute, json!({"monitoring_mode": "X"})).await;
+    assert_eq!(
+        got.status_json(peer, "monitoring_mode"),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"monitoring_mode": ["\"X\" is not a valid choice."]})
+        ),
+        "[{n}]"
+    );
+    let got = peer
+        .post(&execute, json!({"checkpoint_mode": "maybe"}))
+        .await;
+    assert_eq!(
+        got.status_json(peer, "checkpoint_mode"),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"checkpoint_mode": ["Must be a valid boolean."]})
+        ),
+        "[{n}]"
+    );
+    let broken = peer
+        .send(
+            "broken JSON",
+            peer.request(Method::POST, &execute)
+                .header(CONTENT_TYPE, "application/json")
+                .body("{nope"),
+        )
+        .await;
+    let (status, detail) = broken.status_json(peer, "broken JSON");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "[{n}] {detail}");
+    assert!(
+        detail["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("JSON parse error - ")),
+        "[{n}] {detail}"
+    );
+    let process = peer
+        .execute(&job, json!({"monitoring_mode": "NOTHING"}))
+        .await;
+    let done = peer.wait(&process).await;
+    assert_eq!(
+        done["config"],
+        json!({"step_mode": false, "checkpoint_mode": false, "monitoring_mode": "NOTHING"}),
+        "[{n}] {done}"
+    );
+}
+
 /// A required parameter left out aborts the run at its declaration.
 async fn missing_parameter_aborts(peer: &Peer) {
     let job = peer.jobflow(REQUIRED).await;
@@ -1478,6 +1558,7 @@ contract!(false =>
     execute_and_wait_aborted,
     parameters_are_expressions,
     parameters_refused,
+    execute_body_checks,
     missing_parameter_aborts,
     string_literal_round_trip,
     wait_timeout_and_terminate,

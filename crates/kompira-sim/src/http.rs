@@ -676,14 +676,20 @@ impl Request {
                 json!({ "parameters": field_errors }),
             );
         }
+        let mut config =
+            json!({ "step_mode": false, "checkpoint_mode": false, "monitoring_mode": "" });
         for flag in ["step_mode", "checkpoint_mode"] {
-            if !matches!(body.get(flag), None | Some(Value::Bool(_))) {
-                return field_error(flag, "Must be a valid boolean.");
+            match body.get(flag).map(drf_boolean) {
+                None => {}
+                Some(Some(on)) => config[flag] = Value::Bool(on),
+                Some(None) => return field_error(flag, "Must be a valid boolean."),
             }
         }
         match body.get("monitoring_mode") {
             None => {}
-            Some(Value::String(m)) if ["NOTHING", "MAIL", "ABORT_MAIL"].contains(&m.as_str()) => {}
+            Some(Value::String(m)) if ["NOTHING", "MAIL", "ABORT_MAIL"].contains(&m.as_str()) => {
+                config["monitoring_mode"] = Value::String(m.clone());
+            }
             Some(other) => {
                 let shown = other
                     .as_str()
@@ -732,7 +738,7 @@ impl Request {
             Some(variable) => Err((0, EvalError::Undefined(variable).message())),
             None => job.bind(values),
         };
-        let process = self.shared.start_process(job, start);
+        let process = self.shared.start_process(job, start, config);
         reply(StatusCode::OK, Value::String(process))
     }
 
@@ -898,6 +904,26 @@ async fn take_message(shared: Arc<Shared>, path: String, timeout: Duration) -> T
             _ = tokio::time::sleep_until(deadline) => return Taken::Timeout,
             _ = shutdown.changed() => return Taken::ShuttingDown,
         }
+    }
+}
+
+/// A boolean as DRF's `BooleanField` reads one (`true`, `"yes"`, `"on"`, `1`, …).
+fn drf_boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(1) => Some(true),
+            Some(0) => Some(false),
+            _ => None,
+        },
+        Value::String(s) => match s.as_str() {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON"
+            | "1" => Some(true),
+            "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off"
+            | "OFF" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -237,6 +237,8 @@ pub(crate) struct Process {
     pub error: Option<String>,
     /// The line of the job running or last run.
     pub lineno: u32,
+    /// `step_mode`, `checkpoint_mode` and `monitoring_mode` as given to `.execute` (shown only).
+    pub config: Value,
     /// The task this process waits on while WAITING.
     pub waiting_task: Option<u64>,
 }
@@ -266,7 +268,7 @@ impl Process {
             "elapsed_time": seconds(end - self.started),
             "result": self.result,
             "error": self.error,
-            "config": { "step_mode": false, "checkpoint_mode": false, "monitoring_mode": "" },
+            "config": self.config,
             "started_time": timestamp(self.started),
             "finished_time": self.finished.map(timestamp),
             "status": self.status.as_str(),
@@ -536,7 +538,12 @@ impl Shared {
     }
 
     /// Creates a process in state NEW and starts its runner.
-    pub fn start_process(self: &Arc<Self>, job: Arc<JobflowDef>, start: Start) -> String {
+    pub fn start_process(
+        self: &Arc<Self>,
+        job: Arc<JobflowDef>,
+        start: Start,
+        config: Value,
+    ) -> String {
         let (params, start_failure) = match start {
             Ok(params) => (params, None),
             Err(failure) => (Map::new(), Some(failure)),
@@ -558,6 +565,7 @@ impl Shared {
                 result: Value::Null,
                 error: None,
                 lineno: 0,
+                config,
                 waiting_task: None,
             };
             let path = p.path();

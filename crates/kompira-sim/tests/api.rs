@@ -337,7 +337,7 @@ async fn execute_validates() {
     let (st, v) = post(
         &s,
         "/root/restart_process.execute",
-        json!({"parameters": {"host": "'a'"}, "step_mode": "yes"}),
+        json!({"parameters": {"host": "'a'"}, "step_mode": "maybe"}),
     )
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
