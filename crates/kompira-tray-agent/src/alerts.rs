@@ -248,7 +248,7 @@ mod tests {
         let alert = read_message("/system/channels/Alert", &json!({"hostname": "web1", "severity": 4}), chrono::Utc::now());
         let spec = remedy_run(&remedies, 7, &alert).unwrap();
         assert_eq!((spec.jobflow.as_str(), spec.wait, spec.alert), ("/root/restart_process", true, Some(7)));
-        assert_eq!(serde_json::to_value(&spec.request).unwrap(), json!({"parameters": {"hostname": "web1", "severity": "4"}}));
+        assert_eq!(serde_json::to_value(&spec.request).unwrap(), json!({"parameters": {"hostname": "\"web1\"", "severity": "\"4\""}}));
         let elsewhere = read_message("/root/channels/Other", &json!("x"), chrono::Utc::now());
         assert_eq!(
             remedy_run(&remedies, 8, &elsewhere).unwrap_err(),

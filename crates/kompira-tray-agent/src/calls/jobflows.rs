@@ -204,7 +204,8 @@ mod tests {
         let updates = run_against_sim(form("/root/failing_job", &[], true)).await;
         let aborted = last(&updates);
         assert_eq!((aborted.status.as_str(), aborted.exit_status), ("ABORTED", Some(1)));
-        assert_eq!(aborted.error.as_deref(), Some("simulated failure: no route to host"));
+        // Kompira puts where it aborted in front of the reason.
+        assert!(aborted.error.as_deref().is_some_and(|e| e.ends_with("simulated failure: no route to host")), "{aborted:?}");
         let console: String = updates.iter().map(|u| u.console_tail.as_str()).collect();
         assert!(console.contains("giving up"), "{console:?}");
     }
@@ -220,11 +221,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_the_server_refuses_fails_with_its_reason() {
-        // restart_process needs `host`.
-        let updates = run_against_sim(form("/root/restart_process", &[], true)).await;
+        // An expression row that does not compile: Kompira refuses the run with 400.
+        let mut refused = form("/root/restart_process", &[("host", "web 1")], true);
+        refused.parameters[0].expression = true;
+        let updates = run_against_sim(refused).await;
         let failed = last(&updates);
         assert_eq!((failed.status.as_str(), failed.process.as_deref()), ("FAILED", None));
-        assert!(failed.error.as_deref().is_some_and(|e| e.contains("host")), "{failed:?}");
+        assert!(failed.error.as_deref().is_some_and(|e| e.contains("Compile parameter \"host\"")), "{failed:?}");
         let missing = run_against_sim(form("/root/no_such_flow", &[], true)).await;
         assert_eq!(last(&missing).status, "FAILED");
     }
