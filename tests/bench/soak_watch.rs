@@ -10,6 +10,13 @@
 //! (defaults 30, 20 and `independent`). Not part of CI (it takes half an hour); results go to
 //! RELIABILITY.md.
 //!
+//! Against a real Kompira instead of the stand-in: set `KOMPIRA_REAL_URL` and
+//! `KOMPIRA_REAL_TOKEN`; `SOAK_CHANNEL` names the channel (created under /root if missing,
+//! default `/root/soak`), so no one else's messages are taken. `SOAK_POLL_SECS` sets the
+//! watcher's `.recv` length (`kompira channel watch --poll-seconds`, default 5), and
+//! `SOAK_ALERT_EVERY_SECS` the mean gap between alerts (default 1). The report
+//! also gives the `.recv` requests per minute, to weigh against what each cut loses.
+//!
 //! TIMING says when alerts are sent relative to the drops. `independent`: a second apart on
 //! average, each interval drawn at random between 0.5 and 1.5 s, so a drop meets an answer in
 //! flight only as often as it would in the field. `aligned`: exactly a second apart from the
@@ -50,6 +57,8 @@ struct DroppingProxy {
     port: u16,
     drop_all: broadcast::Sender<()>,
     in_flight_at_drops: Arc<Mutex<InFlight>>,
+    /// `.recv` requests that went through.
+    recv_requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Alerts in answers that a drop cut (see [`DroppingProxy`]).
@@ -81,17 +90,20 @@ impl DroppingProxy {
         let in_flight_at_drops = Arc::new(Mutex::new(InFlight::default()));
         let dropper = drop_all.clone();
         let record = in_flight_at_drops.clone();
+        let recv_requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = recv_requests.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let mut dropped = dropper.subscribe();
                 let record = record.clone();
+                let counter = counter.clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else { return };
                     let (mut client_read, mut client_write) = client.into_split();
                     let (mut server_read, mut server_write) = server.into_split();
                     let answers = Arc::new(Mutex::new(AnswerPipe::default()));
                     let was_dropped = {
-                        let requests = tokio::io::copy(&mut client_read, &mut server_write);
+                        let requests = pump_requests(&mut client_read, &mut server_write, &counter);
                         let replies = pump_answers(&mut server_read, &mut client_write, answers.clone());
                         tokio::select! {
                             _ = async { tokio::join!(requests, replies) } => false,
@@ -118,11 +130,31 @@ impl DroppingProxy {
                 });
             }
         });
-        Self { port, drop_all, in_flight_at_drops }
+        Self { port, drop_all, in_flight_at_drops, recv_requests }
     }
 
     fn drop_connections(&self) {
         let _ = self.drop_all.send(());
+    }
+}
+
+/// Copies the watcher's requests to the server, counting the `.recv`s (a request line per write:
+/// the client writes each request whole).
+async fn pump_requests(
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    recvs: &std::sync::atomic::AtomicU64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(read @ 1..) = from.read(&mut buffer).await else { return };
+        let text = String::from_utf8_lossy(&buffer[..read]);
+        let count = text.matches(".recv HTTP/1.1").count() as u64;
+        recvs.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -201,12 +233,12 @@ fn rss_kb(pid: u32) -> i64 {
 }
 
 /// Starts the watcher; its warnings (each failed long poll, with the attempt number) go to `log`.
-fn start_watcher(conf: &std::path::Path, log: &std::path::Path, received: Arc<Received>) -> Child {
+fn start_watcher(conf: &std::path::Path, log: &std::path::Path, channel: &str, poll_secs: u64, received: Arc<Received>) -> Child {
     let log = std::fs::File::create(log).expect("the watcher's log file");
     let mut child = Command::new(workspace_binary("kompira"))
         .args(["-c"])
         .arg(conf)
-        .args(["channel", "watch", "--json", CHANNEL])
+        .args(["channel", "watch", "--json", "--poll-seconds", &poll_secs.to_string(), channel])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(log)
@@ -237,6 +269,46 @@ fn random_interval_around(mean: Duration) -> Duration {
     mean.mul_f64(0.5 + fraction)
 }
 
+/// The server's socket address from its base URL (plain http on loopback: the proxy speaks TCP).
+fn upstream_address(base_url: &str) -> std::net::SocketAddr {
+    let host_port = base_url.trim_start_matches("http://").trim_end_matches('/');
+    let host_port = host_port.split('/').next().unwrap_or(host_port);
+    std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| panic!("soak: {base_url} is not an http://host:port address"))
+}
+
+/// Creates `channel` (a Kompira channel object) unless it exists.
+async fn ensure_channel(url: &str, token: &str, channel: &str) -> Result<(), String> {
+    // reqwest comes without a TLS provider in this workspace; install the one the product uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let exists = http
+        .get(format!("{url}{channel}"))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Token {token}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if exists.status().is_success() {
+        return Ok(());
+    }
+    let (dir, name) = channel.rsplit_once('/').ok_or("a channel path")?;
+    let created = http
+        .post(format!("{url}{dir}"))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Token {token}"))
+        .json(&json!({"name": name, "type_object": "/system/types/Channel"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    match created.status().as_u16() {
+        201 => Ok(()),
+        status => Err(format!("create answered {status}: {}", created.text().await.unwrap_or_default())),
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -250,29 +322,57 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let sim = kompira_sim::start(SimConfig::default()).await.expect("the stand-in starts");
-    let proxy = DroppingProxy::start(sim.addr).await;
+    let poll_secs: u64 = std::env::var("SOAK_POLL_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let alert_every = std::env::var("SOAK_ALERT_EVERY_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map_or(ALERT_EVERY, Duration::from_secs_f64);
+    let real = match (std::env::var("KOMPIRA_REAL_URL"), std::env::var("KOMPIRA_REAL_TOKEN")) {
+        (Ok(url), Ok(token)) if !url.is_empty() && !token.is_empty() => Some((url, token)),
+        _ => None,
+    };
+    let (sim, base_url, token, channel) = match real {
+        Some((url, token)) => {
+            let channel = std::env::var("SOAK_CHANNEL").unwrap_or_else(|_| "/root/soak".into());
+            if let Err(e) = ensure_channel(&url, &token, &channel).await {
+                eprintln!("soak: cannot prepare {channel} on {url}: {e}");
+                return ExitCode::FAILURE;
+            }
+            (None, url, token, channel)
+        }
+        None => {
+            let sim = kompira_sim::start(SimConfig::default()).await.expect("the stand-in starts");
+            let (url, token) = (sim.base_url.clone(), sim.token.clone());
+            (Some(sim), url, token, CHANNEL.to_owned())
+        }
+    };
+    let upstream = upstream_address(&base_url);
+    let proxy = DroppingProxy::start(upstream).await;
     let dir = std::env::temp_dir().join(format!("kompira-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     let conf = dir.join("kompira.conf");
-    std::fs::write(&conf, format!("[rest]\nurl = http://127.0.0.1:{}\ntoken = {}\ntimeout = 10\n", proxy.port, sim.token)).unwrap();
+    std::fs::write(&conf, format!("[rest]\nurl = http://127.0.0.1:{}\ntoken = {}\ntimeout = 10\n", proxy.port, token)).unwrap();
     let sender = Client::new(&RestSettings {
-        url: sim.base_url.clone(),
-        token: Secret::new(&sim.token),
+        url: base_url.clone(),
+        token: Secret::new(&token),
         ca_file: None,
         insecure: false,
         timeout: Duration::from_secs(10),
     })
-    .expect("a client for the stand-in");
+    .expect("a client for the server");
+    // Leftovers of an earlier run would count as duplicates.
+    while let Ok(Some(_)) = sender.recv(&channel, Duration::ZERO).await {}
 
     let received = Arc::new(Received::default());
     let watcher_log = std::env::temp_dir().join(format!("kompira-soak-{}-watcher.log", std::process::id()));
-    let mut watcher = start_watcher(&conf, &watcher_log, received.clone());
+    let mut watcher = start_watcher(&conf, &watcher_log, &channel, poll_secs, received.clone());
     let pid = watcher.id();
     println!(
-        "soak: {minutes} min, connections dropped every {} s, an alert every {} s ({})",
+        "soak: {minutes} min against {} ({channel}), connections dropped every {} s, an alert every {} s ({}), .recv of {poll_secs} s",
+        if sim.is_some() { "kompira-sim" } else { base_url.as_str() },
         drop_every.as_secs(),
-        ALERT_EVERY.as_secs(),
+        alert_every.as_secs_f64(),
         if aligned { "aligned with the drops" } else { "at random intervals, independent of the drops" }
     );
 
@@ -287,7 +387,7 @@ async fn main() -> ExitCode {
         if now >= next_alert {
             let alert = json!({"event_id": sent, "severity": 4, "trigger_name": "soak", "hostname": "soak"});
             let sending = Instant::now();
-            match sender.send(CHANNEL, &alert).await {
+            match sender.send(&channel, &alert).await {
                 Ok(()) => {
                     sent += 1;
                     sent_at.push(sending);
@@ -297,7 +397,7 @@ async fn main() -> ExitCode {
                     eprintln!("soak: sending alert {sent} failed: {e}");
                 }
             }
-            next_alert += if aligned { ALERT_EVERY } else { random_interval_around(ALERT_EVERY) };
+            next_alert += if aligned { alert_every } else { random_interval_around(alert_every) };
         }
         if now >= next_drop {
             proxy.drop_connections();
@@ -325,7 +425,10 @@ async fn main() -> ExitCode {
     }
     let _ = watcher.kill();
     let _ = watcher.wait();
-    sim.shutdown().await;
+    let minutes_run = start.elapsed().as_secs_f64() / 60.0;
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
     let (distinct, duplicates) = received.counts();
@@ -354,6 +457,12 @@ async fn main() -> ExitCode {
         at(0.5).as_secs_f64(),
         at(0.99).as_secs_f64(),
         delays.last().copied().unwrap_or_default().as_secs_f64()
+    );
+    let recvs = proxy.recv_requests.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "requests: {recvs} .recv in {minutes_run:.1} min = {:.1} per minute; lost per cut: {:.3} ({lost} in {drops} cuts)",
+        recvs as f64 / minutes_run.max(0.01),
+        lost as f64 / drops.max(1) as f64
     );
     let failures = std::fs::read_to_string(&watcher_log).unwrap_or_default().lines().filter(|l| l.contains("watching failed")).count();
     println!("the watcher logged {failures} failed long polls (reconnections); its log: {}", watcher_log.display());

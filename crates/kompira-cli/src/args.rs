@@ -249,6 +249,11 @@ pub enum ChannelCommand {
         /// when it stops are printed too, never dropped.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
+        /// Seconds each `.recv` waits on the server. Kompira hands the next message to a
+        /// `.recv` whose client has gone (a cut connection), so longer polls put more at risk
+        /// per cut; shorter ones cost more requests (BENCHMARKS.md has both).
+        #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+        poll_seconds: u64,
     },
     /// Take the first message off a channel and print it as JSON; exit 1 if none came.
     /// This consumes the message: job flows waiting on the channel will not see it.

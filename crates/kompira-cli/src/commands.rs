@@ -131,9 +131,10 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
                 .await?;
             Ok(())
         }
-        Command::Channel(ChannelCommand::Watch { paths, json, count }) => {
+        Command::Channel(ChannelCommand::Watch { paths, json, count, poll_seconds }) => {
             let channels = if paths.is_empty() { notify.channels } else { paths };
-            crate::watch::run(client.clone(), channels, notify.policy, json, count).await
+            let poll = Duration::from_secs(poll_seconds);
+            crate::watch::run(client.clone(), channels, notify.policy, json, count, poll).await
         }
         Command::Channel(ChannelCommand::Recv { path, wait_timeout }) => {
             match client

@@ -20,10 +20,18 @@ impl AlertSink for ChannelSink {
     }
 }
 
-pub async fn run(client: Client, channels: Vec<String>, policy: Policy, json: bool, count: Option<u64>) -> Result<(), Failure> {
+pub async fn run(
+    client: Client,
+    channels: Vec<String>,
+    policy: Policy,
+    json: bool,
+    count: Option<u64>,
+    long_poll: std::time::Duration,
+) -> Result<(), Failure> {
     let (sender, mut alerts) = mpsc::unbounded_channel();
     let mut config = WatchConfig::new(channels.clone());
     config.policy = policy;
+    config.long_poll = long_poll;
     // With --count, the watcher starts no `.recv` once it has taken that many messages: a
     // poll nobody waits for would swallow the next message on the server.
     config.limit = count;
