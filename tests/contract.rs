@@ -868,6 +868,33 @@ async fn wait_timeout_and_terminate(peer: &Peer) {
     );
     let aborted = peer.wait(&process).await;
     assert_eq!(aborted["status"], "ABORTED", "[{n}] {aborted}");
+    // Terminating a finished process says true and changes nothing; resuming one says false.
+    let again = peer.post(&format!("{process}.terminate"), json!({})).await;
+    assert_eq!(
+        again.status_json(peer, "terminate again"),
+        (StatusCode::OK, json!(true)),
+        "[{n}]"
+    );
+    let resumed = peer.post(&format!("{process}.resume"), json!({})).await;
+    assert_eq!(
+        resumed.status_json(peer, "resume"),
+        (StatusCode::OK, json!(false)),
+        "[{n}]"
+    );
+    assert_eq!(
+        peer.get(&process).await.json(peer, "process")["status"],
+        "ABORTED",
+        "[{n}]"
+    );
+    let shown = peer.get(&format!("{process}.wait")).await;
+    assert_eq!(
+        shown.status_json(peer, "GET .wait"),
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"detail": "Method \"GET\" not allowed."})
+        ),
+        "[{n}] a process's methods are POST only"
+    );
     let error = aborted["error"].as_str().unwrap_or_default();
     assert!(
         error.starts_with("aborted at line ")

@@ -757,9 +757,7 @@ impl Request {
         if !matches!(op, "wait" | "terminate" | "suspend" | "resume") {
             return invalid_attribute(op);
         }
-        if self.method == Method::GET {
-            return self.process_json(id);
-        }
+        // Unlike an object's methods, a process's cannot be shown with GET.
         if self.method != Method::POST {
             return not_allowed(&self.method);
         }
@@ -768,7 +766,9 @@ impl Request {
             op => {
                 let changed = self.shared.update_process(id, |p| {
                     if p.status.finished() {
-                        return false;
+                        // The server says true to terminating a finished process (and changes
+                        // nothing), false to suspending or resuming one.
+                        return op == "terminate";
                     }
                     match op {
                         "terminate" => {

@@ -390,8 +390,15 @@ async fn wait_times_out_and_terminate_aborts() {
         "{error}"
     );
     assert_ne!(v["exit_status"], 0);
+    // As on the server: terminating a finished process says true and changes nothing.
     let (_, v) = post(&s, &format!("{p}.terminate"), json!({})).await;
+    assert_eq!(v, json!(true));
+    let (_, v) = get(&s, &p).await;
+    assert_eq!(v["status"], "ABORTED");
+    let (_, v) = post(&s, &format!("{p}.resume"), json!({})).await;
     assert_eq!(v, json!(false));
+    let (st, _) = get(&s, &format!("{p}.wait")).await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
     s.shutdown().await;
 }
 
