@@ -52,7 +52,9 @@ pub fn cases() -> Vec<Case> {
         kompira("unknown_subcommand", &["frobnicate"], Fails(2, &["frobnicate"])),
         kompira("run_without_path", &["jobflow", "run"], Fails(2, &["<PATH>"])),
         kompira("parameter_without_equals", &["jobflow", "run", "/root/x", "-p", "hosts"], Fails(2, &["hosts"])),
-        kompira("parameter_bad_json", &["jobflow", "run", "/root/x", "-p", "n:={oops"], Fails(2, &["n", "JSON"])),
+        // An expression is compiled by Kompira (a 400 names the parameter); only an empty one is ours to refuse.
+        kompira("parameter_empty_expression", &["jobflow", "run", "/root/x", "-p", "n:="], Fails(2, &["n", "expression after := is empty"])),
+        kompira("parameter_without_name", &["jobflow", "run", "/root/x", "-p", "=web1"], Fails(2, &["name is empty"])),
         kompira("mail_mode_unknown", &["jobflow", "run", "/root/x", "--monitoring", "SOMETIMES"], Fails(2, &["SOMETIMES"])),
         kompira("process_not_a_number", &["process", "show", "abc"], Fails(1, &["\"abc\" is not a process"])),
         kompira("process_negative", &["process", "show", "-5"], Fails(2, &["-5"])),
