@@ -1382,6 +1382,10 @@ async fn channel_object(peer: &Peer) {
     assert_eq!(peer.message_count(&channel).await, 2, "[{n}]");
     peer.recv_json(&channel).await;
     assert_eq!(peer.message_count(&channel).await, 1, "[{n}]");
+    let cleared = peer.post(&format!("{channel}.clear_messages"), json!({})).await;
+    assert_eq!(cleared.status, StatusCode::OK, "[{n}] .clear_messages");
+    assert!(cleared.body.is_empty(), "[{n}] .clear_messages answers no body");
+    assert_eq!(peer.message_count(&channel).await, 0, "[{n}] cleared");
     peer.delete(&channel).await;
 }
 

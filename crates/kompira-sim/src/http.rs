@@ -848,7 +848,7 @@ impl Request {
         {
             c.messages.clear();
         }
-        reply(StatusCode::OK, Value::Bool(true))
+        empty(StatusCode::OK)
     }
 
     /// `.recv`: the first message, or an empty 408 after the timeout. The wait runs on its own
