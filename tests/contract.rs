@@ -1153,6 +1153,17 @@ async fn authentication(peer: &Peer) {
         .await;
     assert_eq!(query.status, StatusCode::OK, "[{n}] ?token=");
     assert_eq!(query.json(peer, "?token=")["abspath"], path, "[{n}]");
+    let empty = peer
+        .send("Token without a key", with(Some("Token".into()), ""))
+        .await;
+    assert_eq!(
+        empty.status_json(peer, "Token without a key"),
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"detail": "Invalid token header. No credentials provided."})
+        ),
+        "[{n}]"
+    );
     let bad_query = peer.send("bad ?token=", with(None, "?token=nope")).await;
     assert_eq!(
         bad_query.status,
@@ -1382,9 +1393,14 @@ async fn channel_object(peer: &Peer) {
     assert_eq!(peer.message_count(&channel).await, 2, "[{n}]");
     peer.recv_json(&channel).await;
     assert_eq!(peer.message_count(&channel).await, 1, "[{n}]");
-    let cleared = peer.post(&format!("{channel}.clear_messages"), json!({})).await;
+    let cleared = peer
+        .post(&format!("{channel}.clear_messages"), json!({}))
+        .await;
     assert_eq!(cleared.status, StatusCode::OK, "[{n}] .clear_messages");
-    assert!(cleared.body.is_empty(), "[{n}] .clear_messages answers no body");
+    assert!(
+        cleared.body.is_empty(),
+        "[{n}] .clear_messages answers no body"
+    );
     assert_eq!(peer.message_count(&channel).await, 0, "[{n}] cleared");
     peer.delete(&channel).await;
 }
