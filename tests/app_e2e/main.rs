@@ -70,7 +70,7 @@ async fn run_echo_from_the_form(peer: RestPeer) {
     app.fill("#jobflow-path", ECHO_JOBFLOW).await;
     let mut last_process = String::new();
     // Text (the switch off): what Kompira would otherwise compile as an expression arrives as typed.
-    for typed in ["web 1 (primary)", "say \"hi\"", "42", "C:\\temp $X {a} 障害"] {
+    for typed in ["web 1 (primary)", "say \"hi\"", "42", "C:\\temp $X $$ ${y} {a} 障害"] {
         app.fill_rows("#jobflow-params", &[("host", typed)]).await;
         let result = run_form_and_read_result(&app, &mut last_process).await;
         assert_eq!(result, json!(typed), "{}: {typed:?} reached the job flow as {result}", peer.name());

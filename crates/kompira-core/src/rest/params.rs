@@ -5,8 +5,10 @@
 //! `web 1` is a syntax error (400), `42` is an integer. What a person types in a form or after
 //! `-p KEY=` is text, so text is sent as a string literal, quoted and escaped per the string
 //! literal grammar of the 1.6 reference ("String literal (STRING)"): double quotes, with
-//! `\\`, `\"`, `\n`, `\r`, `\t` and `\xhh` for the other control characters. Every other
-//! character, Japanese included, stands for itself. An expression is sent only when the person
+//! `\\`, `\"`, `\n`, `\r`, `\t` and `\xhh` for the other control characters. A string literal
+//! also expands `$name` and `${name}` (after the escapes are decoded, so `\x24` does not hide
+//! one) and reads `$$` as `$`: every `$` is written `$$`. Every other character, Japanese
+//! included, stands for itself. An expression is sent only when the person
 //! asked for one (`-p KEY:=EXPR`, the form's "expression" switch).
 
 use serde::ser::SerializeMap;
@@ -50,6 +52,7 @@ pub fn string_literal(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '$' => out.push_str("$$"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
@@ -168,7 +171,7 @@ mod tests {
         assert_eq!(string_literal(r"C:\temp\new"), r#""C:\\temp\\new""#);
         assert_eq!(string_literal("a\nb\r\tc"), r#""a\nb\r\tc""#);
         assert_eq!(string_literal("bell\u{7}del\u{7f}"), r#""bell\x07del\x7f""#);
-        assert_eq!(string_literal("障害 $X {a} 'q'"), r#""障害 $X {a} 'q'""#);
+        assert_eq!(string_literal("障害 $X ${y} $$ {a} 'q'"), r#""障害 $$X $${y} $$$$ {a} 'q'""#);
         assert_eq!(string_literal(""), r#""""#);
     }
 
