@@ -16,6 +16,8 @@ use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+// The product's own literal encoding, so that this suite proves it on the real server.
+use kompira_core::rest::string_literal;
 use kompira_sim::{Definitions, SimConfig, SimHandle};
 use kompira_testkit::IoQueueGuard;
 use reqwest::header::{
@@ -508,28 +510,6 @@ fn sendevt_binary() -> std::path::PathBuf {
     path
 }
 
-/// `text` as a Kompira string literal that evaluates to exactly `text`: double quotes, the
-/// escapes `\\`, `\"`, `\n`, `\r`, `\t`, `\xhh` for other control characters, and `$$` for
-/// `$` (the server expands `$name` and folds `$$` in every string literal, after escapes).
-fn kompira_literal(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' => out.push_str("$$"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 // --- the cases --------------------------------------------------------------------------------
 
@@ -800,7 +780,7 @@ async fn string_literal_round_trip(peer: &Peer) {
     let job = peer.jobflow(ECHO).await;
     let typed = "He said \"hi\" \\ back\\slash \\n not a newline\nline 2\r\n\ttab 日本語 $HOME ${x} $$ {braces} '\u{1}\u{7f}";
     let done = peer
-        .run(&job, json!({ "host": kompira_literal(typed) }))
+        .run(&job, json!({ "host": string_literal(typed) }))
         .await;
     assert_eq!(done["status"], "DONE", "[{}] {done}", peer.name);
     assert_eq!(
@@ -808,7 +788,7 @@ async fn string_literal_round_trip(peer: &Peer) {
         typed,
         "[{}] literal {}",
         peer.name,
-        kompira_literal(typed)
+        string_literal(typed)
     );
 }
 
