@@ -340,6 +340,19 @@ fn channel_watch_never_drops_alerts_it_took_beyond_its_count() {
 }
 
 #[test]
+fn channel_watch_count_leaves_no_recv_behind_to_swallow_the_next_message() {
+    // Kompira (and the stand-in) hands the next message to a `.recv` whose client has gone:
+    // a watcher that asked once more before exiting at its count would lose message 2.
+    let s = Setup::new();
+    assert_eq!(s.kompira(&["channel", "send", "/system/channels/Alert", "n=1"]).code, 0);
+    let run = s.kompira_with_deadline(&["channel", "watch", "--count", "1"]);
+    assert!(run.stdout.contains("n: 1"), "{run:?}");
+    assert_eq!(s.kompira(&["channel", "send", "/system/channels/Alert", "n=2"]).code, 0);
+    let next = s.kompira(&["channel", "recv", "/system/channels/Alert", "--timeout", "3"]);
+    assert_eq!((next.code, next.stdout.trim()), (0, r#"{"n":"2"}"#), "{next:?}");
+}
+
+#[test]
 fn channel_watch_reports_a_refused_token_and_keeps_trying() {
     let s = Setup::with_token("wrong-token");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kompira"))
