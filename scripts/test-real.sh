@@ -25,5 +25,5 @@ for _ in $(seq 60); do
 done
 cargo build --workspace --all-targets
 cargo test --workspace --test contract -- --nocapture
-cargo test --workspace --test app_e2e -- --test-threads=1 --nocapture real_
-cargo test --workspace --test app_e2e -- --test-threads=1 --nocapture a_job_flow_run_from_the_form
+# The app tests with a real-server half: a job flow run from the form, a task answered from its popup.
+cargo test --workspace --test app_e2e -- --test-threads=1 --nocapture a_job_flow_run_from_the_form a_task_pops_up
