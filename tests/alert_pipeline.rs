@@ -68,8 +68,12 @@ async fn an_event_sent_with_sendevt_pops_up_as_a_readable_notification() {
     let watcher = Watcher::spawn(client(&sim.base_url, TOKEN), sink.clone(), watch_config());
 
     sendevt(&[
-        "status=PROBLEM", "severity=4", "hostname=web1", "trigger_name=Disk full",
-        "trigger_key=vfs.fs.size[/,pfree]", "detail=free space 2%",
+        "status=PROBLEM",
+        "severity=4",
+        "hostname=web1",
+        "trigger_name=Disk full",
+        "trigger_key=vfs.fs.size[/,pfree]",
+        "detail=free space 2%",
     ]);
     let alerts = sink.wait_for(1, ARRIVAL).await;
     watcher.stop().await;

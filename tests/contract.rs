@@ -20,9 +20,7 @@ use std::time::{Duration, Instant};
 use kompira_core::rest::string_literal;
 use kompira_sim::{Definitions, SimConfig, SimHandle};
 use kompira_testkit::IoQueueGuard;
-use reqwest::header::{
-    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
-};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -31,15 +29,9 @@ const DEFAULT_REAL_AMQP_URL: &str = "amqp://kompira:kompira@127.0.0.1:5673/%2f";
 
 /// The job flows the cases run. A real server keeps them between runs (fixed names); the
 /// simulator runs this small subset of the language itself.
-const ECHO: (&str, &str) = (
-    "contract_echo",
-    "|host = \"none\"|\nprint(host) ->\nreturn(host)\n",
-);
+const ECHO: (&str, &str) = ("contract_echo", "|host = \"none\"|\nprint(host) ->\nreturn(host)\n");
 const REQUIRED: (&str, &str) = ("contract_required", "|host|\nreturn(host)\n");
-const SLEEPER: (&str, &str) = (
-    "contract_sleeper",
-    "|sec = 30|\nsleep(sec) -> return(\"slept\")\n",
-);
+const SLEEPER: (&str, &str) = ("contract_sleeper", "|sec = 30|\nsleep(sec) -> return(\"slept\")\n");
 const PAGING: (&str, &str) = ("contract_paging", "return(1)\n");
 /// A job flow that asks a person (a task) and returns the answer: the real server runs this
 /// source; the simulator, which cannot, defines the same job flow with `[jobflow.task]`.
@@ -83,11 +75,7 @@ struct Answer {
 impl Answer {
     fn json(&self, peer: &Peer, what: &str) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "[{}] {what}: body is not JSON ({e}): {:?}",
-                peer.name,
-                String::from_utf8_lossy(&self.body)
-            )
+            panic!("[{}] {what}: body is not JSON ({e}): {:?}", peer.name, String::from_utf8_lossy(&self.body))
         })
     }
 
@@ -114,9 +102,7 @@ fn http_client() -> reqwest::Client {
 }
 
 fn run_id() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     format!("{millis:x}{:x}", std::process::id())
 }
 
@@ -127,12 +113,8 @@ impl Peer {
         let io_queue = if with_events {
             let guard = kompira_testkit::lock_io_queue().await;
             let url = kompira_testkit::broker_url();
-            kompira_testkit::declare_io_queue(&url)
-                .await
-                .expect("io_queue declared on the test broker");
-            kompira_testkit::purge(&url, kompira_testkit::IO_QUEUE)
-                .await
-                .expect("io_queue purged");
+            kompira_testkit::declare_io_queue(&url).await.expect("io_queue declared on the test broker");
+            kompira_testkit::purge(&url, kompira_testkit::IO_QUEUE).await.expect("io_queue purged");
             Some(guard)
         } else {
             None
@@ -147,11 +129,7 @@ impl Peer {
         .await
         .expect("kompira-sim starts");
         if with_events {
-            assert!(
-                sim.stats().amqp_connected,
-                "[sim] consuming io_queue on {}",
-                kompira_testkit::broker_url()
-            );
+            assert!(sim.stats().amqp_connected, "[sim] consuming io_queue on {}", kompira_testkit::broker_url());
         }
         Peer {
             name: "sim",
@@ -207,22 +185,12 @@ impl Peer {
 
     /// Sends a prepared request; a transport failure fails the case, naming the peer.
     async fn send(&self, what: &str, request: reqwest::RequestBuilder) -> Answer {
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("[{}] {what}: no answer: {e}", self.name));
+        let response = request.send().await.unwrap_or_else(|e| panic!("[{}] {what}: no answer: {e}", self.name));
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .unwrap_or_else(|e| panic!("[{}] {what}: body unreadable: {e}", self.name))
-            .to_vec();
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            response.bytes().await.unwrap_or_else(|e| panic!("[{}] {what}: body unreadable: {e}", self.name)).to_vec();
+        Answer { status, headers, body }
     }
 
     /// An authenticated request asking for JSON, as every client of the API does.
@@ -234,16 +202,11 @@ impl Peer {
     }
 
     async fn get(&self, path: &str) -> Answer {
-        self.send(&format!("GET {path}"), self.request(Method::GET, path))
-            .await
+        self.send(&format!("GET {path}"), self.request(Method::GET, path)).await
     }
 
     async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(
-            &format!("POST {path}"),
-            self.request(Method::POST, path).json(&body),
-        )
-        .await
+        self.send(&format!("POST {path}"), self.request(Method::POST, path).json(&body)).await
     }
 
     /// `/root/<name>` holding `source`: created when missing, its source updated when it
@@ -257,37 +220,23 @@ impl Peer {
                 let patch = self
                     .send(
                         "PATCH the job flow's source",
-                        self.request(Method::PATCH, &path)
-                            .json(&json!({"fields": {"source": source}})),
+                        self.request(Method::PATCH, &path).json(&json!({"fields": {"source": source}})),
                     )
                     .await;
                 assert_eq!(patch.status, StatusCode::OK, "[{}] PATCH {path}", self.name);
             }
             return path;
         }
-        assert_eq!(
-            found.status,
-            StatusCode::NOT_FOUND,
-            "[{}] GET {path}",
-            self.name
-        );
+        assert_eq!(found.status, StatusCode::NOT_FOUND, "[{}] GET {path}", self.name);
         let created = self
-            .post(
-                "/root",
-                json!({"name": name, "type_object": "/system/types/Jobflow", "fields": {"source": source}}),
-            )
+            .post("/root", json!({"name": name, "type_object": "/system/types/Jobflow", "fields": {"source": source}}))
             .await;
         // Another case may have created it in the meantime.
         let raced = json!({"detail": format!("Already exists '{name}'")});
         if created.status == StatusCode::BAD_REQUEST && created.json(self, "create") == raced {
             return path;
         }
-        assert_eq!(
-            created.status,
-            StatusCode::CREATED,
-            "[{}] POST /root {name}",
-            self.name
-        );
+        assert_eq!(created.status, StatusCode::CREATED, "[{}] POST /root {name}", self.name);
         path
     }
 
@@ -308,24 +257,11 @@ impl Peer {
         loop {
             let now = self.get(&process).await.json(self, "asking process");
             if now["status"] == "WAITING" {
-                let task = now["console"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .lines()
-                    .last()
-                    .unwrap_or_default();
-                assert!(
-                    task.starts_with("/task/id_"),
-                    "[{}] the console shows the task: {now}",
-                    self.name
-                );
+                let task = now["console"].as_str().unwrap_or_default().lines().last().unwrap_or_default();
+                assert!(task.starts_with("/task/id_"), "[{}] the console shows the task: {now}", self.name);
                 return (process, task.to_string());
             }
-            assert!(
-                Instant::now() < deadline,
-                "[{}] the process never waited: {now}",
-                self.name
-            );
+            assert!(Instant::now() < deadline, "[{}] the process never waited: {now}", self.name);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -333,12 +269,7 @@ impl Peer {
     /// A channel of this run and case: nobody else sends to it.
     async fn channel(&self, case: &str) -> String {
         let name = format!("contract_{case}_{}", self.run_id);
-        let created = self
-            .post(
-                "/root",
-                json!({"name": name, "type_object": "/system/types/Channel"}),
-            )
-            .await;
+        let created = self.post("/root", json!({"name": name, "type_object": "/system/types/Channel"})).await;
         assert_eq!(
             created.status,
             StatusCode::CREATED,
@@ -347,56 +278,27 @@ impl Peer {
             String::from_utf8_lossy(&created.body)
         );
         let channel = created.json(self, "created channel");
-        assert_eq!(
-            channel["type_object"], "/system/types/Channel",
-            "[{}] {channel}",
-            self.name
-        );
+        assert_eq!(channel["type_object"], "/system/types/Channel", "[{}] {channel}", self.name);
         format!("/root/{name}")
     }
 
     async fn delete(&self, path: &str) {
-        let gone = self
-            .send(
-                &format!("DELETE {path}"),
-                self.request(Method::DELETE, path),
-            )
-            .await;
-        assert_eq!(
-            gone.status,
-            StatusCode::NO_CONTENT,
-            "[{}] DELETE {path}",
-            self.name
-        );
-        assert!(
-            gone.body.is_empty(),
-            "[{}] DELETE {path} answers no body",
-            self.name
-        );
+        let gone = self.send(&format!("DELETE {path}"), self.request(Method::DELETE, path)).await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT, "[{}] DELETE {path}", self.name);
+        assert!(gone.body.is_empty(), "[{}] DELETE {path} answers no body", self.name);
     }
 
     /// Runs a job flow and returns the process path.
     async fn execute(&self, job: &str, body: Value) -> String {
         let answer = self.post(&format!("{job}.execute"), body.clone()).await;
         let (status, process) = answer.status_json(self, "execute");
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "[{}] execute {job} {body}: {process}",
-            self.name
-        );
+        assert_eq!(status, StatusCode::OK, "[{}] execute {job} {body}: {process}", self.name);
         let process = process
             .as_str()
-            .unwrap_or_else(|| {
-                panic!(
-                    "[{}] execute answers a JSON string, got {process}",
-                    self.name
-                )
-            })
+            .unwrap_or_else(|| panic!("[{}] execute answers a JSON string, got {process}", self.name))
             .to_string();
         assert!(
-            process.starts_with("/process/id_")
-                && process["/process/id_".len()..].parse::<u64>().is_ok(),
+            process.starts_with("/process/id_") && process["/process/id_".len()..].parse::<u64>().is_ok(),
             "[{}] process path {process:?}",
             self.name
         );
@@ -405,16 +307,9 @@ impl Peer {
 
     /// Waits for a process to finish (DONE or ABORTED) and returns it.
     async fn wait(&self, process: &str) -> Value {
-        let answer = self
-            .post(&format!("{process}.wait"), json!({"timeout": 20}))
-            .await;
+        let answer = self.post(&format!("{process}.wait"), json!({"timeout": 20})).await;
         let (status, value) = answer.status_json(self, "wait");
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "[{}] {process}.wait: {value}",
-            self.name
-        );
+        assert_eq!(status, StatusCode::OK, "[{}] {process}.wait: {value}", self.name);
         value
     }
 
@@ -428,8 +323,7 @@ impl Peer {
     async fn recv(&self, channel: &str, timeout: u64) -> Answer {
         self.send(
             &format!("{channel}.recv"),
-            self.request(Method::POST, &format!("{channel}.recv"))
-                .json(&json!({ "timeout": timeout })),
+            self.request(Method::POST, &format!("{channel}.recv")).json(&json!({ "timeout": timeout })),
         )
         .await
     }
@@ -454,12 +348,7 @@ impl Peer {
         let mut child = Command::new(sendevt_binary())
             .arg("-c")
             .arg(&config)
-            .args([
-                "--server",
-                &uri.authority.host,
-                "--port",
-                &uri.authority.port.to_string(),
-            ])
+            .args(["--server", &uri.authority.host, "--port", &uri.authority.port.to_string()])
             .args(["--user", &uri.authority.userinfo.username])
             .args(["--password", &uri.authority.userinfo.password])
             .args(["--channel", channel, "--max-retry", "0", "--logdir"])
@@ -472,9 +361,7 @@ impl Peer {
             .spawn()
             .expect("kompira_sendevt starts");
         let mut input = child.stdin.take().expect("piped stdin");
-        input
-            .write_all(stdin.unwrap_or("").as_bytes())
-            .expect("stdin written");
+        input.write_all(stdin.unwrap_or("").as_bytes()).expect("stdin written");
         drop(input);
         let out = child.wait_with_output().expect("kompira_sendevt ends");
         assert!(
@@ -510,15 +397,12 @@ fn sendevt_binary() -> std::path::PathBuf {
     path
 }
 
-
 // --- the cases --------------------------------------------------------------------------------
 
 /// `.execute` → the process path; `.wait` → the whole finished process, in the server's shape.
 async fn execute_and_wait_done(peer: &Peer) {
     let job = peer.jobflow(ECHO).await;
-    let process = peer
-        .execute(&job, json!({"parameters": {"host": "\"web1\""}}))
-        .await;
+    let process = peer.execute(&job, json!({"parameters": {"host": "\"web1\""}})).await;
     let done = peer.wait(&process).await;
     let n = peer.name;
     assert_eq!(done["abspath"], process, "[{n}] {done}");
@@ -526,10 +410,7 @@ async fn execute_and_wait_done(peer: &Peer) {
     assert_eq!(done["exit_status"], 0, "[{n}] {done}");
     assert_eq!(done["result"], "web1", "[{n}] {done}");
     assert_eq!(done["console"], "web1\n", "[{n}] {done}");
-    assert_eq!(
-        done["error"], "",
-        "[{n}] error is empty text after a DONE run: {done}"
-    );
+    assert_eq!(done["error"], "", "[{n}] error is empty text after a DONE run: {done}");
     assert_eq!(done["user"], "root", "[{n}] user is a name: {done}");
     assert_eq!(done["job"], job, "[{n}] {done}");
     assert_eq!(done["current_job"], job, "[{n}] {done}");
@@ -538,16 +419,10 @@ async fn execute_and_wait_done(peer: &Peer) {
     assert_eq!(done["parent"], Value::Null, "[{n}] {done}");
     assert_eq!(done["schedule"], Value::Null, "[{n}] {done}");
     let elapsed = done["elapsed_time"].as_f64();
-    assert!(
-        elapsed.is_some_and(|s| (0.0..60.0).contains(&s)),
-        "[{n}] elapsed_time is seconds: {done}"
-    );
+    assert!(elapsed.is_some_and(|s| (0.0..60.0).contains(&s)), "[{n}] elapsed_time is seconds: {done}");
     for time in ["started_time", "finished_time"] {
         let t = done[time].as_str().unwrap_or_default();
-        assert!(
-            chrono::DateTime::parse_from_rfc3339(t).is_ok() && t.ends_with('Z'),
-            "[{n}] {time}: {done}"
-        );
+        assert!(chrono::DateTime::parse_from_rfc3339(t).is_ok() && t.ends_with('Z'), "[{n}] {time}: {done}");
     }
     assert_eq!(
         done["config"],
@@ -555,11 +430,7 @@ async fn execute_and_wait_done(peer: &Peer) {
         "[{n}] {done}"
     );
     let again = peer.get(&process).await.status_json(peer, "GET process");
-    assert_eq!(
-        again,
-        (StatusCode::OK, done),
-        "[{n}] GET {process} after the end equals the .wait answer"
-    );
+    assert_eq!(again, (StatusCode::OK, done), "[{n}] GET {process} after the end equals the .wait answer");
 }
 
 /// A bare identifier is a variable: the run aborts before its first job.
@@ -574,10 +445,7 @@ async fn execute_and_wait_aborted(peer: &Peer) {
     assert_eq!(aborted["result"], "", "[{n}] {aborted}");
     assert_eq!(aborted["lineno"], 0, "[{n}] {aborted}");
     let console = aborted["console"].as_str().unwrap_or_default();
-    assert!(
-        console.starts_with(&format!("{error}\n")),
-        "[{n}] the console reports the abort: {console:?}"
-    );
+    assert!(console.starts_with(&format!("{error}\n")), "[{n}] the console reports the abort: {console:?}");
     assert!(console.contains("$STATUS = 1"), "[{n}] {console:?}");
 }
 
@@ -609,11 +477,7 @@ async fn parameters_are_expressions(peer: &Peer) {
     }
     // Undeclared parameters are dropped without being compiled.
     let done = peer.run(&job, json!({"host": "'x'", "zzz": "web 1"})).await;
-    assert_eq!(
-        done["result"], "x",
-        "[{}] undeclared parameter: {done}",
-        peer.name
-    );
+    assert_eq!(done["result"], "x", "[{}] undeclared parameter: {done}", peer.name);
     // A declared parameter left out takes its default.
     let done = peer.run(&job, json!({})).await;
     assert_eq!(done["result"], "none", "[{}] default: {done}", peer.name);
@@ -629,10 +493,7 @@ async fn parameters_refused(peer: &Peer) {
             json!({"detail": format!("Compile parameter \"host\" error: Syntax error: {detail}")}),
         )
     };
-    let not_string = (
-        StatusCode::BAD_REQUEST,
-        json!({"parameters": {"host": ["Not a valid string."]}}),
-    );
+    let not_string = (StatusCode::BAD_REQUEST, json!({"parameters": {"host": ["Not a valid string."]}}));
     let cases = [
         (json!("web 1"), compile("Unexpected token: 1.")),
         (json!("\"a\", \"b\""), compile("Unexpected token: ,.")),
@@ -641,42 +502,18 @@ async fn parameters_refused(peer: &Peer) {
         (json!(true), not_string.clone()),
         (json!({"a": 1}), not_string.clone()),
         (json!([1]), not_string.clone()),
-        (
-            json!(""),
-            (
-                StatusCode::BAD_REQUEST,
-                json!({"parameters": {"host": ["This field may not be blank."]}}),
-            ),
-        ),
-        (
-            json!(null),
-            (
-                StatusCode::BAD_REQUEST,
-                json!({"parameters": {"host": ["This field may not be null."]}}),
-            ),
-        ),
+        (json!(""), (StatusCode::BAD_REQUEST, json!({"parameters": {"host": ["This field may not be blank."]}}))),
+        (json!(null), (StatusCode::BAD_REQUEST, json!({"parameters": {"host": ["This field may not be null."]}}))),
     ];
     for (parameter, expected) in cases {
-        let got = peer
-            .post(&execute, json!({"parameters": {"host": parameter}}))
-            .await;
-        assert_eq!(
-            got.status_json(peer, "execute"),
-            expected,
-            "[{}] parameter {parameter}",
-            peer.name
-        );
+        let got = peer.post(&execute, json!({"parameters": {"host": parameter}})).await;
+        assert_eq!(got.status_json(peer, "execute"), expected, "[{}] parameter {parameter}", peer.name);
     }
     // Non-string JSON is refused even for a parameter the job flow does not declare.
-    let got = peer
-        .post(&execute, json!({"parameters": {"zzz": true}}))
-        .await;
+    let got = peer.post(&execute, json!({"parameters": {"zzz": true}})).await;
     assert_eq!(
         got.status_json(peer, "execute"),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"parameters": {"zzz": ["Not a valid string."]}})
-        ),
+        (StatusCode::BAD_REQUEST, json!({"parameters": {"zzz": ["Not a valid string."]}})),
         "[{}] undeclared JSON true",
         peer.name
     );
@@ -689,71 +526,40 @@ async fn execute_body_checks(peer: &Peer) {
     let n = peer.name;
     let not_dict = |kind: &str| {
         let message = format!("Invalid data. Expected a dictionary, but got {kind}.");
-        (
-            StatusCode::BAD_REQUEST,
-            json!({ "non_field_errors": [message] }),
-        )
+        (StatusCode::BAD_REQUEST, json!({ "non_field_errors": [message] }))
     };
     let got = peer.post(&execute, json!("x")).await;
-    assert_eq!(
-        got.status_json(peer, "string body"),
-        not_dict("str"),
-        "[{n}]"
-    );
+    assert_eq!(got.status_json(peer, "string body"), not_dict("str"), "[{n}]");
     let got = peer.post(&execute, json!([])).await;
-    assert_eq!(
-        got.status_json(peer, "list body"),
-        not_dict("list"),
-        "[{n}]"
-    );
+    assert_eq!(got.status_json(peer, "list body"), not_dict("list"), "[{n}]");
     let got = peer.post(&execute, json!({"parameters": "x"})).await;
     assert_eq!(
         got.status_json(peer, "parameters not a dict"),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"parameters": ["Expected a dictionary of items but got type \"str\"."]})
-        ),
+        (StatusCode::BAD_REQUEST, json!({"parameters": ["Expected a dictionary of items but got type \"str\"."]})),
         "[{n}]"
     );
     let got = peer.post(&execute, json!({"monitoring_mode": "X"})).await;
     assert_eq!(
         got.status_json(peer, "monitoring_mode"),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"monitoring_mode": ["\"X\" is not a valid choice."]})
-        ),
+        (StatusCode::BAD_REQUEST, json!({"monitoring_mode": ["\"X\" is not a valid choice."]})),
         "[{n}]"
     );
-    let got = peer
-        .post(&execute, json!({"checkpoint_mode": "maybe"}))
-        .await;
+    let got = peer.post(&execute, json!({"checkpoint_mode": "maybe"})).await;
     assert_eq!(
         got.status_json(peer, "checkpoint_mode"),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"checkpoint_mode": ["Must be a valid boolean."]})
-        ),
+        (StatusCode::BAD_REQUEST, json!({"checkpoint_mode": ["Must be a valid boolean."]})),
         "[{n}]"
     );
     let broken = peer
         .send(
             "broken JSON",
-            peer.request(Method::POST, &execute)
-                .header(CONTENT_TYPE, "application/json")
-                .body("{nope"),
+            peer.request(Method::POST, &execute).header(CONTENT_TYPE, "application/json").body("{nope"),
         )
         .await;
     let (status, detail) = broken.status_json(peer, "broken JSON");
     assert_eq!(status, StatusCode::BAD_REQUEST, "[{n}] {detail}");
-    assert!(
-        detail["detail"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("JSON parse error - ")),
-        "[{n}] {detail}"
-    );
-    let process = peer
-        .execute(&job, json!({"monitoring_mode": "NOTHING"}))
-        .await;
+    assert!(detail["detail"].as_str().is_some_and(|d| d.starts_with("JSON parse error - ")), "[{n}] {detail}");
+    let process = peer.execute(&job, json!({"monitoring_mode": "NOTHING"})).await;
     let done = peer.wait(&process).await;
     assert_eq!(
         done["config"],
@@ -778,107 +584,52 @@ async fn missing_parameter_aborts(peer: &Peer) {
 /// Text typed by a person comes back exactly, once written as a string literal.
 async fn string_literal_round_trip(peer: &Peer) {
     let job = peer.jobflow(ECHO).await;
-    let typed = "He said \"hi\" \\ back\\slash \\n not a newline\nline 2\r\n\ttab 日本語 $HOME ${x} $$ {braces} '\u{1}\u{7f}";
-    let done = peer
-        .run(&job, json!({ "host": string_literal(typed) }))
-        .await;
+    let typed =
+        "He said \"hi\" \\ back\\slash \\n not a newline\nline 2\r\n\ttab 日本語 $HOME ${x} $$ {braces} '\u{1}\u{7f}";
+    let done = peer.run(&job, json!({ "host": string_literal(typed) })).await;
     assert_eq!(done["status"], "DONE", "[{}] {done}", peer.name);
-    assert_eq!(
-        done["result"],
-        typed,
-        "[{}] literal {}",
-        peer.name,
-        string_literal(typed)
-    );
+    assert_eq!(done["result"], typed, "[{}] literal {}", peer.name, string_literal(typed));
 }
 
 /// `.wait` with a timeout that passes: 408 with an empty body; a running process's shape;
 /// `.terminate` aborts it.
 async fn wait_timeout_and_terminate(peer: &Peer) {
     let job = peer.jobflow(SLEEPER).await;
-    let process = peer
-        .execute(&job, json!({"parameters": {"sec": "30"}}))
-        .await;
+    let process = peer.execute(&job, json!({"parameters": {"sec": "30"}})).await;
     let n = peer.name;
     for timeout in [0, 1] {
-        let answer = peer
-            .post(&format!("{process}.wait"), json!({ "timeout": timeout }))
-            .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::REQUEST_TIMEOUT,
-            "[{n}] .wait timeout {timeout}"
-        );
-        assert!(
-            answer.body.is_empty(),
-            "[{n}] 408 has an empty body: {:?}",
-            String::from_utf8_lossy(&answer.body)
-        );
-        assert_eq!(
-            answer.header(CONTENT_TYPE),
-            None,
-            "[{n}] 408 has no Content-Type"
-        );
+        let answer = peer.post(&format!("{process}.wait"), json!({ "timeout": timeout })).await;
+        assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT, "[{n}] .wait timeout {timeout}");
+        assert!(answer.body.is_empty(), "[{n}] 408 has an empty body: {:?}", String::from_utf8_lossy(&answer.body));
+        assert_eq!(answer.header(CONTENT_TYPE), None, "[{n}] 408 has no Content-Type");
     }
     let running = peer.get(&process).await.json(peer, "running process");
     // Still starting (READY) or sleeping (RUNNING): the server takes its time to schedule it.
     let active = ["NEW", "READY", "RUNNING"];
-    assert!(
-        running["status"]
-            .as_str()
-            .is_some_and(|s| active.contains(&s)),
-        "[{n}] active: {running}"
-    );
+    assert!(running["status"].as_str().is_some_and(|s| active.contains(&s)), "[{n}] active: {running}");
     for empty in ["error", "result", "exit_status", "finished_time"] {
-        assert_eq!(
-            running[empty],
-            Value::Null,
-            "[{n}] {empty} is null while running: {running}"
-        );
+        assert_eq!(running[empty], Value::Null, "[{n}] {empty} is null while running: {running}");
     }
-    assert!(
-        running["elapsed_time"].as_f64().is_some_and(|s| s >= 0.9),
-        "[{n}] elapsed seconds: {running}"
-    );
+    assert!(running["elapsed_time"].as_f64().is_some_and(|s| s >= 0.9), "[{n}] elapsed seconds: {running}");
     let terminated = peer.post(&format!("{process}.terminate"), json!({})).await;
-    assert_eq!(
-        terminated.status_json(peer, "terminate"),
-        (StatusCode::OK, json!(true)),
-        "[{n}]"
-    );
+    assert_eq!(terminated.status_json(peer, "terminate"), (StatusCode::OK, json!(true)), "[{n}]");
     let aborted = peer.wait(&process).await;
     assert_eq!(aborted["status"], "ABORTED", "[{n}] {aborted}");
     // Terminating a finished process says true and changes nothing; resuming one says false.
     let again = peer.post(&format!("{process}.terminate"), json!({})).await;
-    assert_eq!(
-        again.status_json(peer, "terminate again"),
-        (StatusCode::OK, json!(true)),
-        "[{n}]"
-    );
+    assert_eq!(again.status_json(peer, "terminate again"), (StatusCode::OK, json!(true)), "[{n}]");
     let resumed = peer.post(&format!("{process}.resume"), json!({})).await;
-    assert_eq!(
-        resumed.status_json(peer, "resume"),
-        (StatusCode::OK, json!(false)),
-        "[{n}]"
-    );
-    assert_eq!(
-        peer.get(&process).await.json(peer, "process")["status"],
-        "ABORTED",
-        "[{n}]"
-    );
+    assert_eq!(resumed.status_json(peer, "resume"), (StatusCode::OK, json!(false)), "[{n}]");
+    assert_eq!(peer.get(&process).await.json(peer, "process")["status"], "ABORTED", "[{n}]");
     let shown = peer.get(&format!("{process}.wait")).await;
     assert_eq!(
         shown.status_json(peer, "GET .wait"),
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            json!({"detail": "Method \"GET\" not allowed."})
-        ),
+        (StatusCode::METHOD_NOT_ALLOWED, json!({"detail": "Method \"GET\" not allowed."})),
         "[{n}] a process's methods are POST only"
     );
     let error = aborted["error"].as_str().unwrap_or_default();
     assert!(
-        error.starts_with("aborted at line ")
-            && error.ends_with(&format!("in {job}: terminated by user")),
+        error.starts_with("aborted at line ") && error.ends_with(&format!("in {job}: terminated by user")),
         "[{n}] {aborted}"
     );
 }
@@ -890,40 +641,17 @@ async fn send_and_recv(peer: &Peer) {
     let n = peer.name;
     let sent = peer.post(&send, json!({"message": {"a": 1}})).await;
     assert_eq!(sent.status, StatusCode::OK, "[{n}] .send");
-    assert!(
-        sent.body.is_empty(),
-        "[{n}] .send answers no body: {:?}",
-        String::from_utf8_lossy(&sent.body)
-    );
-    assert_eq!(
-        sent.header(CONTENT_LENGTH),
-        Some("0"),
-        "[{n}] .send Content-Length"
-    );
-    assert_eq!(
-        sent.header(CONTENT_TYPE),
-        None,
-        "[{n}] .send has no Content-Type"
-    );
+    assert!(sent.body.is_empty(), "[{n}] .send answers no body: {:?}", String::from_utf8_lossy(&sent.body));
+    assert_eq!(sent.header(CONTENT_LENGTH), Some("0"), "[{n}] .send Content-Length");
+    assert_eq!(sent.header(CONTENT_TYPE), None, "[{n}] .send has no Content-Type");
     peer.post(&send, json!("hello")).await;
-    let no_body = peer
-        .send("send without a body", peer.request(Method::POST, &send))
-        .await;
+    let no_body = peer.send("send without a body", peer.request(Method::POST, &send)).await;
     assert_eq!(no_body.status, StatusCode::OK, "[{n}] .send without a body");
     let text = peer
-        .send(
-            "send text/plain",
-            peer.request(Method::POST, &send)
-                .header(CONTENT_TYPE, "text/plain")
-                .body("just text"),
-        )
+        .send("send text/plain", peer.request(Method::POST, &send).header(CONTENT_TYPE, "text/plain").body("just text"))
         .await;
     assert_eq!(text.status, StatusCode::OK, "[{n}] .send text/plain");
-    assert_eq!(
-        peer.message_count(&channel).await,
-        4,
-        "[{n}] extra_properties.message_count"
-    );
+    assert_eq!(peer.message_count(&channel).await, 4, "[{n}] extra_properties.message_count");
     let received = [
         peer.recv_json(&channel).await,
         peer.recv_json(&channel).await,
@@ -932,19 +660,10 @@ async fn send_and_recv(peer: &Peer) {
     ];
     assert_eq!(
         received,
-        [
-            json!({"message": {"a": 1}}),
-            json!("hello"),
-            json!({}),
-            json!("just text")
-        ],
+        [json!({"message": {"a": 1}}), json!("hello"), json!({}), json!("just text")],
         "[{n}] messages come back raw, in order"
     );
-    assert_eq!(
-        peer.message_count(&channel).await,
-        0,
-        "[{n}] message_count after the recvs"
-    );
+    assert_eq!(peer.message_count(&channel).await, 0, "[{n}] message_count after the recvs");
     peer.delete(&channel).await;
 }
 
@@ -962,21 +681,9 @@ async fn send_without_accept_json(peer: &Peer) {
                 .json(&json!({"a": 1})),
         )
         .await;
-    assert_eq!(
-        answer.status,
-        StatusCode::FOUND,
-        "[{n}] .send without Accept JSON"
-    );
-    assert_eq!(
-        answer.header(LOCATION),
-        Some(channel.as_str()),
-        "[{n}] redirected to the channel"
-    );
-    assert_eq!(
-        peer.message_count(&channel).await,
-        0,
-        "[{n}] nothing was sent"
-    );
+    assert_eq!(answer.status, StatusCode::FOUND, "[{n}] .send without Accept JSON");
+    assert_eq!(answer.header(LOCATION), Some(channel.as_str()), "[{n}] redirected to the channel");
+    assert_eq!(peer.message_count(&channel).await, 0, "[{n}] nothing was sent");
     peer.delete(&channel).await;
 }
 
@@ -988,46 +695,19 @@ async fn recv_timeouts(peer: &Peer) {
     let started = Instant::now();
     let answer = peer.recv(&channel, 1).await;
     let took = started.elapsed();
-    assert_eq!(
-        answer.status,
-        StatusCode::REQUEST_TIMEOUT,
-        "[{n}] .recv timeout 1"
-    );
-    assert!(
-        answer.body.is_empty(),
-        "[{n}] 408 body: {:?}",
-        String::from_utf8_lossy(&answer.body)
-    );
-    assert_eq!(
-        answer.header(CONTENT_TYPE),
-        None,
-        "[{n}] 408 has no Content-Type"
-    );
-    assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
-        "[{n}] .recv 1 s took {took:?}"
-    );
+    assert_eq!(answer.status, StatusCode::REQUEST_TIMEOUT, "[{n}] .recv timeout 1");
+    assert!(answer.body.is_empty(), "[{n}] 408 body: {:?}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.header(CONTENT_TYPE), None, "[{n}] 408 has no Content-Type");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "[{n}] .recv 1 s took {took:?}");
     let recv = format!("{channel}.recv");
     let started = Instant::now();
-    let no_body = peer
-        .send(".recv without a body", peer.request(Method::POST, &recv))
-        .await;
-    assert_eq!(
-        no_body.status,
-        StatusCode::REQUEST_TIMEOUT,
-        "[{n}] .recv without a body"
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(900),
-        "[{n}] no body means timeout 0"
-    );
+    let no_body = peer.send(".recv without a body", peer.request(Method::POST, &recv)).await;
+    assert_eq!(no_body.status, StatusCode::REQUEST_TIMEOUT, "[{n}] .recv without a body");
+    assert!(started.elapsed() < Duration::from_millis(900), "[{n}] no body means timeout 0");
     let bad = peer.post(&recv, json!({"timeout": "x"})).await;
     assert_eq!(
         bad.status_json(peer, "bad timeout"),
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"detail": "invalid literal for int() with base 10: 'x'"})
-        ),
+        (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": "invalid literal for int() with base 10: 'x'"})),
         "[{n}] .recv timeout \"x\""
     );
     peer.delete(&channel).await;
@@ -1043,27 +723,14 @@ async fn abandoned_recv_loses_a_message(peer: &Peer) {
         .json(&json!({"timeout": 5}))
         .send()
         .await;
-    assert!(
-        impatient.is_err(),
-        "[{n}] the client gave up before the 5 s recv ended"
-    );
-    let sent = peer
-        .post(&format!("{channel}.send"), json!({"lost": true}))
-        .await;
+    assert!(impatient.is_err(), "[{n}] the client gave up before the 5 s recv ended");
+    let sent = peer.post(&format!("{channel}.send"), json!({"lost": true})).await;
     assert_eq!(sent.status, StatusCode::OK, "[{n}] .send");
     // The server checks about once a second; let the abandoned recv's window pass.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(
-        peer.message_count(&channel).await,
-        0,
-        "[{n}] the abandoned recv took the message"
-    );
+    assert_eq!(peer.message_count(&channel).await, 0, "[{n}] the abandoned recv took the message");
     let after = peer.recv(&channel, 0).await;
-    assert_eq!(
-        after.status,
-        StatusCode::REQUEST_TIMEOUT,
-        "[{n}] the message is gone"
-    );
+    assert_eq!(after.status, StatusCode::REQUEST_TIMEOUT, "[{n}] the message is gone");
     peer.delete(&channel).await;
 }
 
@@ -1072,139 +739,60 @@ async fn authentication(peer: &Peer) {
     let path = "/root";
     let n = peer.name;
     let with = |auth: Option<String>, query: &str| {
-        let mut r = peer
-            .http
-            .get(peer.url(&format!("{path}{query}")))
-            .header(ACCEPT, "application/json");
+        let mut r = peer.http.get(peer.url(&format!("{path}{query}"))).header(ACCEPT, "application/json");
         if let Some(auth) = auth {
             r = r.header(AUTHORIZATION, auth);
         }
         r
     };
-    let bad = peer
-        .send(
-            "bad token",
-            with(
-                Some("Token 0000000000000000000000000000000000000000".into()),
-                "",
-            ),
-        )
-        .await;
+    let bad = peer.send("bad token", with(Some("Token 0000000000000000000000000000000000000000".into()), "")).await;
     assert_eq!(
         bad.status_json(peer, "bad token"),
-        (
-            StatusCode::UNAUTHORIZED,
-            json!({"detail": "Invalid token."})
-        ),
+        (StatusCode::UNAUTHORIZED, json!({"detail": "Invalid token."})),
         "[{n}]"
     );
-    assert_eq!(
-        bad.header(WWW_AUTHENTICATE),
-        Some("Token"),
-        "[{n}] WWW-Authenticate"
-    );
-    let forbidden = (
-        StatusCode::FORBIDDEN,
-        json!({"detail": "You do not have permission to perform this action."}),
-    );
+    assert_eq!(bad.header(WWW_AUTHENTICATE), Some("Token"), "[{n}] WWW-Authenticate");
+    let forbidden = (StatusCode::FORBIDDEN, json!({"detail": "You do not have permission to perform this action."}));
     let none = peer.send("no credentials", with(None, "")).await;
-    assert_eq!(
-        none.status_json(peer, "no credentials"),
-        forbidden,
-        "[{n}] no credentials"
-    );
-    let bearer = peer
-        .send("Bearer", with(Some(format!("Bearer {}", peer.token)), ""))
-        .await;
-    assert_eq!(
-        bearer.status_json(peer, "Bearer"),
-        forbidden,
-        "[{n}] Bearer"
-    );
-    let lower = peer
-        .send(
-            "lower-case scheme",
-            with(Some(format!("token {}", peer.token)), ""),
-        )
-        .await;
+    assert_eq!(none.status_json(peer, "no credentials"), forbidden, "[{n}] no credentials");
+    let bearer = peer.send("Bearer", with(Some(format!("Bearer {}", peer.token)), "")).await;
+    assert_eq!(bearer.status_json(peer, "Bearer"), forbidden, "[{n}] Bearer");
+    let lower = peer.send("lower-case scheme", with(Some(format!("token {}", peer.token)), "")).await;
     assert_eq!(lower.status, StatusCode::OK, "[{n}] `token` scheme");
-    let query = peer
-        .send("?token=", with(None, &format!("?token={}", peer.token)))
-        .await;
+    let query = peer.send("?token=", with(None, &format!("?token={}", peer.token))).await;
     assert_eq!(query.status, StatusCode::OK, "[{n}] ?token=");
     assert_eq!(query.json(peer, "?token=")["abspath"], path, "[{n}]");
-    let empty = peer
-        .send("Token without a key", with(Some("Token".into()), ""))
-        .await;
+    let empty = peer.send("Token without a key", with(Some("Token".into()), "")).await;
     assert_eq!(
         empty.status_json(peer, "Token without a key"),
-        (
-            StatusCode::UNAUTHORIZED,
-            json!({"detail": "Invalid token header. No credentials provided."})
-        ),
+        (StatusCode::UNAUTHORIZED, json!({"detail": "Invalid token header. No credentials provided."})),
         "[{n}]"
     );
     let bad_query = peer.send("bad ?token=", with(None, "?token=nope")).await;
-    assert_eq!(
-        bad_query.status,
-        StatusCode::UNAUTHORIZED,
-        "[{n}] bad ?token="
-    );
+    assert_eq!(bad_query.status, StatusCode::UNAUTHORIZED, "[{n}] bad ?token=");
 }
 
 /// Missing objects, unknown methods, and GET on a method.
 async fn not_found_and_unknown_methods(peer: &Peer) {
     let job = peer.jobflow(ECHO).await;
     let n = peer.name;
-    let missing = |path: &str| {
-        (
-            StatusCode::NOT_FOUND,
-            json!({"detail": format!("Object \"{path}\" is not found.")}),
-        )
-    };
+    let missing = |path: &str| (StatusCode::NOT_FOUND, json!({"detail": format!("Object \"{path}\" is not found.")}));
     let got = peer.get("/root/nosuch").await;
-    assert_eq!(
-        got.status_json(peer, "missing object"),
-        missing("/root/nosuch"),
-        "[{n}]"
-    );
-    let got = peer
-        .post("/root/nosuch.execute", json!({"parameters": {}}))
-        .await;
-    assert_eq!(
-        got.status_json(peer, "execute missing"),
-        missing("/root/nosuch"),
-        "[{n}]"
-    );
+    assert_eq!(got.status_json(peer, "missing object"), missing("/root/nosuch"), "[{n}]");
+    let got = peer.post("/root/nosuch.execute", json!({"parameters": {}})).await;
+    assert_eq!(got.status_json(peer, "execute missing"), missing("/root/nosuch"), "[{n}]");
     let got = peer.get("/process/id_999999999").await;
-    assert_eq!(
-        got.status_json(peer, "missing process"),
-        missing("/process/id_999999999"),
-        "[{n}]"
-    );
-    let got = peer
-        .post("/process/id_999999999.wait", json!({"timeout": 1}))
-        .await;
-    assert_eq!(
-        got.status_json(peer, "wait missing"),
-        missing("/process/id_999999999"),
-        "[{n}]"
-    );
-    let invalid = (
-        StatusCode::BAD_REQUEST,
-        json!({"detail": "Invalid attribute \"nosuch\" in request."}),
-    );
+    assert_eq!(got.status_json(peer, "missing process"), missing("/process/id_999999999"), "[{n}]");
+    let got = peer.post("/process/id_999999999.wait", json!({"timeout": 1})).await;
+    assert_eq!(got.status_json(peer, "wait missing"), missing("/process/id_999999999"), "[{n}]");
+    let invalid = (StatusCode::BAD_REQUEST, json!({"detail": "Invalid attribute \"nosuch\" in request."}));
     let got = peer.post(&format!("{job}.nosuch"), json!({})).await;
     assert_eq!(got.status_json(peer, "POST .nosuch"), invalid, "[{n}]");
     let got = peer.get(&format!("{job}.nosuch")).await;
     assert_eq!(got.status_json(peer, "GET .nosuch"), invalid, "[{n}]");
     let got = peer.get(&format!("{job}.execute")).await;
     let (status, object) = got.status_json(peer, "GET .execute");
-    assert_eq!(
-        (status, &object["abspath"]),
-        (StatusCode::OK, &json!(job)),
-        "[{n}] GET .execute shows the object"
-    );
+    assert_eq!((status, &object["abspath"]), (StatusCode::OK, &json!(job)), "[{n}] GET .execute shows the object");
 }
 
 /// `/process` pages: newest first, absolute links, `page=last`, out of range.
@@ -1220,23 +808,14 @@ async fn process_paging(peer: &Peer) {
     assert!(count >= 3, "[{n}] count: {first}");
     assert_eq!(first["previous"], Value::Null, "[{n}] {first}");
     let ids = |page: &Value| -> Vec<u64> {
-        page["results"].as_array().map_or(Vec::new(), |r| {
-            r.iter().filter_map(|p| p["id"].as_u64()).collect()
-        })
+        page["results"].as_array().map_or(Vec::new(), |r| r.iter().filter_map(|p| p["id"].as_u64()).collect())
     };
     let first_ids = ids(&first);
     assert_eq!(first_ids.len(), 2, "[{n}] page_size=2: {first}");
     assert!(first_ids[0] > first_ids[1], "[{n}] newest first: {first}");
-    assert_eq!(
-        first["results"][0].as_object().map(|o| o.len()),
-        Some(2),
-        "[{n}] attrs trims: {first}"
-    );
+    assert_eq!(first["results"][0].as_object().map(|o| o.len()), Some(2), "[{n}] attrs trims: {first}");
     let next = first["next"].as_str().unwrap_or_default().to_string();
-    assert!(
-        next.starts_with(&format!("{}/process?", peer.base_url)),
-        "[{n}] next is absolute: {next}"
-    );
+    assert!(next.starts_with(&format!("{}/process?", peer.base_url)), "[{n}] next is absolute: {next}");
     assert!(next.contains("page=2"), "[{n}] {next}");
     let second = peer
         .send(
@@ -1249,19 +828,13 @@ async fn process_paging(peer: &Peer) {
         .await
         .json(peer, "page 2");
     let second_ids = ids(&second);
-    assert!(
-        !second_ids.is_empty() && second_ids[0] < first_ids[1],
-        "[{n}] page 2 continues: {second}"
-    );
+    assert!(!second_ids.is_empty() && second_ids[0] < first_ids[1], "[{n}] page 2 continues: {second}");
     let previous = second["previous"].as_str().unwrap_or_default();
     assert!(
         previous.starts_with(&format!("{}/process?", peer.base_url)) && !previous.contains("page="),
         "[{n}] previous: {second}"
     );
-    let last = peer
-        .get(&format!("{list}&page=last"))
-        .await
-        .json(peer, "page=last");
+    let last = peer.get(&format!("{list}&page=last")).await.json(peer, "page=last");
     assert_eq!(last["next"], Value::Null, "[{n}] {last}");
     assert_eq!(ids(&last).len() as u64, (count - 1) % 2 + 1, "[{n}] {last}");
     let beyond = peer.get(&format!("{list}&page=99999")).await;
@@ -1270,15 +843,8 @@ async fn process_paging(peer: &Peer) {
         (StatusCode::NOT_FOUND, json!({"detail": "Invalid page."})),
         "[{n}]"
     );
-    let default = peer
-        .get(&format!("/process?job={job}&attrs=id"))
-        .await
-        .json(peer, "default page");
-    assert_eq!(
-        ids(&default).len() as u64,
-        count.min(25),
-        "[{n}] 25 per page: {default}"
-    );
+    let default = peer.get(&format!("/process?job={job}&attrs=id")).await.json(peer, "default page");
+    assert_eq!(ids(&default).len() as u64, count.min(25), "[{n}] 25 per page: {default}");
 }
 
 /// `POST <dir>` creates a job flow (201); a second time is refused; DELETE removes it.
@@ -1292,61 +858,35 @@ async fn create_jobflow(peer: &Peer) {
     assert_eq!(status, StatusCode::CREATED, "[{n}] {object}");
     let path = format!("/root/{name}");
     assert_eq!(object["abspath"], path, "[{n}] {object}");
-    assert_eq!(
-        object["type_object"], "/system/types/Jobflow",
-        "[{n}] {object}"
-    );
+    assert_eq!(object["type_object"], "/system/types/Jobflow", "[{n}] {object}");
     assert_eq!(object["parent_object"], "/root", "[{n}] {object}");
     assert_eq!(object["owner"], "root", "[{n}] {object}");
     assert_eq!(object["display_name"], name, "[{n}] {object}");
-    assert_eq!(
-        object["description"], "made by the contract",
-        "[{n}] {object}"
-    );
+    assert_eq!(object["description"], "made by the contract", "[{n}] {object}");
     assert_eq!(object["fields"]["source"], source, "[{n}] {object}");
     assert!(object["id"].is_u64(), "[{n}] {object}");
     let again = peer.post("/root", body).await;
     assert_eq!(
         again.status_json(peer, "create again"),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"detail": format!("Already exists '{name}'")})
-        ),
+        (StatusCode::BAD_REQUEST, json!({"detail": format!("Already exists '{name}'")})),
         "[{n}]"
     );
-    let bad_name = peer
-        .post(
-            "/root",
-            json!({"name": "x.y", "type_object": "/system/types/Jobflow"}),
-        )
-        .await;
+    let bad_name = peer.post("/root", json!({"name": "x.y", "type_object": "/system/types/Jobflow"})).await;
     assert_eq!(
         bad_name.status_json(peer, "bad name"),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"detail": "Invalid name 'x.y'"})
-        ),
+        (StatusCode::BAD_REQUEST, json!({"detail": "Invalid name 'x.y'"})),
         "[{n}]"
     );
-    let no_name = peer
-        .post("/root", json!({"type_object": "/system/types/Jobflow"}))
-        .await;
+    let no_name = peer.post("/root", json!({"type_object": "/system/types/Jobflow"})).await;
     assert_eq!(
         no_name.status_json(peer, "no name"),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"name": ["This field is required."]})
-        ),
+        (StatusCode::BAD_REQUEST, json!({"name": ["This field is required."]})),
         "[{n}]"
     );
     let done = peer.run(&path, json!({})).await;
     assert_eq!(done["result"], 1, "[{n}] the created job flow runs: {done}");
     peer.delete(&path).await;
-    assert_eq!(
-        peer.get(&path).await.status,
-        StatusCode::NOT_FOUND,
-        "[{n}] deleted"
-    );
+    assert_eq!(peer.get(&path).await.status, StatusCode::NOT_FOUND, "[{n}] deleted");
 }
 
 /// A channel object: its queue depth is `extra_properties.message_count`.
@@ -1354,33 +894,18 @@ async fn channel_object(peer: &Peer) {
     let channel = peer.channel("object").await;
     let n = peer.name;
     let object = peer.get(&channel).await.json(peer, "channel");
-    assert_eq!(
-        object["type_object"], "/system/types/Channel",
-        "[{n}] {object}"
-    );
+    assert_eq!(object["type_object"], "/system/types/Channel", "[{n}] {object}");
     assert_eq!(object["owner"], "root", "[{n}] {object}");
-    assert_eq!(
-        object["extra_properties"],
-        json!({"message_count": 0, "event_count": 0}),
-        "[{n}] {object}"
-    );
-    assert_eq!(
-        object["fields"]["action_type"], "NoAction",
-        "[{n}] {object}"
-    );
+    assert_eq!(object["extra_properties"], json!({"message_count": 0, "event_count": 0}), "[{n}] {object}");
+    assert_eq!(object["fields"]["action_type"], "NoAction", "[{n}] {object}");
     peer.post(&format!("{channel}.send"), json!(1)).await;
     peer.post(&format!("{channel}.send"), json!(2)).await;
     assert_eq!(peer.message_count(&channel).await, 2, "[{n}]");
     peer.recv_json(&channel).await;
     assert_eq!(peer.message_count(&channel).await, 1, "[{n}]");
-    let cleared = peer
-        .post(&format!("{channel}.clear_messages"), json!({}))
-        .await;
+    let cleared = peer.post(&format!("{channel}.clear_messages"), json!({})).await;
     assert_eq!(cleared.status, StatusCode::OK, "[{n}] .clear_messages");
-    assert!(
-        cleared.body.is_empty(),
-        "[{n}] .clear_messages answers no body"
-    );
+    assert!(cleared.body.is_empty(), "[{n}] .clear_messages answers no body");
     assert_eq!(peer.message_count(&channel).await, 0, "[{n}] cleared");
     peer.delete(&channel).await;
 }
@@ -1388,18 +913,9 @@ async fn channel_object(peer: &Peer) {
 /// KEY=VAL events arrive as a JSON object of strings.
 async fn sendevt_key_val(peer: &Peer) {
     let channel = peer.channel("evkv").await;
-    peer.sendevt(
-        &channel,
-        &["hostname=web1", "severity=4", "detail=a=b"],
-        None,
-    );
+    peer.sendevt(&channel, &["hostname=web1", "severity=4", "detail=a=b"], None);
     let message = peer.recv_json(&channel).await;
-    assert_eq!(
-        message,
-        json!({"hostname": "web1", "severity": "4", "detail": "a=b"}),
-        "[{}] KEY=VAL event",
-        peer.name
-    );
+    assert_eq!(message, json!({"hostname": "web1", "severity": "4", "detail": "a=b"}), "[{}] KEY=VAL event", peer.name);
     peer.delete(&channel).await;
 }
 
@@ -1410,12 +926,7 @@ async fn sendevt_stdin(peer: &Peer) {
     peer.sendevt(&channel, &[], Some("{\"k\": [1,2]}"));
     let first = peer.recv_json(&channel).await;
     let second = peer.recv_json(&channel).await;
-    assert_eq!(
-        [first, second],
-        [json!("line1\nline2\n"), json!("{\"k\": [1,2]}")],
-        "[{}] stdin events",
-        peer.name
-    );
+    assert_eq!([first, second], [json!("line1\nline2\n"), json!("{\"k\": [1,2]}")], "[{}] stdin events", peer.name);
     peer.delete(&channel).await;
 }
 
@@ -1425,9 +936,7 @@ async fn task_submit(peer: &Peer) {
     let (process, task) = peer.ask().await;
     let n = peer.name;
     let shown = peer.get(&task).await.json(peer, "task");
-    let keys: Vec<&str> = shown
-        .as_object()
-        .map_or(Vec::new(), |o| o.keys().map(String::as_str).collect());
+    let keys: Vec<&str> = shown.as_object().map_or(Vec::new(), |o| o.keys().map(String::as_str).collect());
     assert_eq!(
         keys,
         [
@@ -1450,53 +959,28 @@ async fn task_submit(peer: &Peer) {
     assert_eq!(shown["status"], "WAITING", "[{n}] {shown}");
     assert_eq!(shown["owner"], "root", "[{n}] {shown}");
     assert_eq!(shown["assigned_users"], json!(["root"]), "[{n}] {shown}");
-    assert_eq!(
-        shown["title"], "Question from the contract",
-        "[{n}] {shown}"
-    );
+    assert_eq!(shown["title"], "Question from the contract", "[{n}] {shown}");
     assert_eq!(shown["message"], "Which host?", "[{n}] {shown}");
-    assert_eq!(
-        shown["action_text"], "[\"web 1\", \"web 2\"]",
-        "[{n}] {shown}"
-    );
+    assert_eq!(shown["action_text"], "[\"web 1\", \"web 2\"]", "[{n}] {shown}");
     assert_eq!(shown["closed_date"], Value::Null, "[{n}] {shown}");
-    let waiting = peer
-        .get("/task?status=WAITING&attrs=id&page_size=1000")
-        .await
-        .json(peer, "task list");
+    let waiting = peer.get("/task?status=WAITING&attrs=id&page_size=1000").await.json(peer, "task list");
+    assert!(waiting["count"].is_u64() && waiting.get("next").is_some(), "[{n}] paged: {waiting}");
     assert!(
-        waiting["count"].is_u64() && waiting.get("next").is_some(),
-        "[{n}] paged: {waiting}"
-    );
-    assert!(
-        waiting["results"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|t| t["id"] == shown["id"])),
+        waiting["results"].as_array().is_some_and(|r| r.iter().any(|t| t["id"] == shown["id"])),
         "[{n}] listed as WAITING: {waiting}"
     );
-    let submitted = peer
-        .post(&format!("{task}.submit"), json!({"result": "web 2"}))
-        .await;
+    let submitted = peer.post(&format!("{task}.submit"), json!({"result": "web 2"})).await;
     assert_eq!(submitted.status, StatusCode::OK, "[{n}] .submit");
     assert!(submitted.body.is_empty(), "[{n}] .submit answers no body");
     let done = peer.wait(&process).await;
-    assert_eq!(
-        (&done["status"], &done["result"]),
-        (&json!("DONE"), &json!("web 2")),
-        "[{n}] {done}"
-    );
+    assert_eq!((&done["status"], &done["result"]), (&json!("DONE"), &json!("web 2")), "[{n}] {done}");
     let closed = peer.get(&task).await.json(peer, "answered task");
     assert_eq!(closed["status"], "DONE", "[{n}] {closed}");
     assert!(closed["closed_date"].is_string(), "[{n}] {closed}");
-    let again = peer
-        .post(&format!("{task}.submit"), json!({"result": "again"}))
-        .await;
+    let again = peer.post(&format!("{task}.submit"), json!({"result": "again"})).await;
     assert_eq!(
         again.status_json(peer, "submit again"),
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"detail": "No waiting processes"})
-        ),
+        (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": "No waiting processes"})),
         "[{n}]"
     );
 }
@@ -1505,9 +989,7 @@ async fn task_submit(peer: &Peer) {
 async fn task_submit_without_body(peer: &Peer) {
     let (process, task) = peer.ask().await;
     let submit = format!("{task}.submit");
-    let submitted = peer
-        .send("submit without a body", peer.request(Method::POST, &submit))
-        .await;
+    let submitted = peer.send("submit without a body", peer.request(Method::POST, &submit)).await;
     assert_eq!(submitted.status, StatusCode::OK, "[{}] .submit", peer.name);
     let done = peer.wait(&process).await;
     assert_eq!(done["result"], "OK", "[{}] {done}", peer.name);
@@ -1523,39 +1005,19 @@ async fn task_cancel(peer: &Peer) {
     let shown = peer.get(&task).await.json(peer, "canceled task");
     assert_eq!(shown["status"], "CANCELED", "[{n}] {shown}");
     assert!(shown["closed_date"].is_string(), "[{n}] {shown}");
-    let still = peer
-        .post(&format!("{process}.wait"), json!({"timeout": 2}))
-        .await;
-    assert_eq!(
-        still.status,
-        StatusCode::REQUEST_TIMEOUT,
-        "[{n}] the process still waits"
-    );
-    let late = peer
-        .post(&format!("{task}.submit"), json!({"result": "late"}))
-        .await;
+    let still = peer.post(&format!("{process}.wait"), json!({"timeout": 2})).await;
+    assert_eq!(still.status, StatusCode::REQUEST_TIMEOUT, "[{n}] the process still waits");
+    let late = peer.post(&format!("{task}.submit"), json!({"result": "late"})).await;
     assert_eq!(
         late.status_json(peer, "submit after cancel"),
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"detail": "No waiting processes"})
-        ),
+        (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": "No waiting processes"})),
         "[{n}]"
     );
     let terminated = peer.post(&format!("{process}.terminate"), json!({})).await;
-    assert_eq!(
-        terminated.status_json(peer, "terminate"),
-        (StatusCode::OK, json!(true)),
-        "[{n}]"
-    );
+    assert_eq!(terminated.status_json(peer, "terminate"), (StatusCode::OK, json!(true)), "[{n}]");
     let aborted = peer.wait(&process).await;
     assert_eq!(aborted["status"], "ABORTED", "[{n}] {aborted}");
-    assert!(
-        aborted["error"]
-            .as_str()
-            .is_some_and(|e| e.ends_with(": terminated by user")),
-        "[{n}] {aborted}"
-    );
+    assert!(aborted["error"].as_str().is_some_and(|e| e.ends_with(": terminated by user")), "[{n}] {aborted}");
 }
 
 // --- one sim and one real test per case ---------------------------------------------------------

@@ -204,7 +204,10 @@ async fn a_broker_stopped_twice_mid_burst_loses_no_event() {
     let interruptions = unreachable.load(Ordering::Relaxed);
     tally.print(
         "broker-stop-start-x2",
-        &format!("connections={} unreachable_reports={interruptions} waiting_at_stops={waiting_at_stops:?}", report.connections),
+        &format!(
+            "connections={} unreachable_reports={interruptions} waiting_at_stops={waiting_at_stops:?}",
+            report.connections
+        ),
     );
     assert_eq!(tally.missing, 0, "events lost: {tally:?}");
     assert_eq!(report.acked, BURST as u64, "each row acked and deleted once");
@@ -301,7 +304,14 @@ struct SimProcess {
 impl SimProcess {
     async fn start(port: u16, queue: &str) -> Self {
         let child = Command::new(workspace_binary("kompira-sim"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--token", SIM_TOKEN, "--amqp-url", &testkit::broker_url()])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--token",
+                SIM_TOKEN,
+                "--amqp-url",
+                &testkit::broker_url(),
+            ])
             .args(["--io-queue", queue])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -407,10 +417,13 @@ async fn the_watcher_loses_no_alert_when_the_stand_in_is_killed_and_restarted() 
         assert_eq!(sim.waiting_in(ALERT).await, 0);
         sigkill(&mut sim.child);
         kills += 1;
-        tokio::time::timeout(PHASE_LIMIT, state.wait_for(|s| matches!(s.connection, WatchConnection::Reconnecting { .. })))
-            .await
-            .expect("the watcher noticed the stand-in is gone")
-            .unwrap();
+        tokio::time::timeout(
+            PHASE_LIMIT,
+            state.wait_for(|s| matches!(s.connection, WatchConnection::Reconnecting { .. })),
+        )
+        .await
+        .expect("the watcher noticed the stand-in is gone")
+        .unwrap();
         // Sent while the stand-in is dead: they wait in io_queue.
         for _ in 0..PER_ROUND {
             store.enqueue(&numbered(sent)).unwrap();

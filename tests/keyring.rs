@@ -76,7 +76,12 @@ fn run(command: &mut Command, input: &str) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("status {:?}\nstdout: {}\nstderr: {}", output.status, String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// kompira.conf with the keyring keeping secrets, and wrong ones in the file.
@@ -104,8 +109,11 @@ async fn secrets_in_the_os_keyring_are_the_ones_used_and_the_file_is_the_fallbac
     let amqp_password = connect_options(&testkit::broker_url()).password.expose().to_owned();
 
     let outcome = tokio::task::spawn_blocking(move || {
-        let send = |ring: &Keyring| ring.kompira(&["-c", &conf, "channel", "send", "/system/channels/Alert", "from=keyring-test"], "");
-        let test_connection = |ring: &Keyring| run(ring.command("kompira_sendevt").args(["-c", &conf, "--test-connection"]), "");
+        let send = |ring: &Keyring| {
+            ring.kompira(&["-c", &conf, "channel", "send", "/system/channels/Alert", "from=keyring-test"], "")
+        };
+        let test_connection =
+            |ring: &Keyring| run(ring.command("kompira_sendevt").args(["-c", &conf, "--test-connection"]), "");
 
         // The file's secrets are wrong: with nothing in the keyring, they are used and refused.
         let refused = send(&ring);

@@ -64,11 +64,9 @@ impl NotifyRecorder {
             Some(address) => zbus::connection::Builder::address(address),
             None => zbus::connection::Builder::session(),
         };
-        let connection = builder
-            .name(NAME)
-            .build()
-            .await
-            .map_err(|e| format!("notification recorder: cannot own {NAME} on {}: {e}", address.unwrap_or("the session bus")))?;
+        let connection = builder.name(NAME).build().await.map_err(|e| {
+            format!("notification recorder: cannot own {NAME} on {}: {e}", address.unwrap_or("the session bus"))
+        })?;
         let records = Arc::new(Mutex::new(Vec::new()));
         let stream = MessageStream::from(&connection);
         let server = tokio::spawn(serve(connection.clone(), stream, records.clone(), on_notice));
@@ -126,7 +124,12 @@ impl Drop for NotifyRecorder {
     }
 }
 
-async fn serve(connection: Connection, mut stream: MessageStream, records: Arc<Mutex<Vec<Notice>>>, on_notice: Option<OnNotice>) {
+async fn serve(
+    connection: Connection,
+    mut stream: MessageStream,
+    records: Arc<Mutex<Vec<Notice>>>,
+    on_notice: Option<OnNotice>,
+) {
     while let Some(message) = stream.next().await {
         let Ok(message) = message else { continue };
         let header = message.header();
@@ -145,7 +148,12 @@ async fn serve(connection: Connection, mut stream: MessageStream, records: Arc<M
             },
             Some("GetCapabilities") => connection.reply(&header, &(vec!["body", "actions"],)).await,
             Some("GetServerInformation") => {
-                connection.reply(&header, &("kompira-notify-recorder", "Kompira Tray tests", env!("CARGO_PKG_VERSION"), "1.2")).await
+                connection
+                    .reply(
+                        &header,
+                        &("kompira-notify-recorder", "Kompira Tray tests", env!("CARGO_PKG_VERSION"), "1.2"),
+                    )
+                    .await
             }
             Some("CloseNotification") => match message.body().deserialize::<(u32,)>() {
                 Ok((id,)) => match connection.reply(&header, &()).await {

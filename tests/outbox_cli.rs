@@ -51,7 +51,11 @@ async fn an_event_queued_while_the_broker_was_away_is_sent_later_unchanged() {
     let queued = run("kompira_sendevt", &away, &["--queue-on-failure", "host=web1", "severity=4"]);
     assert_eq!(queued.status.code(), Some(0), "{}", text(&queued.stderr));
     let stdout = text(&queued.stdout);
-    let correlation_id = stdout.split_whitespace().find(|w| w.len() == 36 && w.matches('-').count() == 4).expect("a correlation id").to_owned();
+    let correlation_id = stdout
+        .split_whitespace()
+        .find(|w| w.len() == 36 && w.matches('-').count() == 4)
+        .expect("a correlation id")
+        .to_owned();
 
     let status = run("kompira", &away, &["outbox", "status"]);
     assert!(text(&status.stdout).contains("waiting:   1 event(s)"), "{}", text(&status.stdout));
@@ -61,7 +65,11 @@ async fn an_event_queued_while_the_broker_was_away_is_sent_later_unchanged() {
     assert_eq!(failed.status.code(), Some(1), "send tries once and says why");
     assert!(text(&failed.stderr).contains("cannot connect"), "{}", text(&failed.stderr));
     let list = run("kompira", &away, &["outbox", "list"]);
-    assert!(text(&list.stdout).contains("attempts=0") && text(&list.stdout).contains("cannot connect"), "{}", text(&list.stdout));
+    assert!(
+        text(&list.stdout).contains("attempts=0") && text(&list.stdout).contains("cannot connect"),
+        "{}",
+        text(&list.stdout)
+    );
 
     // The broker is back.
     let back = conf_with_port(options.port);

@@ -31,7 +31,8 @@ fn wait_for(lines: &mpsc::Receiver<String>, name: &str) -> Value {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines.recv_timeout(left).unwrap_or_else(|_| panic!("no {name:?} from the tray host within {TIMEOUT:?}"));
+        let line =
+            lines.recv_timeout(left).unwrap_or_else(|_| panic!("no {name:?} from the tray host within {TIMEOUT:?}"));
         let value: Value = serde_json::from_str(&line).unwrap_or_default();
         if value["event"] == name {
             return value;
@@ -44,7 +45,9 @@ fn agent_answers(socket: &Path) -> bool {
     let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else { return false };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut answer = String::new();
-    stream.write_all(b"{\"call\": \"ping\"}\n").is_ok() && BufReader::new(stream).read_line(&mut answer).is_ok() && answer.contains("\"ok\"")
+    stream.write_all(b"{\"call\": \"ping\"}\n").is_ok()
+        && BufReader::new(stream).read_line(&mut answer).is_ok()
+        && answer.contains("\"ok\"")
 }
 
 #[test]
@@ -86,10 +89,10 @@ fn a_tray_host_that_starts_after_the_agent_still_gets_the_icon_and_tooltip() {
     let _host = Killed(host);
     wait_for(&host_lines, "ready");
     let registered = wait_for(&host_lines, "registered");
-    assert!(registered["service"].as_str().is_some_and(|s| s.starts_with("org.kde.StatusNotifierItem-")), "{registered}");
-    let tooltip = wait_for(&host_lines, "tooltip");
     assert!(
-        tooltip["title"].as_str().is_some_and(|t| t.starts_with("Kompira Tray: not watching")),
-        "{tooltip}"
+        registered["service"].as_str().is_some_and(|s| s.starts_with("org.kde.StatusNotifierItem-")),
+        "{registered}"
     );
+    let tooltip = wait_for(&host_lines, "tooltip");
+    assert!(tooltip["title"].as_str().is_some_and(|t| t.starts_with("Kompira Tray: not watching")), "{tooltip}");
 }

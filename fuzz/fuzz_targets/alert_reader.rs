@@ -12,10 +12,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let alert = read_message("/root/channels/Fuzz", &message, chrono::Utc::now());
     for text in [&alert.title, &alert.body] {
-        assert!(
-            !text.chars().any(|c| c.is_control() && c != '\n'),
-            "control character in {text:?}"
-        );
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "control character in {text:?}");
     }
     assert!(!alert.title.contains('\n'), "title spans lines: {:?}", alert.title);
     // The caps of reading.rs (120 and 1000 characters), plus the `…` that marks a cut.

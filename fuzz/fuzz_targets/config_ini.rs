@@ -26,11 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let value = "v%al\nue";
     let edited = apply_edits(
         text,
-        &[Edit {
-            section: "amqp-connection".into(),
-            key: "password".into(),
-            value: Some(value.into()),
-        }],
+        &[Edit { section: "amqp-connection".into(), key: "password".into(), value: Some(value.into()) }],
     );
     let reread = parse_ini(&edited, origin).expect("an edited valid file stays valid");
     let got = reread

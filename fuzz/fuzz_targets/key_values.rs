@@ -26,9 +26,6 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = body.for_log();
     }
-    let rows: Vec<(&str, &str)> = args
-        .iter()
-        .map(|a| a.split_once('=').unwrap_or((a, "")))
-        .collect();
+    let rows: Vec<(&str, &str)> = args.iter().map(|a| a.split_once('=').unwrap_or((a, ""))).collect();
     let _ = check_rows(&rows);
 });

@@ -144,7 +144,9 @@ pub fn relay_events(app: AppHandle) {
 async fn relay(app: &AppHandle) -> Result<(), String> {
     let stream = ipc::connect(&ipc::current_address()).await.map_err(|e| e.to_string())?;
     let (read, mut write) = tokio::io::split(stream);
-    ipc::write_line(&mut write, &Request { call: "subscribe".into(), args: Value::Null }).await.map_err(|e| e.to_string())?;
+    ipc::write_line(&mut write, &Request { call: "subscribe".into(), args: Value::Null })
+        .await
+        .map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(read);
     loop {
         let event: WireEvent = ipc::read_line(&mut reader).await?.ok_or("the agent closed the connection")?;

@@ -18,10 +18,7 @@ pub fn set(app: &AppHandle, enabled: bool) -> Result<bool, String> {
     let changed = if enabled { manager.enable() } else { manager.disable() };
     let outcome = match changed {
         Ok(()) => is_enabled(app),
-        Err(e) => Err(format!(
-            "cannot {} start at login: {e}",
-            if enabled { "turn on" } else { "turn off" }
-        )),
+        Err(e) => Err(format!("cannot {} start at login: {e}", if enabled { "turn on" } else { "turn off" })),
     };
     // Whatever happened, show the state that is really in force.
     if let Ok(now) = is_enabled(app) {

@@ -6,8 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use kompira_tray_agent::ipc::Opening;
 
-
-
 #[derive(Debug, Parser)]
 #[command(name = "kompira-tray", version, about = "Kompira Tray: the desktop companion for Kompira Enterprise")]
 pub struct Args {
@@ -57,4 +55,3 @@ pub fn print_config_files() -> ExitCode {
         }
     }
 }
-

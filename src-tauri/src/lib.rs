@@ -49,7 +49,10 @@ pub fn run() -> ExitCode {
     window::set_initial(opening);
 
     let app = tauri::Builder::default()
-        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--minimized"]),
+        ))
         .manage(WindowState::load())
         .invoke_handler(tauri::generate_handler![
             window::initial_view,

@@ -27,7 +27,10 @@ pub fn release_after(setting: Option<&str>) -> Result<Duration, String> {
     match setting {
         None => Ok(RELEASE_AFTER),
         Some(text) => text.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| {
-            format!("KOMPIRA_TRAY_WINDOW_RELEASE_SECS must be whole seconds, not {text:?}; using {} s", RELEASE_AFTER.as_secs())
+            format!(
+                "KOMPIRA_TRAY_WINDOW_RELEASE_SECS must be whole seconds, not {text:?}; using {} s",
+                RELEASE_AFTER.as_secs()
+            )
         }),
     }
 }

@@ -104,10 +104,7 @@ async fn ensure_jobflow(app: &Stack, path: &str, source: &str) {
     }
     let (dir, name) = path.rsplit_once('/').expect("a path");
     let body = json!({"name": name, "type_object": "/system/types/Jobflow", "fields": {"source": source}});
-    let created = app
-        .rest_post(dir, &body)
-        .await
-        .unwrap_or_else(|e| app.fail(format!("create {path}: {e}")));
+    let created = app.rest_post(dir, &body).await.unwrap_or_else(|e| app.fail(format!("create {path}: {e}")));
     assert_eq!(created, 201, "create {path}");
 }
 
@@ -129,9 +126,18 @@ async fn an_event_kompira_sendevt_queued_while_the_broker_was_away_is_sent_by_th
 
     // Nothing listens on port 1: sendevt keeps the event in the per-user outbox, which the
     // app's drainer also reads (same HOME), and the app sends it on.
-    app.sendevt(&["--port", "1", "--queue-on-failure", "--channel", DESKTOP_CHANNEL, "hostname=web9", "message=queued"]);
+    app.sendevt(&[
+        "--port",
+        "1",
+        "--queue-on-failure",
+        "--channel",
+        DESKTOP_CHANNEL,
+        "hostname=web9",
+        "message=queued",
+    ]);
     let message = app.receive(DESKTOP_CHANNEL).await;
-    let status = app.text_when("#status", "the status without waiting events", |t| !t.contains("waiting to send")).await;
+    let status =
+        app.text_when("#status", "the status without waiting events", |t| !t.contains("waiting to send")).await;
     app.stop().await;
 
     assert_eq!(message, json!({"hostname": "web9", "message": "queued"}));
@@ -151,7 +157,11 @@ async fn an_alert_sent_with_kompira_sendevt_pops_up_and_is_listed() {
     assert_eq!(popup.app_name, "Kompira Tray");
     assert_eq!(popup.body, DISK_FULL_BODY);
     assert_eq!(popup.urgency, Some(CRITICAL));
-    assert_eq!(popup.actions, actions(&[(OPEN, "Open"), (REMEDY, "Run restart_process")]), "the Alert channel has a remedy");
+    assert_eq!(
+        popup.actions,
+        actions(&[(OPEN, "Open"), (REMEDY, "Run restart_process")]),
+        "the Alert channel has a remedy"
+    );
     assert_eq!(listed, [json!({"title": DISK_FULL_TITLE, "body": DISK_FULL_BODY, "severity": "High", "children": 0})]);
 }
 
@@ -162,7 +172,8 @@ async fn markup_in_alert_fields_stays_inert_text() {
     let img = r#"<img src=x onerror="document.title='pwned'">"#;
     let script = "<script>window.pwned = 1</script>";
     let svg = r#"<svg onload="window.pwned = 2"></svg>"#;
-    let (hostname, trigger_name, note) = (format!("hostname={img}"), format!("trigger_name={script}"), format!("note={svg}"));
+    let (hostname, trigger_name, note) =
+        (format!("hostname={img}"), format!("trigger_name={script}"), format!("note={svg}"));
 
     send_alert(&app, &["status=PROBLEM", "severity=5", &hostname, &trigger_name, &note]);
     let popup = app.popup("for the markup alert", |n| n.summary.contains("<script>")).await;
@@ -187,14 +198,18 @@ async fn markup_in_alert_fields_stays_inert_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
-    for (lang, send_tab, alerts_tab) in [(Lang::En, "Quick send", "Alerts"), (Lang::Ja, "クイック送信", "アラート")] {
+    for (lang, send_tab, alerts_tab) in [(Lang::En, "Quick send", "Alerts"), (Lang::Ja, "クイック送信", "アラート")]
+    {
         let app = Stack::start_with(&format!("screenshots-{}", lang.code()), lang, Graphics::GtkDefault).await;
         app.fill("#channel", DESKTOP_CHANNEL).await;
         app.fill_rows("#fields", &[("hostname", "web1"), ("severity", "4"), ("trigger_name", "Disk full")]).await;
         app.click("#send-button").await;
         sent_correlation_id(&app).await;
         send_alert(&app, &DISK_FULL);
-        send_alert(&app, &["status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries", "detail=p95 above 2 s"]);
+        send_alert(
+            &app,
+            &["status=PROBLEM", "severity=2", "hostname=db1", "trigger_name=Slow queries", "detail=p95 above 2 s"],
+        );
         listed_alerts(&app, 2).await;
         // The watcher says "connected" once a long poll has answered, here with the alerts.
         let connected = if lang == Lang::Ja { "接続中" } else { "connected" };
@@ -256,8 +271,15 @@ async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() 
     assert_eq!(processes["count"], 1, "one run on the stand-in: {processes}");
     let process = &processes["results"][0];
     assert_eq!((&process["abspath"], &process["job"]), (&json!(process_path), &json!(stack::REMEDY_JOBFLOW)));
-    assert_eq!((&process["status"], &process["result"]), (&json!("DONE"), &json!("restarted on web1")), "host came from the alert");
-    assert!(shown.starts_with(&format!("{}: DONE · {process_path}", stack::REMEDY_JOBFLOW)), "the alert shows its run: {shown}");
+    assert_eq!(
+        (&process["status"], &process["result"]),
+        (&json!("DONE"), &json!("restarted on web1")),
+        "host came from the alert"
+    );
+    assert!(
+        shown.starts_with(&format!("{}: DONE · {process_path}", stack::REMEDY_JOBFLOW)),
+        "the alert shows its run: {shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

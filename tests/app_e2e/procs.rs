@@ -24,15 +24,15 @@ impl Proc {
     /// Starts `command` with stderr (and stdout unless `capture_stdout`) going to `log`.
     pub fn spawn(name: &'static str, mut command: Command, log: &Path, capture_stdout: bool) -> Result<Self, String> {
         let log_file = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let stdout = if capture_stdout {
-            Stdio::piped()
-        } else {
-            log_file.try_clone().map_err(|e| e.to_string())?.into()
-        };
+        let stdout =
+            if capture_stdout { Stdio::piped() } else { log_file.try_clone().map_err(|e| e.to_string())?.into() };
         command.stdin(Stdio::null()).stdout(stdout).stderr(log_file).process_group(0);
-        let child = command
-            .spawn()
-            .map_err(|e| format!("cannot start {name} ({:?}): {e}; is it installed? (scripts/setup.sh installs it)", command.get_program()))?;
+        let child = command.spawn().map_err(|e| {
+            format!(
+                "cannot start {name} ({:?}): {e}; is it installed? (scripts/setup.sh installs it)",
+                command.get_program()
+            )
+        })?;
         Ok(Self { name, log: log.to_path_buf(), child })
     }
 
@@ -61,10 +61,19 @@ impl Proc {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("{} exited ({status}) before listening on {address}{}", self.name, self.log_tail()));
+                return Err(format!(
+                    "{} exited ({status}) before listening on {address}{}",
+                    self.name,
+                    self.log_tail()
+                ));
             }
             if Instant::now() >= deadline {
-                return Err(format!("{} does not listen on {address} after {} s{}", self.name, timeout.as_secs(), self.log_tail()));
+                return Err(format!(
+                    "{} does not listen on {address} after {} s{}",
+                    self.name,
+                    timeout.as_secs(),
+                    self.log_tail()
+                ));
             }
             std::thread::sleep(Duration::from_millis(POLL_INTERVAL_MILLIS));
         }
@@ -79,10 +88,8 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         // The group id is the child's pid (process_group(0)); `kill` needs no unsafe code.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

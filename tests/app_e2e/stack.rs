@@ -150,9 +150,8 @@ impl Stack {
 
     async fn start_full(name: &str, lang: Lang, graphics: Graphics, peer: RestPeer) -> Stack {
         let io_queue = testkit::lock_io_queue().await;
-        let stack = launch(name, lang, graphics, peer, io_queue)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: cannot start: {e}"));
+        let stack =
+            launch(name, lang, graphics, peer, io_queue).await.unwrap_or_else(|e| panic!("{name}: cannot start: {e}"));
         stack.text_when("#status", "the app's status", |t| !t.is_empty() && t != "…").await;
         stack
     }
@@ -230,7 +229,8 @@ impl Stack {
     /// Picks the option with `value` in a `<select>` and checks the select took it.
     pub async fn choose(&self, select: &str, value: &str) {
         self.click(&format!("{select} option[value=\"{value}\"]")).await;
-        let chosen = self.script("return document.querySelector(arguments[0]).value;", serde_json::json!([select])).await;
+        let chosen =
+            self.script("return document.querySelector(arguments[0]).value;", serde_json::json!([select])).await;
         if chosen != value {
             self.fail(format!("chose {value:?} in {select}, but it holds {chosen}"));
         }
@@ -312,7 +312,9 @@ impl Stack {
     fn run_to_success(&self, what: &str, command: Command) {
         match procs::run(what, command, SENDEVT_TIMEOUT) {
             Ok(output) if output.status.success() => {}
-            Ok(output) => self.fail(format!("{what} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr))),
+            Ok(output) => {
+                self.fail(format!("{what} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr)))
+            }
             Err(e) => self.fail(e),
         }
     }
@@ -354,13 +356,22 @@ impl Stack {
     }
 
     /// Polls `probe` until it yields a value; fails after `timeout` naming `what`.
-    pub async fn wait<T>(&self, what: &str, timeout: Duration, probe: impl AsyncFn() -> Result<Option<T>, DriverError>) -> T {
+    pub async fn wait<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        probe: impl AsyncFn() -> Result<Option<T>, DriverError>,
+    ) -> T {
         self.try_wait(timeout, probe).await.unwrap_or_else(|e| self.fail(format!("{e} for {what}")))
     }
 
     /// Polls `probe` until it yields a value. An element that went stale (the page re-rendered
     /// it between two calls) is looked up again on the next round.
-    async fn try_wait<T>(&self, timeout: Duration, probe: impl AsyncFn() -> Result<Option<T>, DriverError>) -> Result<T, String> {
+    async fn try_wait<T>(
+        &self,
+        timeout: Duration,
+        probe: impl AsyncFn() -> Result<Option<T>, DriverError>,
+    ) -> Result<T, String> {
         let deadline = Instant::now() + timeout;
         loop {
             match probe().await {
@@ -450,7 +461,9 @@ impl Drop for AgentStopper {
         let _ = stream.write_all(b"{\"call\": \"ping\"}\n");
         let mut answer = String::new();
         let _ = std::io::BufReader::new(stream).read_line(&mut answer);
-        let Some(pid) = serde_json::from_str::<serde_json::Value>(&answer).ok().and_then(|v| v["ok"].as_u64()) else { return };
+        let Some(pid) = serde_json::from_str::<serde_json::Value>(&answer).ok().and_then(|v| v["ok"].as_u64()) else {
+            return;
+        };
         let _ = Command::new("kill").arg(pid.to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {

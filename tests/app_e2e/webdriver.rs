@@ -50,12 +50,14 @@ impl Session {
         let capabilities = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
             "application": application, "args": args,
         }}}});
-        let answer = session
-            .call(reqwest::Method::POST, "/session", Some(capabilities), NEW_SESSION_TIMEOUT_SECS)
-            .await?;
+        let answer =
+            session.call(reqwest::Method::POST, "/session", Some(capabilities), NEW_SESSION_TIMEOUT_SECS).await?;
         session.id = answer["sessionId"]
             .as_str()
-            .ok_or_else(|| DriverError { code: "bad answer".into(), message: format!("new session: no sessionId in {answer}") })?
+            .ok_or_else(|| DriverError {
+                code: "bad answer".into(),
+                message: format!("new session: no sessionId in {answer}"),
+            })?
             .to_owned();
         Ok(session)
     }
@@ -133,7 +135,8 @@ impl Session {
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, timeout_secs: u64) -> Result<Value> {
         let what = format!("{method} {path}");
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).timeout(Duration::from_secs(timeout_secs));
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.base)).timeout(Duration::from_secs(timeout_secs));
         if let Some(body) = body {
             request = request.json(&body);
         }

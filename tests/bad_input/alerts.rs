@@ -18,8 +18,11 @@ fn watched(name: &str, payload: Vec<u8>, expect: Expect, shows: &'static [&'stat
     case(name, move || {
         let port = fake::start(Peer::Answer(http("200 OK", "application/json", &payload)));
         let url = format!("http://127.0.0.1:{port}");
-        let mut run = Run::new("kompira", &["--url", &url, "--request-timeout", "5", "channel", "watch", "/root/channels/Desktop", "--count", "1"])
-            .env("KOMPIRA_TOKEN", "t0ken");
+        let mut run = Run::new(
+            "kompira",
+            &["--url", &url, "--request-timeout", "5", "channel", "watch", "/root/channels/Desktop", "--count", "1"],
+        )
+        .env("KOMPIRA_TOKEN", "t0ken");
         if matches!(expect, Expect::Runs(_)) {
             run = run.limit(std::time::Duration::from_secs(4));
         }
@@ -66,16 +69,41 @@ pub fn cases() -> Vec<Case> {
             &[],
         ),
         watched("invalid_utf8", b"{\"trigger_name\": \"caf\xE9\"}".to_vec(), Runs(&["is not Kompira JSON"]), &[]),
-        watched("terminal_escapes_in_title", message(json!({ "trigger_name": "\u{1b}[2J\u{1b}]0;owned\u{7}Disk full" })), OK, &["Disk full"]),
-        watched("control_characters_everywhere", message(json!({ "host\u{1}name": "web\u{0}1", "detail": "a\rb\u{8}c\u{7f}" })), OK, &[]),
+        watched(
+            "terminal_escapes_in_title",
+            message(json!({ "trigger_name": "\u{1b}[2J\u{1b}]0;owned\u{7}Disk full" })),
+            OK,
+            &["Disk full"],
+        ),
+        watched(
+            "control_characters_everywhere",
+            message(json!({ "host\u{1}name": "web\u{0}1", "detail": "a\rb\u{8}c\u{7f}" })),
+            OK,
+            &[],
+        ),
         watched("bidi_override", message(json!({ "trigger_name": "\u{202e}lmth.exe" })), OK, &["lmth.exe"]),
-        watched("html_and_script", message(json!({ "trigger_name": "<script>alert(1)</script>", "detail": "<img src=x onerror=alert(2)>" })), OK, &["<script>alert(1)</script>"]),
+        watched(
+            "html_and_script",
+            message(json!({ "trigger_name": "<script>alert(1)</script>", "detail": "<img src=x onerror=alert(2)>" })),
+            OK,
+            &["<script>alert(1)</script>"],
+        ),
         watched("huge_field", message(json!({ "trigger_name": "big", "detail": "y".repeat(1 << 20) })), OK, &["big"]),
         watched("huge_title", message(json!({ "trigger_name": "T".repeat(100_000) })), OK, &["TTTT"]),
         watched("ten_thousand_fields", message(Value::Object(many_fields)), OK, &[]),
         watched("newline_flood", message(json!({ "detail": "\n".repeat(100_000) })), OK, &[]),
-        watched("combining_marks_flood", message(json!({ "trigger_name": format!("a{}", "\u{301}".repeat(50_000)) })), OK, &[]),
-        watched("severity_an_object", message(json!({ "severity": { "level": 5 }, "trigger_name": "odd" })), OK, &["odd"]),
+        watched(
+            "combining_marks_flood",
+            message(json!({ "trigger_name": format!("a{}", "\u{301}".repeat(50_000)) })),
+            OK,
+            &[],
+        ),
+        watched(
+            "severity_an_object",
+            message(json!({ "severity": { "level": 5 }, "trigger_name": "odd" })),
+            OK,
+            &["odd"],
+        ),
         watched("severity_out_of_range", message(json!({ "severity": 99, "trigger_name": "odd" })), OK, &["odd"]),
         watched("severity_negative", message(json!({ "severity": -1, "trigger_name": "odd" })), OK, &["odd"]),
         watched("a_bare_number", b"1e308".to_vec(), OK, &[]),
@@ -83,7 +111,12 @@ pub fn cases() -> Vec<Case> {
         watched("null", b"null".to_vec(), OK, &[]),
         watched("an_array", message(json!([1, "two", { "three": 3 }])), OK, &[]),
         watched("an_empty_object", b"{}".to_vec(), OK, &[]),
-        watched("lone_surrogate_escape", br#"{"trigger_name": "\ud800"}"#.to_vec(), Runs(&["is not Kompira JSON"]), &[]),
+        watched(
+            "lone_surrogate_escape",
+            br#"{"trigger_name": "\ud800"}"#.to_vec(),
+            Runs(&["is not Kompira JSON"]),
+            &[],
+        ),
         watched("duplicate_keys", br#"{"trigger_name": "first", "trigger_name": "second"}"#.to_vec(), OK, &["second"]),
     ]
 }

@@ -60,23 +60,74 @@ pub fn cases() -> Vec<Case> {
         }),
         fake_peer("accepts_and_says_nothing", Peer::Silent, &[], Fails(1, &[CONNECT, "within 3 s"])),
         fake_peer("hangs_up_at_once", Peer::HangUp, &[], Fails(1, &[CONNECT])),
-        fake_peer("speaks_http", Peer::Answer(fake::http("400 Bad Request", "text/plain", b"no")), &[], Fails(1, &[CONNECT])),
-        fake_peer("answers_another_amqp_version", Peer::Answer(b"AMQP\x00\x00\x09\x00".to_vec()), &[], Fails(1, &[CONNECT])),
+        fake_peer(
+            "speaks_http",
+            Peer::Answer(fake::http("400 Bad Request", "text/plain", b"no")),
+            &[],
+            Fails(1, &[CONNECT]),
+        ),
+        fake_peer(
+            "answers_another_amqp_version",
+            Peer::Answer(b"AMQP\x00\x00\x09\x00".to_vec()),
+            &[],
+            Fails(1, &[CONNECT]),
+        ),
         fake_peer("greets_with_garbage_frames", Peer::Greet(vec![0xCE; 4096]), &[], Fails(1, &[CONNECT])),
         fake_peer("tls_to_a_silent_peer", Peer::Silent, &["--ssl"], Fails(1, &[CONNECT, "within 3 s"])),
         fake_peer("tls_to_a_peer_that_hangs_up", Peer::HangUp, &["--ssl"], Fails(1, &[CONNECT])),
-        broker("wrong_password", &["--port", "5672", "--user", "guest", "--password", "wrong"], Fails(1, &[CONNECT, "ACCESS_REFUSED"])),
-        broker("unknown_user", &["--port", "5672", "--user", "nobody-here", "--password", "x"], Fails(1, &[CONNECT, "ACCESS_REFUSED"])),
+        broker(
+            "wrong_password",
+            &["--port", "5672", "--user", "guest", "--password", "wrong"],
+            Fails(1, &[CONNECT, "ACCESS_REFUSED"]),
+        ),
+        broker(
+            "unknown_user",
+            &["--port", "5672", "--user", "nobody-here", "--password", "x"],
+            Fails(1, &[CONNECT, "ACCESS_REFUSED"]),
+        ),
         broker("tls_to_the_plain_port", &["--port", "5672", "--ssl"], Fails(1, &[CONNECT, "TLS"])),
         broker("plain_to_the_tls_port", &["--port", "5671", "--no-ssl"], Fails(1, &[CONNECT])),
         case("untrusted_server_certificate", || {
-            let run = run_sendevt(&["--server", BROKER, "--port", "5671", "--ssl", "--ssl-verify", "--ssl-cacertfile", &pki("rogue-ca.crt"), "--ssl-certfile", &pki("client.crt"), "--ssl-keyfile", &pki("client.key")], &[]);
+            let run = run_sendevt(
+                &[
+                    "--server",
+                    BROKER,
+                    "--port",
+                    "5671",
+                    "--ssl",
+                    "--ssl-verify",
+                    "--ssl-cacertfile",
+                    &pki("rogue-ca.crt"),
+                    "--ssl-certfile",
+                    &pki("client.crt"),
+                    "--ssl-keyfile",
+                    &pki("client.key"),
+                ],
+                &[],
+            );
             check(&run.run(&Sandbox::new()), Fails(1, &[CONNECT, "certificate"]))
         }),
-        broker("ca_file_not_pem", &["--port", "5671", "--ssl", "--ssl-verify", "--ssl-cacertfile", "/etc/hostname"], Fails(1, &["Failed to setup amqp: ", "/etc/hostname", "no PEM certificate"])),
+        broker(
+            "ca_file_not_pem",
+            &["--port", "5671", "--ssl", "--ssl-verify", "--ssl-cacertfile", "/etc/hostname"],
+            Fails(1, &["Failed to setup amqp: ", "/etc/hostname", "no PEM certificate"]),
+        ),
         case("client_key_missing", || {
             let run = run_sendevt(
-                &["--server", BROKER, "--port", "5671", "--ssl", "--ssl-verify", "--ssl-cacertfile", &pki("ca.crt"), "--ssl-certfile", &pki("client.crt"), "--ssl-keyfile", "/nonexistent/client.key"],
+                &[
+                    "--server",
+                    BROKER,
+                    "--port",
+                    "5671",
+                    "--ssl",
+                    "--ssl-verify",
+                    "--ssl-cacertfile",
+                    &pki("ca.crt"),
+                    "--ssl-certfile",
+                    &pki("client.crt"),
+                    "--ssl-keyfile",
+                    "/nonexistent/client.key",
+                ],
                 &[],
             );
             check(&run.run(&Sandbox::new()), Fails(1, &["Failed to setup amqp: ", "/nonexistent/client.key"]))

@@ -104,7 +104,11 @@ pub fn cases() -> Vec<Case> {
             [b"[kompira]\n; ".as_slice(), &[0x83, 0x65, 0x83, 0x58, 0x83, 0x67], b"\nsite_id = 1\n"].concat(),
             Fails(1, &[LOAD, "not UTF-8", "line 2"]),
         ),
-        sendevt("latin1_value", b"[event]\nchannel = /root/caf\xE9\n".to_vec(), Fails(1, &[LOAD, "not UTF-8", "line 2"])),
+        sendevt(
+            "latin1_value",
+            b"[event]\nchannel = /root/caf\xE9\n".to_vec(),
+            Fails(1, &[LOAD, "not UTF-8", "line 2"]),
+        ),
         sendevt("binary_garbage", garbage(4096, 7), Fails(1, &[LOAD, "kompira.conf"])),
         sendevt("control_characters", "\x01\x02\x1b[31m\x7f\n", Fails(1, &[LOAD, ":1:"])),
         sendevt("huge_file", huge, Fails(1, &[LOAD, "larger than"])),
@@ -123,17 +127,37 @@ pub fn cases() -> Vec<Case> {
             check(&outcome, Fails(1, &[LOAD, "not a regular file"]))
         }),
         // A bad value for every kind of key.
-        sendevt("site_id_not_a_number", "[kompira]\nsite_id = abc\n", Fails(1, &[LOAD, ":2: [kompira] site_id", "abc"])),
+        sendevt(
+            "site_id_not_a_number",
+            "[kompira]\nsite_id = abc\n",
+            Fails(1, &[LOAD, ":2: [kompira] site_id", "abc"]),
+        ),
         sendevt("site_id_overflow", "[kompira]\nsite_id = 99999999999999999999\n", Fails(1, &[LOAD, "site_id"])),
         sendevt("port_out_of_range", "[amqp-connection]\nport = 70000\n", Fails(1, &[LOAD, "port", "out of range"])),
         sendevt("port_negative", "[amqp-connection]\nport = -5\n", Fails(1, &[LOAD, "port", "out of range"])),
         sendevt("port_text", "[amqp-connection]\nport = amqp\n", Fails(1, &[LOAD, "port"])),
         sendevt("ssl_not_boolean", "[amqp-connection]\nssl = maybe\n", Fails(1, &[LOAD, "ssl", "maybe"])),
         sendevt("ssl_verify_number", "[amqp-connection]\nssl_verify = 2\n", Fails(1, &[LOAD, "ssl_verify"])),
-        sendevt("max_retry_negative", "[amqp-connection]\nmax_retry = -1\n", Fails(1, &[LOAD, "max_retry", "out of range"])),
-        sendevt("retry_interval_fraction", "[amqp-connection]\nretry_interval = 1.5\n", Fails(1, &[LOAD, "retry_interval"])),
-        sendevt("heartbeat_text", "[amqp-connection]\nheartbeat_interval = often\n", Fails(1, &[LOAD, "heartbeat_interval"])),
-        sendevt("connect_timeout_zero", "[amqp-connection]\nconnect_timeout = 0\n", Fails(1, &[LOAD, "connect_timeout", "out of range"])),
+        sendevt(
+            "max_retry_negative",
+            "[amqp-connection]\nmax_retry = -1\n",
+            Fails(1, &[LOAD, "max_retry", "out of range"]),
+        ),
+        sendevt(
+            "retry_interval_fraction",
+            "[amqp-connection]\nretry_interval = 1.5\n",
+            Fails(1, &[LOAD, "retry_interval"]),
+        ),
+        sendevt(
+            "heartbeat_text",
+            "[amqp-connection]\nheartbeat_interval = often\n",
+            Fails(1, &[LOAD, "heartbeat_interval"]),
+        ),
+        sendevt(
+            "connect_timeout_zero",
+            "[amqp-connection]\nconnect_timeout = 0\n",
+            Fails(1, &[LOAD, "connect_timeout", "out of range"]),
+        ),
         sendevt("logmaxsz_with_unit", "[logging]\nlogmaxsz = 1GB\n", Fails(1, &[LOAD, "logmaxsz"])),
         sendevt("logbackup_words", "[logging]\nlogbackup = ten\n", Fails(1, &[LOAD, "logbackup"])),
         sendevt("loglevel_unknown", "[logging]\nloglevel = LOUD\n", Fails(1, &[LOAD, "loglevel", "DEBUG"])),
@@ -146,17 +170,34 @@ pub fn cases() -> Vec<Case> {
         cli("rest_token_control_character", key("rest", "token", "abc\x07def"), Fails(1, &["kompira: ", "token"])),
         cli("rest_ca_file_missing", key("rest", "ca_file", "/nonexistent/ca.pem"), Fails(1, &["kompira: ", "ca.pem"])),
         cli("rest_ca_file_not_pem", key("rest", "ca_file", "/etc/hostname"), Fails(1, &["kompira: ", "hostname"])),
-        cli("notify_min_severity_unknown", key("notify", "min_severity", "Terrible"), Fails(1, &["kompira: ", "min_severity"])),
-        cli("notify_breakthrough_unknown", key("notify", "breakthrough", "Bogus"), Fails(1, &["kompira: ", "breakthrough"])),
-        cli("notify_quiet_hours_bad_times", key("notify", "quiet_hours", "25:00-99:00"), Fails(1, &["kompira: ", "quiet_hours"])),
+        cli(
+            "notify_min_severity_unknown",
+            key("notify", "min_severity", "Terrible"),
+            Fails(1, &["kompira: ", "min_severity"]),
+        ),
+        cli(
+            "notify_breakthrough_unknown",
+            key("notify", "breakthrough", "Bogus"),
+            Fails(1, &["kompira: ", "breakthrough"]),
+        ),
+        cli(
+            "notify_quiet_hours_bad_times",
+            key("notify", "quiet_hours", "25:00-99:00"),
+            Fails(1, &["kompira: ", "quiet_hours"]),
+        ),
         cli("notify_sound_not_boolean", key("notify", "sound", "loud"), Fails(1, &["kompira: ", "sound"])),
-        cli("notify_remedies_one_word", key("notify", "remedies", "/root/channels/A"), Fails(1, &["kompira: ", "remedies"])),
+        cli(
+            "notify_remedies_one_word",
+            key("notify", "remedies", "/root/channels/A"),
+            Fails(1, &["kompira: ", "remedies"]),
+        ),
         cli("notify_channels_relative", key("notify", "channels", "channels/A"), Fails(1, &["kompira: ", "channels"])),
         sendevt("secrets_store_unknown", "[secrets]\nstore = vault\n", Fails(1, &[LOAD, "[secrets] store", "keyring"])),
         case("keyring_unreachable_falls_back_to_the_file", || {
             // No D-Bus session in the sandbox: the file's password is used, and the log says why.
             let sandbox = Sandbox::new();
-            let conf = sandbox.file("kompira.conf", b"[secrets]\nstore = keyring\n[amqp-connection]\npassword = from-file\n");
+            let conf =
+                sandbox.file("kompira.conf", b"[secrets]\nstore = keyring\n[amqp-connection]\npassword = from-file\n");
             let outcome = Run::new("kompira_sendevt", &["-c", &arg(&conf), "-t"]).run(&sandbox);
             check(&outcome, Succeeds(&["store = keyring", "password = ********", "keyring cannot be reached"]))
         }),

@@ -38,7 +38,8 @@ pub fn cases() -> Vec<Case> {
         case("amqp_url_other_vhost_is_named_in_the_log", || {
             // Accepted as the official tool accepts it, but not silently: the log says so.
             let sandbox = Sandbox::new();
-            let run = Run::new("kompira_sendevt", &["--dry-run", "x=1"]).env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/kompira");
+            let run = Run::new("kompira_sendevt", &["--dry-run", "x=1"])
+                .env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/kompira");
             check(&run.run(&sandbox), Succeeds(&["\"server\": \"127.0.0.1\""]))?;
             let log = sandbox.logs();
             if !log.contains("vhost \"kompira\", which is ignored") {
@@ -48,7 +49,12 @@ pub fn cases() -> Vec<Case> {
         }),
         sendevt("amqp_url_empty_is_unset", "AMQP_URL", "", Succeeds(&["\"server\": \"localhost\""])),
         sendevt("amqp_url_bad_percent", "AMQP_URL", "amqp://us%zzer:pa%@h/", Succeeds(&["\"server\": \"h\""])),
-        sendevt("ssl_verify_not_boolean", "AMQP_SSL_VERIFY", "sometimes", Fails(1, &[LOAD, "AMQP_SSL_VERIFY", "sometimes"])),
+        sendevt(
+            "ssl_verify_not_boolean",
+            "AMQP_SSL_VERIFY",
+            "sometimes",
+            Fails(1, &[LOAD, "AMQP_SSL_VERIFY", "sometimes"]),
+        ),
         sendevt("max_retry_text", "AMQP_MAX_RETRY", "many", Fails(1, &[LOAD, "AMQP_MAX_RETRY", "many"])),
         sendevt("max_retry_negative", "AMQP_MAX_RETRY", "-3", Fails(1, &[LOAD, "AMQP_MAX_RETRY", "out of range"])),
         sendevt("retry_interval_float", "AMQP_RETRY_INTERVAL", "1e3", Fails(1, &[LOAD, "AMQP_RETRY_INTERVAL"])),
@@ -56,15 +62,23 @@ pub fn cases() -> Vec<Case> {
         sendevt("logging_maxsz_negative", "LOGGING_MAXSZ", "-1", Fails(1, &[LOAD, "LOGGING_MAXSZ", "out of range"])),
         sendevt("logging_backup_text", "LOGGING_BACKUP", "all", Fails(1, &[LOAD, "LOGGING_BACKUP"])),
         sendevt("logging_when_unknown", "LOGGING_WHEN", "EASTER", Fails(1, &[LOAD, "LOGGING_WHEN", "MIDNIGHT"])),
-        sendevt("logging_dir_missing_warns", "LOGGING_DIR", "/nonexistent/logs", Succeeds(&["/nonexistent/logs", "\"amqp_opts\""])),
+        sendevt(
+            "logging_dir_missing_warns",
+            "LOGGING_DIR",
+            "/nonexistent/logs",
+            Succeeds(&["/nonexistent/logs", "\"amqp_opts\""]),
+        ),
         sendevt("logging_dir_is_a_file", "LOGGING_DIR", "/etc/hostname", Succeeds(&["/etc/hostname", "\"amqp_opts\""])),
         sendevt("user_config_dir_is_a_file", "XDG_CONFIG_HOME", "/etc/hostname", Succeeds(&["\"amqp_opts\""])),
         case("amqp_url_not_utf8", || {
-            let run = Run::new("kompira_sendevt", &["--dry-run", "x=1"]).env("AMQP_URL", OsString::from_vec(b"amqp://h\xE9st/".to_vec()));
+            let run = Run::new("kompira_sendevt", &["--dry-run", "x=1"])
+                .env("AMQP_URL", OsString::from_vec(b"amqp://h\xE9st/".to_vec()));
             check(&run.run(&Sandbox::new()), Fails(1, &[LOAD, "AMQP_URL", "UTF-8"]))
         }),
         case("locale_unknown_for_decode_stdin", || {
-            let run = Run::new("kompira_sendevt", &["--decode-stdin", "--dry-run"]).env("LANG", "xx_XX.KLINGON").stdin(b"text");
+            let run = Run::new("kompira_sendevt", &["--decode-stdin", "--dry-run"])
+                .env("LANG", "xx_XX.KLINGON")
+                .stdin(b"text");
             check(&run.run(&Sandbox::new()), Succeeds(&["\"amqp_opts\""]))
         }),
         kompira("kompira_url_bad", "KOMPIRA_URL", "not a url", Fails(1, &["KOMPIRA_URL", "url"])),

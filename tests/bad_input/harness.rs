@@ -97,7 +97,13 @@ pub struct Run<'a> {
 
 impl<'a> Run<'a> {
     pub fn new(program: &'a str, args: &[&str]) -> Run<'a> {
-        Run { program, args: args.iter().map(OsString::from).collect(), env: Vec::new(), stdin: Vec::new(), limit: CASE_TIMEOUT }
+        Run {
+            program,
+            args: args.iter().map(OsString::from).collect(),
+            env: Vec::new(),
+            stdin: Vec::new(),
+            limit: CASE_TIMEOUT,
+        }
     }
 
     pub fn env(mut self, name: &str, value: impl Into<OsString>) -> Self {
@@ -235,10 +241,8 @@ pub fn run_table(table: &str, cases: Vec<(String, Box<dyn Fn() -> Result<(), Str
     let mut failures = Vec::new();
     for chunk in cases.chunks(PARALLEL_CASES) {
         let verdicts: Vec<(String, Result<(), String>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|(name, case)| (name.clone(), scope.spawn(move || case())))
-                .collect();
+            let handles: Vec<_> =
+                chunk.iter().map(|(name, case)| (name.clone(), scope.spawn(move || case()))).collect();
             handles
                 .into_iter()
                 .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err("the case itself panicked".into()))))

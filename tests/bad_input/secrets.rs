@@ -47,8 +47,11 @@ fn sendevt_conf(name: &str, args: &'static [&'static str]) -> Case {
 fn sendevt_url(name: &str, url: &'static str, args: &'static [&'static str]) -> Case {
     case(name, move || {
         let sandbox = Sandbox::new();
-        let mut run = Run::new("kompira_sendevt", &["--debug", "--loglevel", "DEBUG", "--max-retry", "0", "--connect-timeout", "3"])
-            .env("AMQP_URL", url.replace("SECRET", SECRET));
+        let mut run = Run::new(
+            "kompira_sendevt",
+            &["--debug", "--loglevel", "DEBUG", "--max-retry", "0", "--connect-timeout", "3"],
+        )
+        .env("AMQP_URL", url.replace("SECRET", SECRET));
         for a in args {
             run = run.arg(a);
         }
@@ -78,7 +81,8 @@ fn kompira(name: &str, peer: Option<Peer>, scheme: &'static str, args: &'static 
 }
 
 pub fn cases() -> Vec<Case> {
-    let refused = || Some(Peer::Answer(http("401 Unauthorized", "application/json", br#"{"detail": "Invalid token."}"#)));
+    let refused =
+        || Some(Peer::Answer(http("401 Unauthorized", "application/json", br#"{"detail": "Invalid token."}"#)));
     vec![
         sendevt_conf("sendevt_dry_run", &["--dry-run", "x=1"]),
         sendevt_conf("sendevt_test_settings", &["-t"]),
@@ -94,26 +98,76 @@ pub fn cases() -> Vec<Case> {
         case("sendevt_password_flag_silent_peer", || {
             let sandbox = Sandbox::new();
             let port = fake::start(Peer::Silent).to_string();
-            let run = Run::new("kompira_sendevt", &["--debug", "--loglevel", "DEBUG", "--port", &port, "--password", SECRET, "--max-retry", "0", "--connect-timeout", "2", "x=1"]);
+            let run = Run::new(
+                "kompira_sendevt",
+                &[
+                    "--debug",
+                    "--loglevel",
+                    "DEBUG",
+                    "--port",
+                    &port,
+                    "--password",
+                    SECRET,
+                    "--max-retry",
+                    "0",
+                    "--connect-timeout",
+                    "2",
+                    "x=1",
+                ],
+            );
             no_leak(&sandbox, run)
         }),
         kompira("rest_refused_token", refused(), "http", &["process", "show", "1"]),
         kompira("rest_refused_token_on_run", refused(), "http", &["jobflow", "run", "/root/x", "-p", "a=1"]),
-        kompira("rest_server_error", Some(Peer::Answer(http("500 Internal Server Error", "text/html", b"<h1>oops</h1>"))), "http", &["channel", "send", "/root/c", "a=1"]),
+        kompira(
+            "rest_server_error",
+            Some(Peer::Answer(http("500 Internal Server Error", "text/html", b"<h1>oops</h1>"))),
+            "http",
+            &["channel", "send", "/root/c", "a=1"],
+        ),
         kompira("rest_closed_port", None, "http", &["process", "show", "1"]),
         kompira("rest_silent_server", Some(Peer::Silent), "http", &["process", "show", "1"]),
-        kompira("rest_tls_to_plain_port", Some(Peer::Answer(http("200 OK", "application/json", b"{}"))), "https", &["process", "show", "1"]),
-        kompira("rest_redirect", Some(Peer::Answer(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/\r\nContent-Length: 0\r\n\r\n".to_vec())), "http", &["process", "show", "1"]),
-        kompira("rest_token_in_url_query", None, "http", &["--url", "http://127.0.0.1:PORT/?token=S3cr3t-T0ken-XYZ", "process", "show", "1"]),
-        kompira("rest_password_in_url", None, "http", &["--url", "http://user:S3cr3t-T0ken-XYZ@127.0.0.1:PORT/", "process", "show", "1"]),
+        kompira(
+            "rest_tls_to_plain_port",
+            Some(Peer::Answer(http("200 OK", "application/json", b"{}"))),
+            "https",
+            &["process", "show", "1"],
+        ),
+        kompira(
+            "rest_redirect",
+            Some(Peer::Answer(
+                b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            )),
+            "http",
+            &["process", "show", "1"],
+        ),
+        kompira(
+            "rest_token_in_url_query",
+            None,
+            "http",
+            &["--url", "http://127.0.0.1:PORT/?token=S3cr3t-T0ken-XYZ", "process", "show", "1"],
+        ),
+        kompira(
+            "rest_password_in_url",
+            None,
+            "http",
+            &["--url", "http://user:S3cr3t-T0ken-XYZ@127.0.0.1:PORT/", "process", "show", "1"],
+        ),
         case("rest_token_flag_with_bad_character", || {
             let sandbox = Sandbox::new();
-            let run = Run::new("kompira", &["--url", "http://127.0.0.1:9", "--token", &format!("{SECRET}\u{7}"), "process", "show", "1"]).env("RUST_LOG", "trace");
+            let run = Run::new(
+                "kompira",
+                &["--url", "http://127.0.0.1:9", "--token", &format!("{SECRET}\u{7}"), "process", "show", "1"],
+            )
+            .env("RUST_LOG", "trace");
             no_leak(&sandbox, run)
         }),
         case("rest_token_env_bad_url", || {
             let sandbox = Sandbox::new();
-            let run = Run::new("kompira", &["process", "show", "1"]).env("KOMPIRA_TOKEN", SECRET).env("KOMPIRA_URL", format!("ftp://user:{SECRET}@x/?token={SECRET}")).env("RUST_LOG", "trace");
+            let run = Run::new("kompira", &["process", "show", "1"])
+                .env("KOMPIRA_TOKEN", SECRET)
+                .env("KOMPIRA_URL", format!("ftp://user:{SECRET}@x/?token={SECRET}"))
+                .env("RUST_LOG", "trace");
             no_leak(&sandbox, run)
         }),
     ]

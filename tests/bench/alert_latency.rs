@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use kompira_core::event::message::{properties, Stamp};
 use kompira_core::event::{Event, EventBody, IO_QUEUE};
 use kompira_core::rest::{Client, RestSettings};
@@ -17,10 +18,11 @@ use kompira_core::secret::Secret;
 use kompira_core::watch::{AlertSink, Decision, Notification, WatchConfig, Watcher};
 use kompira_sim::{Definitions, SimConfig};
 use kompira_testkit as testkit;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
-use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 const TOKEN: &str = "bench-token";
@@ -79,10 +81,17 @@ async fn measure_peer(connection: &Connection, publisher: &lapin::Channel, count
         let body = format!("{{\"seq\": \"{seq}\"}}");
         let started = Instant::now();
         publisher
-            .basic_publish("".into(), PEER_QUEUE.into(), BasicPublishOptions::default(), body.as_bytes(), BasicProperties::default())
+            .basic_publish(
+                "".into(),
+                PEER_QUEUE.into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                BasicProperties::default(),
+            )
             .await
             .unwrap();
-        let delivery = tokio::time::timeout(ARRIVAL_TIMEOUT, next_delivery(&mut consumer)).await.expect("peer delivery");
+        let delivery =
+            tokio::time::timeout(ARRIVAL_TIMEOUT, next_delivery(&mut consumer)).await.expect("peer delivery");
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         delivery.ack(BasicAckOptions::default()).await.unwrap();
         tokio::time::sleep(GAP).await;
@@ -116,7 +125,8 @@ async fn measure_pipeline(url: &str, publisher: &lapin::Channel, count: usize) -
     })
     .unwrap();
     let (arrivals, mut arrived) = mpsc::unbounded_channel();
-    let watcher = Watcher::spawn(Arc::new(client), Arc::new(ArrivalSink(arrivals)), WatchConfig::new(vec![CHANNEL.into()]));
+    let watcher =
+        Watcher::spawn(Arc::new(client), Arc::new(ArrivalSink(arrivals)), WatchConfig::new(vec![CHANNEL.into()]));
     // Let the first long poll reach the server.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -130,7 +140,13 @@ async fn measure_pipeline(url: &str, publisher: &lapin::Channel, count: usize) -
         let stamp = Stamp::now();
         let started = Instant::now();
         publisher
-            .basic_publish("".into(), IO_QUEUE.into(), BasicPublishOptions::default(), &event.body.to_wire(), properties(&event, &stamp, None))
+            .basic_publish(
+                "".into(),
+                IO_QUEUE.into(),
+                BasicPublishOptions::default(),
+                &event.body.to_wire(),
+                properties(&event, &stamp, None),
+            )
             .await
             .unwrap();
         let arrival = tokio::time::timeout(ARRIVAL_TIMEOUT, arrived.recv())

@@ -205,7 +205,9 @@ impl Received {
         let seen = self.0.lock().unwrap();
         let mut delays: Vec<Duration> = seen
             .iter()
-            .filter_map(|(id, (_, at))| sent_at.get(usize::try_from(*id).ok()?).map(|sent| at.saturating_duration_since(*sent)))
+            .filter_map(|(id, (_, at))| {
+                sent_at.get(usize::try_from(*id).ok()?).map(|sent| at.saturating_duration_since(*sent))
+            })
             .collect();
         delays.sort();
         delays
@@ -227,13 +229,21 @@ fn rss_kb(pid: u32) -> i64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
-            status.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()))
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()))
         })
         .unwrap_or(0)
 }
 
 /// Starts the watcher; its warnings (each failed long poll, with the attempt number) go to `log`.
-fn start_watcher(conf: &std::path::Path, log: &std::path::Path, channel: &str, poll_secs: u64, received: Arc<Received>) -> Child {
+fn start_watcher(
+    conf: &std::path::Path,
+    log: &std::path::Path,
+    channel: &str,
+    poll_secs: u64,
+    received: Arc<Received>,
+) -> Child {
     let log = std::fs::File::create(log).expect("the watcher's log file");
     let mut child = Command::new(workspace_binary("kompira"))
         .args(["-c"])
@@ -352,7 +362,8 @@ async fn main() -> ExitCode {
     let dir = std::env::temp_dir().join(format!("kompira-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     let conf = dir.join("kompira.conf");
-    std::fs::write(&conf, format!("[rest]\nurl = http://127.0.0.1:{}\ntoken = {}\ntimeout = 10\n", proxy.port, token)).unwrap();
+    std::fs::write(&conf, format!("[rest]\nurl = http://127.0.0.1:{}\ntoken = {}\ntimeout = 10\n", proxy.port, token))
+        .unwrap();
     let sender = Client::new(&RestSettings {
         url: base_url.clone(),
         token: Secret::new(&token),
@@ -451,7 +462,12 @@ async fn main() -> ExitCode {
         JUST_BEFORE_DROP.as_millis()
     );
     let delays = received.delays(&sent_at);
-    let at = |fraction: f64| delays.get(((delays.len() as f64 * fraction) as usize).min(delays.len().saturating_sub(1))).copied().unwrap_or_default();
+    let at = |fraction: f64| {
+        delays
+            .get(((delays.len() as f64 * fraction) as usize).min(delays.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "delay from send to the watcher's output: median {:.2} s, 99th percentile {:.2} s, longest {:.2} s",
         at(0.5).as_secs_f64(),
@@ -464,9 +480,17 @@ async fn main() -> ExitCode {
         recvs as f64 / minutes_run.max(0.01),
         lost as f64 / drops.max(1) as f64
     );
-    let failures = std::fs::read_to_string(&watcher_log).unwrap_or_default().lines().filter(|l| l.contains("watching failed")).count();
+    let failures = std::fs::read_to_string(&watcher_log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("watching failed"))
+        .count();
     println!("the watcher logged {failures} failed long polls (reconnections); its log: {}", watcher_log.display());
     let ok = lost == 0 && growth <= GROWTH_TARGET_KB;
     println!("{}", if ok { "PASS" } else { "FAIL" });
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

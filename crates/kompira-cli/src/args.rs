@@ -25,13 +25,7 @@ pub struct Cli {
 #[derive(Args, Debug)]
 pub struct Common {
     /// Read only this configuration file (not the system, install or per-user ones).
-    #[arg(
-        short = 'c',
-        long,
-        value_name = "FILE",
-        global = true,
-        help_heading = "Server"
-    )]
+    #[arg(short = 'c', long, value_name = "FILE", global = true, help_heading = "Server")]
     pub config: Option<PathBuf>,
     /// Server base URL, e.g. https://kompira.example.com ([rest] url).
     #[arg(long, value_name = "URL", global = true, help_heading = "Server")]
@@ -330,10 +324,7 @@ mod tests {
     #[test]
     fn send_needs_fields_or_json_but_not_both() {
         assert!(Cli::try_parse_from(["kompira", "channel", "send", "/c"]).is_err());
-        assert!(
-            Cli::try_parse_from(["kompira", "channel", "send", "/c", "a=1", "--json", "1"])
-                .is_err()
-        );
+        assert!(Cli::try_parse_from(["kompira", "channel", "send", "/c", "a=1", "--json", "1"]).is_err());
         assert!(Cli::try_parse_from(["kompira", "channel", "send", "/c", "--json", "[1]"]).is_ok());
     }
 
@@ -353,25 +344,11 @@ mod tests {
 
     #[test]
     fn monitoring_mode_is_checked_by_clap() {
-        assert!(
-            Cli::try_parse_from(["kompira", "jobflow", "run", "/j", "--monitoring", "loud"])
-                .is_err()
-        );
-        let cli = Cli::try_parse_from([
-            "kompira",
-            "jobflow",
-            "run",
-            "/j",
-            "--monitoring",
-            "abort_mail",
-        ])
-        .unwrap();
+        assert!(Cli::try_parse_from(["kompira", "jobflow", "run", "/j", "--monitoring", "loud"]).is_err());
+        let cli = Cli::try_parse_from(["kompira", "jobflow", "run", "/j", "--monitoring", "abort_mail"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Jobflow(JobflowCommand::Run {
-                monitoring: Some(MonitoringMode::AbortMail),
-                ..
-            })
+            Command::Jobflow(JobflowCommand::Run { monitoring: Some(MonitoringMode::AbortMail), .. })
         ));
     }
 }

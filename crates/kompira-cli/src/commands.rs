@@ -4,9 +4,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use kompira_core::event::{self, EventBody};
-use kompira_core::rest::{
-    self, Client, ExecuteRequest, FollowOptions, Parameters, Process, ProcessStatus, RestError,
-};
+use kompira_core::rest::{self, Client, ExecuteRequest, FollowOptions, Parameters, Process, ProcessStatus, RestError};
 use serde_json::Value;
 
 use kompira_core::config::NotifySettings;
@@ -38,9 +36,7 @@ impl From<RestError> for Failure {
 pub fn check(command: &Command) -> Result<(), Failure> {
     match command {
         Command::Jobflow(JobflowCommand::Run { params, .. }) => parse_params(params).map(drop),
-        Command::Channel(ChannelCommand::Send { fields, json, .. }) => {
-            message(fields, json.as_deref()).map(drop)
-        }
+        Command::Channel(ChannelCommand::Send { fields, json, .. }) => message(fields, json.as_deref()).map(drop),
         Command::Task(command) => crate::task::check(command),
         _ => Ok(()),
     }
@@ -49,14 +45,7 @@ pub fn check(command: &Command) -> Result<(), Failure> {
 pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Result<(), Failure> {
     let client = &client;
     match command {
-        Command::Jobflow(JobflowCommand::Run {
-            path,
-            params,
-            step,
-            checkpoint,
-            monitoring,
-            wait,
-        }) => {
+        Command::Jobflow(JobflowCommand::Run { path, params, step, checkpoint, monitoring, wait }) => {
             let request = ExecuteRequest {
                 parameters: parse_params(&params)?,
                 step_mode: step.then_some(true),
@@ -75,10 +64,7 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
             if json {
                 print_json_pretty(&client.get_json(&path).await?);
             } else {
-                print!(
-                    "{}",
-                    output::object_summary(&client.get_object(&path).await?)
-                );
+                print!("{}", output::object_summary(&client.get_object(&path).await?));
             }
             Ok(())
         }
@@ -120,15 +106,11 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
                 println!("terminated {path}");
                 Ok(())
             } else {
-                Err(Failure::Runtime(format!(
-                    "the server did not terminate {path} (has it finished already?)"
-                )))
+                Err(Failure::Runtime(format!("the server did not terminate {path} (has it finished already?)")))
             }
         }
         Command::Channel(ChannelCommand::Send { path, fields, json }) => {
-            client
-                .send(&path, &message(&fields, json.as_deref())?)
-                .await?;
+            client.send(&path, &message(&fields, json.as_deref())?).await?;
             Ok(())
         }
         Command::Channel(ChannelCommand::Watch { paths, json, count, poll_seconds }) => {
@@ -137,17 +119,12 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
             crate::watch::run(client.clone(), channels, notify.policy, json, count, poll).await
         }
         Command::Channel(ChannelCommand::Recv { path, wait_timeout }) => {
-            match client
-                .recv(&path, Duration::from_secs(wait_timeout))
-                .await?
-            {
+            match client.recv(&path, Duration::from_secs(wait_timeout)).await? {
                 Some(message) => {
                     println!("{message}");
                     Ok(())
                 }
-                None => Err(Failure::Runtime(format!(
-                    "no message on {path} within {wait_timeout} s"
-                ))),
+                None => Err(Failure::Runtime(format!("no message on {path} within {wait_timeout} s"))),
             }
         }
         Command::Task(command) => crate::task::run(command, client, notify.task_user).await,
@@ -161,10 +138,7 @@ pub async fn run(command: Command, client: Client, notify: NotifySettings) -> Re
 /// Prints status changes and console output until the process finishes.
 async fn follow(client: &Client, process: &str) -> Result<(), Failure> {
     let mut at_line_start = true;
-    let options = FollowOptions {
-        wait_chunk: Duration::from_secs(CONSOLE_REFRESH_SECS),
-        ..FollowOptions::default()
-    };
+    let options = FollowOptions { wait_chunk: Duration::from_secs(CONSOLE_REFRESH_SECS), ..FollowOptions::default() };
     let last = rest::follow(client, process, options, |update| {
         let mut stdout = std::io::stdout().lock();
         if !update.console_tail.is_empty() {
@@ -195,10 +169,7 @@ fn finish(process: &Process) -> Result<(), Failure> {
 }
 
 fn print_json_pretty(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-    );
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
 }
 
 /// `-p KEY=TEXT` (text, sent as a string literal) and `-p KEY:=EXPR` (a Kompira expression)
@@ -206,28 +177,20 @@ fn print_json_pretty(value: &Value) {
 fn parse_params(params: &[String]) -> Result<Parameters, Failure> {
     params
         .iter()
-        .map(|param| {
-            rest::parse_assignment(param).map_err(|why| Failure::Usage(format!("-p {param:?}: {why}")))
-        })
+        .map(|param| rest::parse_assignment(param).map_err(|why| Failure::Usage(format!("-p {param:?}: {why}"))))
         .collect()
 }
 
 /// The channel message: KEY=VALUE fields with kompira_sendevt's rules, or `--json`.
 fn message(fields: &[String], json: Option<&str>) -> Result<Value, Failure> {
     if let Some(text) = json {
-        return serde_json::from_str(text)
-            .map_err(|e| Failure::Usage(format!("--json: not valid JSON ({e})")));
+        return serde_json::from_str(text).map_err(|e| Failure::Usage(format!("--json: not valid JSON ({e})")));
     }
     match event::parse_key_values(fields).map_err(|e| Failure::Usage(e.to_string()))? {
-        Some(EventBody::Fields(pairs)) => Ok(Value::Object(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-        )),
-        _ => Err(Failure::Usage(
-            "nothing to send: give KEY=VALUE fields or --json".into(),
-        )),
+        Some(EventBody::Fields(pairs)) => {
+            Ok(Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+        }
+        _ => Err(Failure::Usage("nothing to send: give KEY=VALUE fields or --json".into())),
     }
 }
 
@@ -263,24 +226,11 @@ mod tests {
 
     #[test]
     fn channel_message_follows_sendevt_rules() {
-        let fields: Vec<String> = ["a=1", "b=x=y", "a=2", ""]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let Ok(value) = message(&fields, None) else {
-            panic!()
-        };
-        assert_eq!(
-            serde_json::to_string(&value).unwrap(),
-            r#"{"a":"2","b":"x=y"}"#
-        );
-        assert!(matches!(
-            message(&["oops".into()], None),
-            Err(Failure::Usage(_))
-        ));
-        let Ok(value) = message(&[], Some("[1, null]")) else {
-            panic!()
-        };
+        let fields: Vec<String> = ["a=1", "b=x=y", "a=2", ""].iter().map(|s| s.to_string()).collect();
+        let Ok(value) = message(&fields, None) else { panic!() };
+        assert_eq!(serde_json::to_string(&value).unwrap(), r#"{"a":"2","b":"x=y"}"#);
+        assert!(matches!(message(&["oops".into()], None), Err(Failure::Usage(_))));
+        let Ok(value) = message(&[], Some("[1, null]")) else { panic!() };
         assert_eq!(value, json!([1, null]));
         assert!(matches!(message(&[], Some("{")), Err(Failure::Usage(_))));
     }

@@ -39,17 +39,18 @@ fn main() -> ExitCode {
         Err(message) => return exit(Failure::Runtime(message)),
     };
     // The drainer's store calls run on the blocking pool, so one async thread is enough.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return exit(Failure::Runtime(format!("cannot start: {e}"))),
     };
     let outcome = match cli.command {
         // The outbox talks AMQP: it needs [amqp-connection] and [outbox], not [rest].
         Command::Outbox(command) => runtime.block_on(outbox::run(command, &settings)),
-        command => match settings.rest().map_err(|e| e.to_string()).and_then(|rest| Client::new(&rest).map_err(|e| e.to_string())) {
+        command => match settings
+            .rest()
+            .map_err(|e| e.to_string())
+            .and_then(|rest| Client::new(&rest).map_err(|e| e.to_string()))
+        {
             Ok(client) => runtime.block_on(commands::run(command, client, settings.notify())),
             Err(message) => Err(Failure::Runtime(message)),
         },
@@ -63,11 +64,7 @@ fn main() -> ExitCode {
 /// `tracing` to stderr, filtered by RUST_LOG (default: warnings and errors only).
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
 
 fn load_settings(cli: &Cli) -> Result<Settings, String> {

@@ -83,7 +83,13 @@ pub async fn run(command: OutboxCommand, settings: &Settings) -> Result<(), Fail
     }
 }
 
-async fn drain(store: Outbox, settings: &Settings, target: &DrainTarget, follow: bool, once: bool) -> Result<(), Failure> {
+async fn drain(
+    store: Outbox,
+    settings: &Settings,
+    target: &DrainTarget,
+    follow: bool,
+    once: bool,
+) -> Result<(), Failure> {
     let mut options = DrainOptions::new(ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX));
     options.follow = follow;
     options.once = once;

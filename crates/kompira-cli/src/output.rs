@@ -33,17 +33,11 @@ pub fn process_summary(p: &Process) -> String {
     field("process", &p.abspath);
     field("job", p.job.as_deref().unwrap_or_default());
     field("status", p.status.as_str());
-    field(
-        "exit",
-        &p.exit_status.map(|c| c.to_string()).unwrap_or_default(),
-    );
+    field("exit", &p.exit_status.map(|c| c.to_string()).unwrap_or_default());
     field("user", p.user.as_deref().unwrap_or_default());
     field("started", p.started_time.as_deref().unwrap_or_default());
     field("finished", p.finished_time.as_deref().unwrap_or_default());
-    field(
-        "elapsed",
-        &p.elapsed_time.map(|s| format!("{s:.3} s")).unwrap_or_default(),
-    );
+    field("elapsed", &p.elapsed_time.map(|s| format!("{s:.3} s")).unwrap_or_default());
     field("result", &show_json(&p.result));
     field("error", p.error.as_deref().unwrap_or_default());
     if !p.console.is_empty() {
@@ -117,10 +111,7 @@ mod tests {
     #[test]
     fn summary_skips_empty_fields_and_ends_console_with_newline() {
         let p = process(json!({"abspath": "/process/id_3", "status": "RUNNING", "console": "hi"}));
-        assert_eq!(
-            process_summary(&p),
-            "process   /process/id_3\nstatus    RUNNING\nconsole:\nhi\n"
-        );
+        assert_eq!(process_summary(&p), "process   /process/id_3\nstatus    RUNNING\nconsole:\nhi\n");
     }
 
     #[test]

@@ -63,34 +63,18 @@ pub fn check(command: &TaskCommand) -> Result<(), Failure> {
     match command {
         TaskCommand::List { .. } => Ok(()),
         TaskCommand::Show { id, .. } | TaskCommand::Cancel { id } => task_path(id).map(drop),
-        TaskCommand::Submit {
-            id, result_json, ..
-        } => {
+        TaskCommand::Submit { id, result_json, .. } => {
             task_path(id)?;
             result_json.as_deref().map(parse_json).transpose().map(drop)
         }
     }
 }
 
-pub async fn run(
-    command: TaskCommand,
-    client: &Client,
-    task_user: Option<String>,
-) -> Result<(), Failure> {
+pub async fn run(command: TaskCommand, client: &Client, task_user: Option<String>) -> Result<(), Failure> {
     match command {
-        TaskCommand::List {
-            all,
-            user,
-            limit,
-            json,
-        } => {
+        TaskCommand::List { all, user, limit, json } => {
             let tasks = if all {
-                client
-                    .tasks(&TaskQuery {
-                        limit: Some(limit),
-                        ..TaskQuery::default()
-                    })
-                    .await?
+                client.tasks(&TaskQuery { limit: Some(limit), ..TaskQuery::default() }).await?
             } else {
                 let user = user.or(task_user);
                 let mut tasks = client.tasks(&TaskQuery::waiting()).await?;
@@ -106,34 +90,20 @@ pub async fn run(
                 }
             }
             if tasks.is_empty() && !json {
-                eprintln!(
-                    "kompira: {}",
-                    if all {
-                        "no tasks"
-                    } else {
-                        "no tasks are waiting for you"
-                    }
-                );
+                eprintln!("kompira: {}", if all { "no tasks" } else { "no tasks are waiting for you" });
             }
             Ok(())
         }
         TaskCommand::Show { id, json } => {
             if json {
                 let value = client.get_json(&task_path(&id)?).await?;
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
-                );
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
             } else {
                 print!("{}", summary(&client.task(&id).await?));
             }
             Ok(())
         }
-        TaskCommand::Submit {
-            id,
-            result,
-            result_json,
-        } => {
+        TaskCommand::Submit { id, result, result_json } => {
             let value = match (result, result_json) {
                 (Some(text), _) => Some(Value::String(text)),
                 (None, Some(json)) => Some(parse_json(&json)?),
@@ -159,18 +129,12 @@ fn task_path(id: &str) -> Result<String, Failure> {
 }
 
 fn parse_json(text: &str) -> Result<Value, Failure> {
-    serde_json::from_str(text)
-        .map_err(|e| Failure::Usage(format!("--result-json is not JSON ({e})")))
+    serde_json::from_str(text).map_err(|e| Failure::Usage(format!("--result-json is not JSON ({e})")))
 }
 
 /// `/task/id_7  WAITING  Title  [web 1 | web 2]`: one task per line, tab-separated.
 fn list_line(task: &Task) -> String {
-    let mut line = format!(
-        "{}\t{}\t{}",
-        task.path(),
-        task.status,
-        one_line(&task.title)
-    );
+    let mut line = format!("{}\t{}\t{}", task.path(), task.status, one_line(&task.title));
     let choices = task.choices();
     if !choices.is_empty() {
         let labels: Vec<String> = choices.iter().map(|c| one_line(&c.label)).collect();
@@ -199,10 +163,7 @@ fn summary(task: &Task) -> String {
     field("created", task.created_date.as_deref().unwrap_or_default());
     field("closed", task.closed_date.as_deref().unwrap_or_default());
     if task.status == TaskStatus::Waiting {
-        field(
-            "answer",
-            &format!("kompira task submit {} --result TEXT", task.id),
-        );
+        field("answer", &format!("kompira task submit {} --result TEXT", task.id));
     }
     if !task.message.is_empty() {
         out.push_str("message:\n");
@@ -217,19 +178,14 @@ fn summary(task: &Task) -> String {
 fn task_json(task: &Task) -> Value {
     let mut value = serde_json::to_value(task).unwrap_or_default();
     if let Value::Object(map) = &mut value {
-        map.insert(
-            "choices".into(),
-            Value::Array(task.choices().into_iter().map(|c| c.value).collect()),
-        );
+        map.insert("choices".into(), Value::Array(task.choices().into_iter().map(|c| c.value).collect()));
     }
     value
 }
 
 /// Text on one line: a title with a newline or tab would break the columns.
 fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -248,24 +204,15 @@ mod tests {
 
     #[test]
     fn list_line_shows_path_status_title_and_choices() {
-        assert_eq!(
-            list_line(&task()),
-            "/task/id_1\tWAITING\tQuestion from ask_person\t[web 1 | web 2]"
-        );
+        assert_eq!(list_line(&task()), "/task/id_1\tWAITING\tQuestion from ask_person\t[web 1 | web 2]");
     }
 
     #[test]
     fn summary_ends_with_the_message() {
         let text = summary(&task());
-        assert!(
-            text.starts_with("task      /task/id_1\nstatus    WAITING\n"),
-            "{text}"
-        );
+        assert!(text.starts_with("task      /task/id_1\nstatus    WAITING\n"), "{text}");
         assert!(text.contains("choices   web 1 | web 2\n"), "{text}");
-        assert!(
-            text.contains("answer    kompira task submit 1 --result TEXT\n"),
-            "{text}"
-        );
+        assert!(text.contains("answer    kompira task submit 1 --result TEXT\n"), "{text}");
         assert!(text.ends_with("message:\nWhich host?\n"), "{text}");
     }
 
@@ -273,17 +220,9 @@ mod tests {
     fn bad_ids_and_json_are_usage_errors() {
         let usage = |c: TaskCommand| matches!(check(&c), Err(Failure::Usage(_)));
         assert!(usage(TaskCommand::Cancel { id: "x7".into() }));
-        assert!(usage(TaskCommand::Submit {
-            id: "7".into(),
-            result: None,
-            result_json: Some("{nope".into())
-        }));
-        assert!(check(&TaskCommand::Submit {
-            id: "/task/id_7".into(),
-            result: None,
-            result_json: Some("[1]".into())
-        })
-        .is_ok());
+        assert!(usage(TaskCommand::Submit { id: "7".into(), result: None, result_json: Some("{nope".into()) }));
+        assert!(check(&TaskCommand::Submit { id: "/task/id_7".into(), result: None, result_json: Some("[1]".into()) })
+            .is_ok());
     }
 
     #[test]

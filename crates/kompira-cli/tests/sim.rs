@@ -28,11 +28,7 @@ impl Setup {
 
     /// The simulator accepts [`TOKEN`] and serves `definitions`; the config file holds `token`.
     fn with(token: &str, definitions: Definitions) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let sim = runtime
             .block_on(kompira_sim::start(SimConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
@@ -44,20 +40,8 @@ impl Setup {
             .expect("sim starts");
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("kompira.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "[rest]\nurl = {}\ntoken = {token}\ntimeout = 10\n",
-                sim.base_url
-            ),
-        )
-        .unwrap();
-        Setup {
-            _runtime: runtime,
-            _sim: sim,
-            dir,
-            conf,
-        }
+        std::fs::write(&conf, format!("[rest]\nurl = {}\ntoken = {token}\ntimeout = 10\n", sim.base_url)).unwrap();
+        Setup { _runtime: runtime, _sim: sim, dir, conf }
     }
 
     fn kompira(&self, args: &[&str]) -> Run {
@@ -125,14 +109,7 @@ impl From<Output> for Run {
 #[test]
 fn run_with_wait_follows_to_done() {
     let s = Setup::new();
-    let run = s.kompira(&[
-        "jobflow",
-        "run",
-        "/root/restart_process",
-        "-p",
-        "host=web1",
-        "--wait",
-    ]);
+    let run = s.kompira(&["jobflow", "run", "/root/restart_process", "-p", "host=web1", "--wait"]);
     assert_eq!(run.code, 0, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(lines[0].starts_with("/process/id_"), "{run:?}");
@@ -150,10 +127,7 @@ fn run_with_wait_of_an_aborted_process_exits_1() {
     assert_eq!(run.code, 1, "{run:?}");
     let last = run.stdout.lines().last().unwrap();
     assert!(last.starts_with("ABORTED"), "{run:?}");
-    assert!(
-        last.contains("simulated failure: no route to host"),
-        "{run:?}"
-    );
+    assert!(last.contains("simulated failure: no route to host"), "{run:?}");
 }
 
 #[test]
@@ -172,11 +146,7 @@ fn missing_job_flow_names_the_path() {
     let s = Setup::new();
     let run = s.kompira(&["jobflow", "run", "/root/nope"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("/root/nope not found; check the job flow path"),
-        "{run:?}"
-    );
+    assert!(run.stderr.contains("/root/nope not found; check the job flow path"), "{run:?}");
 }
 
 #[test]
@@ -188,15 +158,9 @@ fn process_show_summarises_and_prints_json() {
     assert_eq!(wait.code, 0, "{wait:?}");
     let show = s.kompira(&["process", "show", &process]);
     assert_eq!(show.code, 0, "{show:?}");
-    assert!(
-        show.stdout.contains(&format!("process   {process}\n")),
-        "{show:?}"
-    );
+    assert!(show.stdout.contains(&format!("process   {process}\n")), "{show:?}");
     assert!(show.stdout.contains("status    DONE\n"), "{show:?}");
-    assert!(
-        show.stdout.contains("job       /root/check_disk\n"),
-        "{show:?}"
-    );
+    assert!(show.stdout.contains("job       /root/check_disk\n"), "{show:?}");
     let json = s.kompira(&["process", "show", &format!("id_{id}"), "--json"]);
     let value: Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(value["abspath"], process.as_str());
@@ -228,11 +192,7 @@ fn channel_send_then_recv_round_trips_and_empty_channel_exits_1() {
     assert_eq!(recv.stdout, "[1,null]\n");
     let recv = s.kompira(&["channel", "recv", channel, "--timeout", "1"]);
     assert_eq!(recv.code, 1, "{recv:?}");
-    assert!(
-        recv.stderr
-            .contains("no message on /root/channels/Desktop within 1 s"),
-        "{recv:?}"
-    );
+    assert!(recv.stderr.contains("no message on /root/channels/Desktop within 1 s"), "{recv:?}");
 }
 
 #[test]
@@ -240,25 +200,12 @@ fn list_shows_every_job_flow_and_show_describes_one() {
     let s = Setup::new();
     let run = s.kompira(&["jobflow", "list"]);
     assert_eq!(run.code, 0, "{run:?}");
-    for path in [
-        "/root/restart_process",
-        "/root/check_disk",
-        "/root/failing_job",
-        "/root/slow_job",
-    ] {
-        assert!(
-            run.stdout
-                .lines()
-                .any(|l| l.split('\t').next() == Some(path)),
-            "{path}: {run:?}"
-        );
+    for path in ["/root/restart_process", "/root/check_disk", "/root/failing_job", "/root/slow_job"] {
+        assert!(run.stdout.lines().any(|l| l.split('\t').next() == Some(path)), "{path}: {run:?}");
     }
     let show = s.kompira(&["jobflow", "show", "/root/restart_process"]);
     assert_eq!(show.code, 0, "{show:?}");
-    assert!(
-        show.stdout.contains("name         Restart process\n"),
-        "{show:?}"
-    );
+    assert!(show.stdout.contains("name         Restart process\n"), "{show:?}");
 }
 
 #[test]
@@ -270,10 +217,7 @@ fn usage_errors_exit_2_and_missing_settings_name_the_key() {
     std::fs::write(&s.conf, "[rest]\n").unwrap();
     let run = s.kompira(&["jobflow", "list"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(
-        run.stderr,
-        "kompira: set [rest] url (e.g. https://kompira.example.com) or KOMPIRA_URL\n"
-    );
+    assert_eq!(run.stderr, "kompira: set [rest] url (e.g. https://kompira.example.com) or KOMPIRA_URL\n");
 }
 
 #[test]
@@ -288,11 +232,7 @@ fn list_follows_every_page() {
     let s = Setup::with(TOKEN, Definitions::from_toml(&toml).unwrap());
     let run = s.kompira(&["jobflow", "list"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let mut paths: Vec<&str> = run
-        .stdout
-        .lines()
-        .map(|l| l.split('\t').next().unwrap())
-        .collect();
+    let mut paths: Vec<&str> = run.stdout.lines().map(|l| l.split('\t').next().unwrap()).collect();
     paths.sort_unstable();
     paths.dedup();
     assert_eq!(paths.len(), 60, "{run:?}");
@@ -408,10 +348,7 @@ fn task_list_submit_and_the_job_flow_gets_the_answer() {
     assert_eq!((none.code, none.stdout.as_str()), (0, ""), "{none:?}");
     assert!(none.stderr.contains("no tasks are waiting for you"), "{none:?}");
     let (process, line) = start_asking(&s);
-    assert!(
-        line.starts_with("/task/id_1\tWAITING\tQuestion from ask_person\t[web 1 | web 2]"),
-        "{line}"
-    );
+    assert!(line.starts_with("/task/id_1\tWAITING\tQuestion from ask_person\t[web 1 | web 2]"), "{line}");
     let others = s.kompira(&["task", "list", "--user", "guest"]);
     assert_eq!(others.stdout, "", "assigned to root only: {others:?}");
     let show = s.kompira(&["task", "show", "1"]);
@@ -427,10 +364,7 @@ fn task_list_submit_and_the_job_flow_gets_the_answer() {
     assert!(wait.stdout.contains("result=\"web 2\""), "{wait:?}");
     let again = s.kompira(&["task", "submit", "1", "--result", "again"]);
     assert_eq!(again.code, 1, "{again:?}");
-    assert!(
-        again.stderr.contains("/task/id_1 is no longer waiting for an answer"),
-        "{again:?}"
-    );
+    assert!(again.stderr.contains("/task/id_1 is no longer waiting for an answer"), "{again:?}");
     let all = s.kompira(&["task", "list", "--all"]);
     assert!(all.stdout.starts_with("/task/id_1\tDONE\t"), "{all:?}");
 }

@@ -71,11 +71,8 @@ pub fn init(setup: &LogSetup) -> LogTarget {
             Err(reason) => LogTarget::Console { reason: Some(reason) },
         }
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .event_format(format)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).event_format(format).with_writer(std::io::stderr).try_init();
     if let LogTarget::Console { reason: Some(reason) } = &target {
         tracing::warn!("{reason}; logging to the console instead");
     }
@@ -174,10 +171,18 @@ impl file_rotate::suffix::SuffixScheme for RotationSuffix {
     ) -> std::io::Result<Self::Repr> {
         match self {
             RotationSuffix::Count(scheme) => scheme
-                .rotate_file(basepath, newest_suffix.and_then(RotationRepr::count), &suffix.as_ref().and_then(RotationRepr::count).copied())
+                .rotate_file(
+                    basepath,
+                    newest_suffix.and_then(RotationRepr::count),
+                    &suffix.as_ref().and_then(RotationRepr::count).copied(),
+                )
                 .map(RotationRepr::Count),
             RotationSuffix::Date(scheme) => scheme
-                .rotate_file(basepath, newest_suffix.and_then(RotationRepr::date), &suffix.as_ref().and_then(RotationRepr::date).cloned())
+                .rotate_file(
+                    basepath,
+                    newest_suffix.and_then(RotationRepr::date),
+                    &suffix.as_ref().and_then(RotationRepr::date).cloned(),
+                )
                 .map(RotationRepr::Date),
         }
     }
@@ -245,12 +250,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
         write!(writer, "[{now}:{}:MainProcess] {}: ", self.host, python_level_name(event.metadata().level()))?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;

@@ -69,16 +69,17 @@ mod tests {
 
     #[test]
     fn an_alert_offers_its_channels_remedy_with_its_fields_as_parameters() {
-        let remedies = parse_remedies("\n /system/channels/Alert   /root/restart_process\n/root/c /root/other\n").unwrap();
-        let alert = read_message(
-            "/system/channels/Alert",
-            &json!({"hostname": "web1", "severity": 4}),
-            chrono::Utc::now(),
-        );
+        let remedies =
+            parse_remedies("\n /system/channels/Alert   /root/restart_process\n/root/c /root/other\n").unwrap();
+        let alert =
+            read_message("/system/channels/Alert", &json!({"hostname": "web1", "severity": 4}), chrono::Utc::now());
         let remedy = remedy_for(&remedies, &alert).expect("configured for the Alert channel");
         assert_eq!(remedy.label(), "Run restart_process");
         let request = remedy.request(&alert);
-        assert_eq!(serde_json::to_value(&request).unwrap(), json!({"parameters": {"hostname": "\"web1\"", "severity": "\"4\""}}));
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            json!({"parameters": {"hostname": "\"web1\"", "severity": "\"4\""}})
+        );
         let other = read_message("/root/elsewhere", &json!("x"), chrono::Utc::now());
         assert!(remedy_for(&remedies, &other).is_none());
     }

@@ -4,9 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kompira_core::rest::{
-    follow, Client, FollowOptions, ProcessStatus, RestErrorKind, RestSettings,
-};
+use kompira_core::rest::{follow, Client, FollowOptions, ProcessStatus, RestErrorKind, RestSettings};
 use kompira_core::secret::Secret;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -104,16 +102,10 @@ async fn execute_sends_token_header_and_json_and_returns_the_path() {
     let (url, seen) = server(Arc::new(|_: &Seen, _| (200, "\"/process/id_262\"".into()))).await;
     let mut req = kompira_core::rest::ExecuteRequest::default();
     req.parameters.set_text("host", "web 1 (primary)");
-    let path = client(&url)
-        .execute("/root/restart_process", &req)
-        .await
-        .unwrap();
+    let path = client(&url).execute("/root/restart_process", &req).await.unwrap();
     assert_eq!(path, "/process/id_262");
     let seen = seen.lock().unwrap()[0].clone();
-    assert_eq!(
-        (seen.method.as_str(), seen.target.as_str()),
-        ("POST", "/root/restart_process.execute")
-    );
+    assert_eq!((seen.method.as_str(), seen.target.as_str()), ("POST", "/root/restart_process.execute"));
     let head = seen.head.to_ascii_lowercase();
     assert!(head.contains("authorization: token s3cret-token"), "{head}");
     assert!(head.contains("accept: application/json"), "{head}");
@@ -156,36 +148,19 @@ async fn follow_without_wait(status: u16, detail: &'static str) {
         give_up_after: Duration::from_secs(10),
     };
     let mut updates = Vec::new();
-    let last = follow(&client(&url), "5", options, |u| updates.push(u.clone()))
-        .await
-        .unwrap();
+    let last = follow(&client(&url), "5", options, |u| updates.push(u.clone())).await.unwrap();
     assert_eq!(last.status, ProcessStatus::Done);
     let tails: Vec<&str> = updates.iter().map(|u| u.console_tail.as_str()).collect();
     assert_eq!(tails, ["a\n", "b\n", "c\n"]);
     assert!(updates[0].initial && updates[2].status_changed);
-    let waits = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.target.ends_with(".wait"))
-        .count();
+    let waits = seen.lock().unwrap().iter().filter(|s| s.target.ends_with(".wait")).count();
     assert_eq!(waits, 1, "after a {status}, .wait is not tried again");
 }
 
 #[tokio::test]
 async fn follow_stops_at_a_fatal_error() {
-    let (url, _) = server(Arc::new(|_: &Seen, _| {
-        (401, r#"{"detail": "Invalid token."}"#.into())
-    }))
-    .await;
-    let e = follow(
-        &client(&url),
-        "/process/id_5",
-        FollowOptions::default(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
+    let (url, _) = server(Arc::new(|_: &Seen, _| (401, r#"{"detail": "Invalid token."}"#.into()))).await;
+    let e = follow(&client(&url), "/process/id_5", FollowOptions::default(), |_| {}).await.unwrap_err();
     assert_eq!(e.status(), Some(401));
     assert!(!e.to_string().contains("s3cret-token"));
 }
@@ -195,12 +170,7 @@ async fn recv_and_wait_time_out_as_none() {
     // Kompira 1.6 answers a timed-out long poll with 408 and an empty body.
     let (url, seen) = server(Arc::new(|_: &Seen, _| (408, String::new()))).await;
     let c = client(&url);
-    assert_eq!(
-        c.recv("/system/channels/Alert", Duration::from_secs(3))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(c.recv("/system/channels/Alert", Duration::from_secs(3)).await.unwrap(), None);
     assert_eq!(c.wait("id_5", Duration::from_secs(2)).await.unwrap(), None);
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0].target, "/system/channels/Alert.recv");
@@ -210,10 +180,7 @@ async fn recv_and_wait_time_out_as_none() {
 
 #[tokio::test]
 async fn non_json_and_oversized_answers_are_errors() {
-    let big = Arc::new(format!(
-        "\"{}\"",
-        "x".repeat(kompira_core::rest::MAX_BODY_BYTES)
-    ));
+    let big = Arc::new(format!("\"{}\"", "x".repeat(kompira_core::rest::MAX_BODY_BYTES)));
     let script = move |req: &Seen, _: usize| {
         if req.target.contains("big") {
             (200, big.to_string())
@@ -237,11 +204,7 @@ async fn refused_connection_is_transient_and_names_the_server() {
     drop(listener);
     let e = client(&url).process("1").await.unwrap_err();
     assert!(e.is_transient(), "{e}");
-    assert!(
-        e.to_string()
-            .starts_with(&format!("connection refused to {url}")),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with(&format!("connection refused to {url}")), "{e}");
     assert!(e.to_string().contains("[rest] url"), "{e}");
 }
 
@@ -273,10 +236,7 @@ async fn a_refusal_with_a_reason_is_not_retried_and_a_missing_token_is_named() {
         }
     };
     let (url, _) = server(Arc::new(script)).await;
-    let e = client(&url)
-        .execute("/root/x", &Default::default())
-        .await
-        .unwrap_err();
+    let e = client(&url).execute("/root/x", &Default::default()).await.unwrap_err();
     assert_eq!((e.status(), e.detail()), (Some(500), "Process limit exceeded"));
     assert!(!e.is_transient() && !e.to_string().contains("try again later"), "{e}");
     let tokenless = Client::new(&RestSettings {
@@ -296,7 +256,11 @@ async fn a_refusal_with_a_reason_is_not_retried_and_a_missing_token_is_named() {
 async fn channel_depth_reads_the_count_without_taking_a_message() {
     let script = |req: &Seen, _: usize| -> (u16, String) {
         match req.target.as_str() {
-            "/system/channels/Alert" => (200, r#"{"abspath": "/system/channels/Alert", "extra_properties": {"message_count": 4, "event_count": 9}}"#.into()),
+            "/system/channels/Alert" => (
+                200,
+                r#"{"abspath": "/system/channels/Alert", "extra_properties": {"message_count": 4, "event_count": 9}}"#
+                    .into(),
+            ),
             _ => (200, r#"{"abspath": "/root/x", "fields": {"source": ""}}"#.into()),
         }
     };

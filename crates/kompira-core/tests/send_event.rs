@@ -35,9 +35,7 @@ async fn the_library_publishes_a_confirmed_event_with_its_correlation_id() {
         site_id: 2,
     };
     let stamp = Stamp::now();
-    let report = event::send_event(&local(5672), NO_RETRY, &event, &stamp, |e, _| panic!("{e}"))
-        .await
-        .unwrap();
+    let report = event::send_event(&local(5672), NO_RETRY, &event, &stamp, |e, _| panic!("{e}")).await.unwrap();
     assert_eq!(report.attempts, 1);
     assert_eq!(report.correlation_id, stamp.correlation_id);
     assert_eq!(report.session.peer.port(), 5672);
@@ -47,10 +45,7 @@ async fn the_library_publishes_a_confirmed_event_with_its_correlation_id() {
         .unwrap()
         .expect("the event arrived");
     assert_eq!(msg.body, br#"{"severity": "5"}"#);
-    assert_eq!(
-        msg.properties.correlation_id().as_ref().map(|s| s.as_str()),
-        Some(stamp.correlation_id.as_str())
-    );
+    assert_eq!(msg.properties.correlation_id().as_ref().map(|s| s.as_str()), Some(stamp.correlation_id.as_str()));
     assert_eq!(msg.header("site_id"), Some(&AMQPValue::ShortShortInt(2)));
 }
 

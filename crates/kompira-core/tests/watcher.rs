@@ -175,7 +175,10 @@ async fn one_answer_ends_a_row_of_failures_so_the_next_pause_is_short_again() {
     let nominal = [100, 200, 400, 0, 100, 0, 100];
     for (index, (pause, nominal)) in pauses_ms.iter().zip(nominal).enumerate() {
         let (low, high) = (nominal * 8 / 10, nominal * 12 / 10 + 1);
-        assert!((low..=high).contains(pause), "pause {index}: {pause} ms, expected about {nominal} ms; all: {pauses_ms:?}");
+        assert!(
+            (low..=high).contains(pause),
+            "pause {index}: {pause} ms, expected about {nominal} ms; all: {pauses_ms:?}"
+        );
     }
 }
 
@@ -207,14 +210,11 @@ async fn a_refused_token_shows_offline_with_the_reason() {
     })]);
     let watcher = Watcher::spawn(source, Arc::new(Recorder::default()), config());
     let mut state = watcher.state();
-    let offline = tokio::time::timeout(
-        Duration::from_secs(5),
-        state.wait_for(|s| s.connection == Connection::Offline),
-    )
-    .await
-    .expect("went offline")
-    .unwrap()
-    .clone();
+    let offline = tokio::time::timeout(Duration::from_secs(5), state.wait_for(|s| s.connection == Connection::Offline))
+        .await
+        .expect("went offline")
+        .unwrap()
+        .clone();
     watcher.stop().await;
     assert!(offline.last_error.unwrap().contains("[rest] token"));
 }

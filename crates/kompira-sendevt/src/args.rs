@@ -7,11 +7,7 @@ use clap::{ArgAction, Parser};
 use kompira_core::config::{Override, Value};
 
 /// `--version` prints `kompira_sendevt (Kompira version …)` like the reference, plus ours.
-const VERSION: &str = concat!(
-    "(Kompira version 2.0.0 compatible; Kompira Tray ",
-    env!("CARGO_PKG_VERSION"),
-    ")"
-);
+const VERSION: &str = concat!("(Kompira version 2.0.0 compatible; Kompira Tray ", env!("CARGO_PKG_VERSION"), ")");
 
 /// Send an event to Kompira through its AMQP server.
 ///

@@ -168,13 +168,9 @@ fn read_body(args: &Args) -> Result<EventBody, BodyProblem> {
     if !args.decode_stdin {
         return Ok(EventBody::Raw(input));
     }
-    let encoding = args
-        .encoding
-        .clone()
-        .unwrap_or_else(|| event::default_stdin_encoding(&|name| std::env::var(name).ok()));
-    event::decode_stdin(&input, &encoding)
-        .map(EventBody::Text)
-        .map_err(|e| BodyProblem::Input(e.to_string()))
+    let encoding =
+        args.encoding.clone().unwrap_or_else(|| event::default_stdin_encoding(&|name| std::env::var(name).ok()));
+    event::decode_stdin(&input, &encoding).map(EventBody::Text).map_err(|e| BodyProblem::Input(e.to_string()))
 }
 
 /// `Failed to <stage>: <reason>` on stderr and in the log, like the reference.

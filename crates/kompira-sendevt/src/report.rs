@@ -43,8 +43,7 @@ pub fn dry_run(settings: &Settings, event: &Event, stamp: &Stamp) -> String {
     );
     match &event.body {
         EventBody::Fields(fields) => {
-            let dict: Map<String, Value> =
-                fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            let dict: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
             info.insert("message_dict".into(), Value::Object(dict));
         }
         EventBody::Raw(bytes) => {

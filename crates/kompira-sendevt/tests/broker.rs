@@ -43,20 +43,15 @@ fn pki(name: &str) -> String {
 async fn key_values_arrive_as_ascii_json_with_every_property_and_header() {
     let sandbox = Sandbox::new(LOCAL_CONF);
     let before = chrono::Utc::now().timestamp() as u64;
-    let (run, msg) = send_and_receive(|| {
-        sandbox.run(&["host=web1", "b=x=y", "empty=", "障害=値", "host=web2"], b"")
-    })
-    .await;
+    let (run, msg) =
+        send_and_receive(|| sandbox.run(&["host=web1", "b=x=y", "empty=", "障害=値", "host=web2"], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "");
     let msg = msg.expect("the event reached io_queue");
 
     assert_eq!(msg.exchange, "");
     assert_eq!(msg.routing_key, "io_queue");
-    assert_eq!(
-        msg.body_utf8().unwrap(),
-        r#"{"host": "web2", "b": "x=y", "empty": "", "\u969c\u5bb3": "\u5024"}"#
-    );
+    assert_eq!(msg.body_utf8().unwrap(), r#"{"host": "web2", "b": "x=y", "empty": "", "\u969c\u5bb3": "\u5024"}"#);
     let p = &msg.properties;
     assert_eq!(*p.delivery_mode(), Some(2));
     assert_eq!(p.content_type().as_ref().unwrap().as_str(), "application/json");
@@ -124,10 +119,7 @@ async fn empty_stdin_sends_an_empty_body() {
 async fn decoded_stdin_is_sent_as_utf8() {
     let sandbox = Sandbox::new(LOCAL_CONF);
     let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("ディスク障害①");
-    let (run, msg) = send_and_receive(|| {
-        sandbox.run(&["--decode-stdin", "--encoding", "cp932"], &sjis)
-    })
-    .await;
+    let (run, msg) = send_and_receive(|| sandbox.run(&["--decode-stdin", "--encoding", "cp932"], &sjis)).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(msg.unwrap().body_utf8(), Some("ディスク障害①"));
 }
@@ -150,10 +142,8 @@ async fn channel_and_site_id_come_from_file_env_and_flags_in_that_order() {
     assert_eq!(long_string(msg.header("channel")), "/root/from_file");
     assert_eq!(msg.header("site_id"), Some(&AMQPValue::ShortShortInt(7)));
 
-    let (run, msg) = send_and_receive(|| {
-        sandbox.run(&["--channel", "/root/from_flag", "--site_id=300", "k=v"], b"")
-    })
-    .await;
+    let (run, msg) =
+        send_and_receive(|| sandbox.run(&["--channel", "/root/from_flag", "--site_id=300", "k=v"], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
     let msg = msg.unwrap();
     assert_eq!(long_string(msg.header("channel")), "/root/from_flag");
@@ -245,9 +235,7 @@ async fn verified_tls_sends_with_the_tls_version_in_the_ssl_header() {
     // verified, the host name deliberately is not (as the official tool does).
     let sandbox = Sandbox::new(LOCAL_CONF);
     let (ca, cert, key) = (pki("ca.crt"), pki("client.crt"), pki("client.key"));
-    let args = [
-        "--ssl", "--ssl-verify", "--ssl-cacertfile", &ca, "--ssl-certfile", &cert, "--ssl-keyfile", &key,
-    ];
+    let args = ["--ssl", "--ssl-verify", "--ssl-cacertfile", &ca, "--ssl-certfile", &cert, "--ssl-keyfile", &key];
     let mut with_event = args.to_vec();
     with_event.push("tls=yes");
     let (run, msg) = send_and_receive(|| sandbox.run(&with_event, b"")).await;
@@ -277,8 +265,19 @@ fn a_server_certificate_from_another_ca_is_refused_without_retry() {
     let (ca, cert, key) = (pki("rogue-ca.crt"), pki("client.crt"), pki("client.key"));
     let run = sandbox.run(
         &[
-            "--ssl", "--ssl-verify", "--ssl-cacertfile", &ca, "--ssl-certfile", &cert,
-            "--ssl-keyfile", &key, "--max-retry", "3", "--retry-interval", "1", "x=1",
+            "--ssl",
+            "--ssl-verify",
+            "--ssl-cacertfile",
+            &ca,
+            "--ssl-certfile",
+            &cert,
+            "--ssl-keyfile",
+            &key,
+            "--max-retry",
+            "3",
+            "--retry-interval",
+            "1",
+            "x=1",
         ],
         b"",
     );
@@ -292,11 +291,7 @@ fn missing_certificate_files_fail_before_connecting() {
     let sandbox = Sandbox::new(LOCAL_CONF);
     let run = sandbox.run(&["--ssl", "--ssl-verify", "--ssl-cacertfile", "/nonexistent/ca.crt", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.starts_with("Failed to setup amqp: cannot read CA file /nonexistent/ca.crt"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.starts_with("Failed to setup amqp: cannot read CA file /nonexistent/ca.crt"), "{}", run.stderr);
 }
 
 #[test]
@@ -323,10 +318,7 @@ fn zero_retry_interval_means_a_single_attempt() {
 #[test]
 fn a_wrong_password_fails_at_once() {
     let sandbox = Sandbox::new(LOCAL_CONF);
-    let run = sandbox.run(
-        &["--password", "not-the-password", "--max-retry", "3", "--retry-interval", "1", "x=1"],
-        b"",
-    );
+    let run = sandbox.run(&["--password", "not-the-password", "--max-retry", "3", "--retry-interval", "1", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stderr.matches("Failed to connect:").count(), 1, "{}", run.stderr);
     assert!(!run.stderr.contains("not-the-password"), "the password leaked: {}", run.stderr);
@@ -416,7 +408,11 @@ fn queue_on_failure_keeps_an_unsendable_event_in_the_outbox_under_its_correlatio
     assert_eq!(entries.len(), 1, "only the flagged event is queued: {entries:?}");
     let correlation_id = &entries[0].correlation_id;
     assert_uuid4(correlation_id);
-    assert!(run.stdout.starts_with("Queued in the outbox ") && run.stdout.contains(correlation_id.as_str()), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("Queued in the outbox ") && run.stdout.contains(correlation_id.as_str()),
+        "{}",
+        run.stdout
+    );
     assert!(sandbox.log().contains(&format!("corr_id={correlation_id}")), "the log names the same id");
     let (_, envelope) = outbox.entry(entries[0].id).unwrap();
     assert_eq!(envelope.body, br#"{"host": "web1"}"#.to_vec());

@@ -73,8 +73,17 @@ fn dry_run_prints_the_reference_shape_with_the_password_masked() {
     assert_eq!(
         keys,
         [
-            "server", "port", "user", "password", "ssl", "ssl_verify", "ssl_cacertfile", "ssl_certfile",
-            "ssl_keyfile", "max_retry", "retry_interval"
+            "server",
+            "port",
+            "user",
+            "password",
+            "ssl",
+            "ssl_verify",
+            "ssl_cacertfile",
+            "ssl_certfile",
+            "ssl_keyfile",
+            "max_retry",
+            "retry_interval"
         ]
     );
     assert_eq!(opts["server"], "mq.example");
@@ -133,8 +142,8 @@ fn dry_run_shows_raw_stdin_as_python_bytes() {
 
 #[test]
 fn test_settings_lists_values_with_their_sources() {
-    let sandbox = Sandbox::new("[amqp-connection]\nserver = 127.0.0.1\npassword = s3cret\n")
-        .with_env("AMQP_MAX_RETRY", "4");
+    let sandbox =
+        Sandbox::new("[amqp-connection]\nserver = 127.0.0.1\npassword = s3cret\n").with_env("AMQP_MAX_RETRY", "4");
     let conf = sandbox.path("kompira.conf");
     let run = sandbox.run_raw(&["-c", conf.to_str().unwrap(), "-t", "--port", "5673"], b"");
     assert_eq!(run.code, 0, "{run:?}");

@@ -70,10 +70,7 @@ pub(crate) async fn run(
     }
 }
 
-async fn subscribe(
-    url: &str,
-    queue: &str,
-) -> Result<(Connection, Channel, lapin::Consumer), String> {
+async fn subscribe(url: &str, queue: &str) -> Result<(Connection, Channel, lapin::Consumer), String> {
     let conn = tokio::time::timeout(
         Duration::from_secs(CONNECT_TIMEOUT_SECS),
         Connection::connect(url, ConnectionProperties::default()),
@@ -84,24 +81,12 @@ async fn subscribe(
     let setup = async {
         let channel = conn.create_channel().await?;
         // The Kompira server owns io_queue: declare it (durable) if absent.
-        let durable = QueueDeclareOptions {
-            durable: true,
-            ..QueueDeclareOptions::default()
-        };
-        channel
-            .queue_declare(queue.into(), durable, FieldTable::default())
-            .await?;
-        channel
-            .basic_qos(PREFETCH, BasicQosOptions::default())
-            .await?;
+        let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+        channel.queue_declare(queue.into(), durable, FieldTable::default()).await?;
+        channel.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
         let tag = format!("kompira-sim-{}", uuid::Uuid::new_v4());
         let consumer = channel
-            .basic_consume(
-                queue.into(),
-                tag.as_str().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
+            .basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
             .await?;
         Ok::<_, lapin::Error>((channel, consumer))
     };
@@ -115,11 +100,7 @@ async fn subscribe(
 }
 
 /// Returns `true` on shutdown, `false` when the connection broke.
-async fn consume(
-    shared: &Shared,
-    mut consumer: lapin::Consumer,
-    shutdown: &mut watch::Receiver<bool>,
-) -> bool {
+async fn consume(shared: &Shared, mut consumer: lapin::Consumer, shutdown: &mut watch::Receiver<bool>) -> bool {
     loop {
         if *shutdown.borrow() {
             return true;
@@ -149,16 +130,11 @@ async fn consume(
 }
 
 fn deliver(shared: &Shared, d: &Delivery) {
-    let channel = d
-        .properties
-        .headers()
-        .as_ref()
-        .and_then(|h| h.inner().get("channel"))
-        .and_then(|v| match v {
-            AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
-            AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
-            _ => None,
-        });
+    let channel = d.properties.headers().as_ref().and_then(|h| h.inner().get("channel")).and_then(|v| match v {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
+        _ => None,
+    });
     let Some(channel) = channel else {
         drop_event(shared, "no channel header".to_string());
         return;
@@ -182,11 +158,8 @@ fn drop_event(shared: &Shared, reason: String) {
 /// `application/json` (what `kompira_sendevt` does for KEY=VAL events); any other body, even
 /// one that looks like JSON, is its text as a JSON string.
 fn body_value(d: &Delivery) -> Value {
-    let declared_json = d
-        .properties
-        .content_type()
-        .as_ref()
-        .is_some_and(|c| c.as_str().eq_ignore_ascii_case("application/json"));
+    let declared_json =
+        d.properties.content_type().as_ref().is_some_and(|c| c.as_str().eq_ignore_ascii_case("application/json"));
     if declared_json {
         match serde_json::from_slice::<Value>(&d.data) {
             Ok(v) => return v,

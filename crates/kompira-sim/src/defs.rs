@@ -147,11 +147,7 @@ fn toml_to_json(v: toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(
-            t.into_iter()
-                .map(|(k, v)| (k, toml_to_json(v)))
-                .collect::<Map<_, _>>(),
-        ),
+        toml::Value::Table(t) => Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect::<Map<_, _>>()),
     }
 }
 
@@ -166,9 +162,7 @@ fn path_problem(path: &str) -> Option<&'static str> {
     if path.rsplit('/').next().is_some_and(|s| s.contains('.')) {
         return Some("its last segment must not contain '.', which starts a method name");
     }
-    if ["/process", "/task", "/_sim"]
-        .iter()
-        .any(|r| path == *r || path.starts_with(&format!("{r}/")))
+    if ["/process", "/task", "/_sim"].iter().any(|r| path == *r || path.starts_with(&format!("{r}/")))
         || path.starts_with("/_sim")
     {
         return Some("/process, /task and /_sim are reserved");
@@ -191,18 +185,13 @@ impl Definitions {
 
     /// Reads and parses a definitions file; errors name the file and line.
     pub fn load(path: &Path) -> Result<Self, SimError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::ReadDefinitions {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SimError::ReadDefinitions { path: path.to_path_buf(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     fn parse(text: &str, origin: &str) -> Result<Self, SimError> {
-        let fail = |message: String| SimError::Definitions {
-            origin: origin.to_string(),
-            message,
-        };
+        let fail = |message: String| SimError::Definitions { origin: origin.to_string(), message };
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let message = match e.span() {
                 Some(span) => format!("line {}: {}", line_of(text, &span), e.message()),
@@ -218,20 +207,14 @@ impl Definitions {
                 return Err(fail(format!("line {line}: path {path:?} {why}")));
             }
             if let Some(first) = seen.insert(path.clone(), line) {
-                return Err(fail(format!(
-                    "line {line}: path {path:?} is already defined on line {first}"
-                )));
+                return Err(fail(format!("line {line}: path {path:?} is already defined on line {first}")));
             }
             Ok(path)
         };
         let mut defs = Definitions::default();
         for j in raw.jobflow {
             let path = check(&j.path)?;
-            let defaults = j
-                .defaults
-                .into_iter()
-                .map(|(k, v)| (k, toml_to_json(v)))
-                .collect();
+            let defaults = j.defaults.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect();
             let source = j.source.unwrap_or_else(|| {
                 let note = "# simulated by kompira-sim: no job-flow language runs here\n";
                 if j.parameters.is_empty() {
@@ -276,11 +259,7 @@ pub(crate) fn substitute(value: &Value, params: &Map<String, Value>) -> Value {
     match value {
         Value::String(s) => Value::String(substitute_str(s, params)),
         Value::Array(a) => Value::Array(a.iter().map(|v| substitute(v, params)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, params)))
-                .collect(),
-        ),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), substitute(v, params))).collect()),
         other => other.clone(),
     }
 }
@@ -381,34 +360,22 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let e = Definitions::from_toml("[[channel]]\npath = \"/a\"\n\n[[channel]]\npath = 3\n")
-            .unwrap_err()
-            .to_string();
+        let e =
+            Definitions::from_toml("[[channel]]\npath = \"/a\"\n\n[[channel]]\npath = 3\n").unwrap_err().to_string();
         assert!(e.contains("line 5"), "{e}");
-        let e = Definitions::from_toml("[[channel]]\npath = \"/a\"\n[[channel]]\npath = \"/a\"\n")
-            .unwrap_err()
-            .to_string();
+        let e =
+            Definitions::from_toml("[[channel]]\npath = \"/a\"\n[[channel]]\npath = \"/a\"\n").unwrap_err().to_string();
         assert!(e.contains("line 4") && e.contains("line 2"), "{e}");
-        let e = Definitions::from_toml("[[jobflow]]\npath = \"/a\"\noutcome = \"MAYBE\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = Definitions::from_toml("[[jobflow]]\npath = \"/a\"\noutcome = \"MAYBE\"\n").unwrap_err().to_string();
         assert!(e.contains("line 3"), "{e}");
-        let e = Definitions::from_toml("[[channel]]\npath = \"rel\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = Definitions::from_toml("[[channel]]\npath = \"rel\"\n").unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("absolute"), "{e}");
     }
 
     #[test]
     fn substitution() {
         let p = json!({"host": "web1", "n": 3}).as_object().unwrap().clone();
-        assert_eq!(
-            substitute_str("on {host} x{n} {other} {", &p),
-            "on web1 x3 {other} {"
-        );
-        assert_eq!(
-            substitute(&json!({"h": ["{host}"], "k": 1}), &p),
-            json!({"h": ["web1"], "k": 1})
-        );
+        assert_eq!(substitute_str("on {host} x{n} {other} {", &p), "on web1 x3 {other} {");
+        assert_eq!(substitute(&json!({"h": ["{host}"], "k": 1}), &p), json!({"h": ["web1"], "k": 1}));
     }
 }

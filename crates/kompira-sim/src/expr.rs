@@ -47,11 +47,7 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
             }
         } else if c == '"' || c == '\'' {
             let (value, end, lines) = lex_string(&chars, i)?;
-            tokens.push(Token {
-                tok: Tok::Str(value),
-                text: chars[start..end].iter().collect(),
-                line,
-            });
+            tokens.push(Token { tok: Tok::Str(value), text: chars[start..end].iter().collect(), line });
             line += lines;
             i = end;
         } else if c.is_ascii_digit() {
@@ -80,10 +76,7 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
             }
             let text: String = chars[start..i].iter().collect();
             let tok = if float {
-                Tok::Float(
-                    text.parse()
-                        .map_err(|_| format!("Invalid number {text}."))?,
-                )
+                Tok::Float(text.parse().map_err(|_| format!("Invalid number {text}."))?)
             } else {
                 match text.parse() {
                     Ok(n) => Tok::Int(n),
@@ -98,20 +91,12 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
-            tokens.push(Token {
-                tok: Tok::Ident(text.clone()),
-                text,
-                line,
-            });
+            tokens.push(Token { tok: Tok::Ident(text.clone()), text, line });
         } else if PUNCTUATION.contains(c) {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
             let text = if two == "->" { two } else { c.to_string() };
             i += text.chars().count();
-            tokens.push(Token {
-                tok: Tok::Punct(text.clone()),
-                text,
-                line,
-            });
+            tokens.push(Token { tok: Tok::Punct(text.clone()), text, line });
         } else {
             return Err(format!("Illegal character '{c}'."));
         }
@@ -218,9 +203,7 @@ pub(crate) fn interpolate(text: &str, scope: &Map<String, Value>) -> String {
             None => {
                 let end = after
                     .char_indices()
-                    .find(|&(i, c)| {
-                        !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()))
-                    })
+                    .find(|&(i, c)| !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())))
                     .map_or(after.len(), |(i, _)| i);
                 (&after[..end], end)
             }
@@ -242,9 +225,7 @@ pub(crate) fn interpolate(text: &str, scope: &Map<String, Value>) -> String {
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+    chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
@@ -265,9 +246,7 @@ impl Expr {
     fn first_variable(&self) -> Option<&str> {
         match self {
             Expr::Variable(name) => Some(name),
-            Expr::List(items) | Expr::Operation(items) => {
-                items.iter().find_map(Expr::first_variable)
-            }
+            Expr::List(items) | Expr::Operation(items) => items.iter().find_map(Expr::first_variable),
             Expr::Literal(_) | Expr::Str(_) => None,
         }
     }
@@ -278,22 +257,14 @@ impl Expr {
         match self {
             Expr::Literal(v) => Ok(v.clone()),
             Expr::Str(s) => Ok(Value::String(interpolate(s, scope))),
-            Expr::Variable(name) => scope
-                .get(name)
-                .cloned()
-                .ok_or_else(|| EvalError::Undefined(name.clone())),
-            Expr::List(items) => items
-                .iter()
-                .map(|e| e.eval(scope))
-                .collect::<Result<_, _>>()
-                .map(Value::Array),
+            Expr::Variable(name) => scope.get(name).cloned().ok_or_else(|| EvalError::Undefined(name.clone())),
+            Expr::List(items) => items.iter().map(|e| e.eval(scope)).collect::<Result<_, _>>().map(Value::Array),
             Expr::Operation(items) => {
                 for item in items {
                     item.eval(scope)?;
                 }
                 Err(EvalError::Unsupported(
-                    "kompira-sim evaluates literals, lists and variables only, no operators"
-                        .to_string(),
+                    "kompira-sim evaluates literals, lists and variables only, no operators".to_string(),
                 ))
             }
         }
@@ -334,11 +305,7 @@ impl Parser {
     }
 
     fn next(&mut self) -> Result<Token, String> {
-        let t = self
-            .tokens
-            .get(self.pos)
-            .cloned()
-            .ok_or("Incomplete expression.")?;
+        let t = self.tokens.get(self.pos).cloned().ok_or("Incomplete expression.")?;
         self.pos += 1;
         Ok(t)
     }
@@ -358,22 +325,14 @@ impl Parser {
     fn expression(&mut self) -> Result<Expr, String> {
         let first = self.operand()?;
         let mut items = vec![first];
-        while let Some(Token {
-            tok: Tok::Punct(op),
-            ..
-        }) = self.peek()
-        {
+        while let Some(Token { tok: Tok::Punct(op), .. }) = self.peek() {
             if !["+", "-", "*", "/", "%"].contains(&op.as_str()) {
                 break;
             }
             self.pos += 1;
             items.push(self.operand()?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Operation(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Operation(items) })
     }
 
     fn operand(&mut self) -> Result<Expr, String> {
@@ -391,9 +350,7 @@ impl Parser {
         match t.tok {
             Tok::Str(s) => Ok(Expr::Str(s)),
             Tok::Int(n) => Ok(Expr::Literal(Value::from(n))),
-            Tok::Float(f) => Ok(Expr::Literal(
-                Number::from_f64(f).map_or(Value::Null, Value::Number),
-            )),
+            Tok::Float(f) => Ok(Expr::Literal(Number::from_f64(f).map_or(Value::Null, Value::Number))),
             Tok::Ident(name) => Ok(match name.as_str() {
                 "true" => Expr::Literal(Value::Bool(true)),
                 "false" => Expr::Literal(Value::Bool(false)),
@@ -451,11 +408,7 @@ impl Parameter {
     pub(crate) fn compile(text: &str) -> Result<Self, String> {
         let syntax = |m: String| format!("Syntax error: {m}");
         let tokens = lex(text).map_err(syntax)?;
-        let mut parser = Parser {
-            tokens,
-            pos: 0,
-            depth: 0,
-        };
+        let mut parser = Parser { tokens, pos: 0, depth: 0 };
         let expr = parser.expression().map_err(syntax)?;
         if let Some(t) = parser.peek() {
             return Err(syntax(unexpected(t)));
@@ -507,18 +460,12 @@ impl Script {
     /// Parses a job flow's source; `Err` says what the simulator cannot run.
     pub(crate) fn parse(source: &str) -> Result<Self, String> {
         let tokens = lex(source)?;
-        let mut p = Parser {
-            tokens,
-            pos: 0,
-            depth: 0,
-        };
+        let mut p = Parser { tokens, pos: 0, depth: 0 };
         let mut parameters = Vec::new();
         while p.at_punct("|") {
             let open = p.next()?;
             let name = match p.next()? {
-                Token {
-                    tok: Tok::Ident(n), ..
-                } => n,
+                Token { tok: Tok::Ident(n), .. } => n,
                 t => return Err(unexpected(&t)),
             };
             let default = if p.at_punct("=") {
@@ -528,11 +475,7 @@ impl Script {
                 None
             };
             p.expect_punct("|")?;
-            parameters.push(Declaration {
-                name,
-                default,
-                line: open.line,
-            });
+            parameters.push(Declaration { name, default, line: open.line });
         }
         let mut jobs = Vec::new();
         while p.peek().is_some() {
@@ -567,11 +510,7 @@ impl Script {
             if kind != JobKind::Print && args.len() != 1 {
                 return Err(format!("line {}: {} takes one argument", t.line, t.text));
             }
-            jobs.push(Job {
-                kind,
-                args,
-                line: t.line,
-            });
+            jobs.push(Job { kind, args, line: t.line });
         }
         Ok(Self { parameters, jobs })
     }
@@ -597,27 +536,17 @@ pub(crate) fn repr(value: &Value) -> String {
             _ => n.to_string(),
         },
         Value::String(s) => python_str_repr(s),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(repr).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(repr).collect::<Vec<_>>().join(", ")),
         Value::Object(map) => format!(
             "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", python_str_repr(k), repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            map.iter().map(|(k, v)| format!("{}: {}", python_str_repr(k), repr(v))).collect::<Vec<_>>().join(", ")
         ),
     }
 }
 
 /// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote.
 pub(crate) fn python_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -630,9 +559,7 @@ pub(crate) fn python_str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -658,81 +585,39 @@ mod tests {
         assert_eq!(value("1.5e3"), Ok(json!(1500.0)));
         assert_eq!(value("true"), Ok(json!(true)));
         assert_eq!(value("null"), Ok(json!(null)));
-        assert_eq!(
-            value("[1, [2, \"x\"], true, null, 1.5]"),
-            Ok(json!([1, [2, "x"], true, null, 1.5]))
-        );
-        assert_eq!(
-            value("\"\"\"tri\nple \" q\"\"\""),
-            Ok(json!("tri\nple \" q"))
-        );
+        assert_eq!(value("[1, [2, \"x\"], true, null, 1.5]"), Ok(json!([1, [2, "x"], true, null, 1.5])));
+        assert_eq!(value("\"\"\"tri\nple \" q\"\"\""), Ok(json!("tri\nple \" q")));
     }
 
     #[test]
     fn escapes_and_dollars_as_observed() {
-        assert_eq!(
-            value(r#""\x41\101\u3042\q\a\v\0""#),
-            Ok(json!("AA\\u3042\\q\u{7}\u{b}\u{0}"))
-        );
+        assert_eq!(value(r#""\x41\101\u3042\q\a\v\0""#), Ok(json!("AA\\u3042\\q\u{7}\u{b}\u{0}")));
         assert_eq!(value(r#""日本語\n\t\r\\""#), Ok(json!("日本語\n\t\r\\")));
         assert_eq!(value(r#""a $$ b {z} $""#), Ok(json!("a $ b {z} $")));
-        assert_eq!(
-            value(r#""$host ${host} $5""#),
-            Ok(json!("$host ${host} $5"))
-        );
+        assert_eq!(value(r#""$host ${host} $5""#), Ok(json!("$host ${host} $5")));
         assert_eq!(value(r#""\x24\x24""#), Ok(json!("$")));
     }
 
     #[test]
     fn variables_and_syntax_errors_as_observed() {
-        assert_eq!(
-            value("web1"),
-            Err("Variable \"web1\" is not defined".to_string())
-        );
-        assert_eq!(
-            value("web-1"),
-            Err("Variable \"web\" is not defined".to_string())
-        );
-        assert_eq!(
-            value("web 1"),
-            Err("Syntax error: Unexpected token: 1.".to_string())
-        );
-        assert_eq!(
-            value("\"a\", \"b\""),
-            Err("Syntax error: Unexpected token: ,.".to_string())
-        );
-        assert_eq!(
-            value("\"abc"),
-            Err("Syntax error: Unclosed string literal.".to_string())
-        );
-        assert_eq!(
-            value("[1,"),
-            Err("Syntax error: Incomplete expression.".to_string())
-        );
-        assert_eq!(
-            value("@"),
-            Err("Syntax error: Illegal character '@'.".to_string())
-        );
-        assert_eq!(
-            value(&"[".repeat(100_000)),
-            Err("Syntax error: Expression nested too deeply.".to_string())
-        );
+        assert_eq!(value("web1"), Err("Variable \"web1\" is not defined".to_string()));
+        assert_eq!(value("web-1"), Err("Variable \"web\" is not defined".to_string()));
+        assert_eq!(value("web 1"), Err("Syntax error: Unexpected token: 1.".to_string()));
+        assert_eq!(value("\"a\", \"b\""), Err("Syntax error: Unexpected token: ,.".to_string()));
+        assert_eq!(value("\"abc"), Err("Syntax error: Unclosed string literal.".to_string()));
+        assert_eq!(value("[1,"), Err("Syntax error: Incomplete expression.".to_string()));
+        assert_eq!(value("@"), Err("Syntax error: Illegal character '@'.".to_string()));
+        assert_eq!(value(&"[".repeat(100_000)), Err("Syntax error: Expression nested too deeply.".to_string()));
     }
 
     #[test]
     fn scripts_of_the_subset() {
-        let s =
-            Script::parse("|host = \"none\"|\n|n|\nprint(host, n) ->\nsleep(1) -> return(host)\n")
-                .unwrap();
+        let s = Script::parse("|host = \"none\"|\n|n|\nprint(host, n) ->\nsleep(1) -> return(host)\n").unwrap();
         assert_eq!(s.parameters.len(), 2);
         assert_eq!(s.parameters[1].line, 2);
         assert_eq!(
             s.jobs.iter().map(|j| (j.kind, j.line)).collect::<Vec<_>>(),
-            vec![
-                (JobKind::Print, 3),
-                (JobKind::Sleep, 4),
-                (JobKind::Return, 4)
-            ]
+            vec![(JobKind::Print, 3), (JobKind::Sleep, 4), (JobKind::Return, 4)]
         );
         assert!(Script::parse("[x = 1] -> return(x)").is_err());
         assert!(Script::parse("print(1) print(2)").is_err());

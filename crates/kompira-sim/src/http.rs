@@ -35,17 +35,11 @@ fn detail(status: StatusCode, text: impl Into<String>) -> Response {
 }
 
 fn not_found(path: &str) -> Response {
-    detail(
-        StatusCode::NOT_FOUND,
-        format!("Object \"{path}\" is not found."),
-    )
+    detail(StatusCode::NOT_FOUND, format!("Object \"{path}\" is not found."))
 }
 
 fn invalid_attribute(op: &str) -> Response {
-    detail(
-        StatusCode::BAD_REQUEST,
-        format!("Invalid attribute \"{op}\" in request."),
-    )
+    detail(StatusCode::BAD_REQUEST, format!("Invalid attribute \"{op}\" in request."))
 }
 
 /// A status with an empty body and no `Content-Type`, as the server answers `.send`, `.submit`
@@ -61,18 +55,12 @@ fn server_error(text: &str) -> Response {
     let body = format!("{{\"detail\": {}}}", Value::from(text));
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
 fn not_allowed(method: &Method) -> Response {
-    detail(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("Method \"{method}\" not allowed."),
-    )
+    detail(StatusCode::METHOD_NOT_ALLOWED, format!("Method \"{method}\" not allowed."))
 }
 
 fn field_error(field: &str, message: impl Into<String>) -> Response {
@@ -84,10 +72,7 @@ fn timeout_response() -> Response {
 }
 
 fn shutting_down() -> Response {
-    detail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "kompira-sim is shutting down.",
-    )
+    detail(StatusCode::SERVICE_UNAVAILABLE, "kompira-sim is shutting down.")
 }
 
 fn percent_decode(s: &str) -> String {
@@ -135,49 +120,33 @@ fn query_encode(s: &str) -> String {
 }
 
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn accepts_json(headers: &HeaderMap, params: &Params) -> bool {
     if let Some(f) = param(params, "format") {
         return f == "json";
     }
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|range| {
-            let media = range.split(';').next().unwrap_or("").trim();
-            media.eq_ignore_ascii_case("application/json")
-        })
+    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|range| {
+        let media = range.split(';').next().unwrap_or("").trim();
+        media.eq_ignore_ascii_case("application/json")
+    })
 }
 
 /// `None` when authenticated, else the 401 (a token that is wrong or malformed) or 403 (no
 /// token at all; another scheme such as `Bearer` counts as none) response.
 fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option<Response> {
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
+    let header_token = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     let given = match header_token {
         Some(h) => {
             let mut parts = h.split_whitespace();
             match (parts.next(), parts.next(), parts.next()) {
-                (Some(kw), Some(t), None) if kw.eq_ignore_ascii_case("token") => {
-                    Some(t.to_string())
-                }
+                (Some(kw), Some(t), None) if kw.eq_ignore_ascii_case("token") => Some(t.to_string()),
                 (Some(kw), None, _) if kw.eq_ignore_ascii_case("token") => {
-                    return Some(unauthorized(
-                        "Invalid token header. No credentials provided.",
-                    ))
+                    return Some(unauthorized("Invalid token header. No credentials provided."))
                 }
                 (Some(kw), Some(_), Some(_)) if kw.eq_ignore_ascii_case("token") => {
-                    return Some(unauthorized(
-                        "Invalid token header. Token string should not contain spaces.",
-                    ))
+                    return Some(unauthorized("Invalid token header. Token string should not contain spaces."))
                 }
                 _ => None,
             }
@@ -186,10 +155,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option
     };
     let given = given.or_else(|| param(params, "token").map(str::to_string));
     match given {
-        None => Some(detail(
-            StatusCode::FORBIDDEN,
-            "You do not have permission to perform this action.",
-        )),
+        None => Some(detail(StatusCode::FORBIDDEN, "You do not have permission to perform this action.")),
         Some(t) if t == shared.token => None,
         Some(_) => Some(unauthorized("Invalid token.")),
     }
@@ -197,8 +163,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap, params: &Params) -> Option
 
 fn unauthorized(text: &str) -> Response {
     let mut r = detail(StatusCode::UNAUTHORIZED, text);
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
     r
 }
 
@@ -216,8 +181,7 @@ fn parse_body(body: &Bytes) -> Result<Value, BadRequest> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| BadRequest(json!({ "detail": format!("JSON parse error - {e}") })))
+    serde_json::from_slice(body).map_err(|e| BadRequest(json!({ "detail": format!("JSON parse error - {e}") })))
 }
 
 /// The `timeout` of a `.wait`/`.recv` body as the server reads it: Python's `int()` of the
@@ -225,24 +189,17 @@ fn parse_body(body: &Bytes) -> Result<Value, BadRequest> {
 /// `Err` is Python's exception text, which the server answers as a 500.
 fn timeout_of(body: &Value) -> Result<Duration, String> {
     let Value::Object(fields) = body else {
-        return Err(format!(
-            "'{}' object has no attribute 'get'",
-            json_type(body)
-        ));
+        return Err(format!("'{}' object has no attribute 'get'", json_type(body)));
     };
     let secs = match fields.get("timeout") {
         None => 0,
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
-            .unwrap_or(i64::MAX),
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64)).unwrap_or(i64::MAX),
         Some(Value::Bool(b)) => i64::from(*b),
-        Some(Value::String(s)) => s.trim().replace('_', "").parse::<i64>().map_err(|_| {
-            format!(
-                "invalid literal for int() with base 10: {}",
-                crate::expr::python_str_repr(s)
-            )
-        })?,
+        Some(Value::String(s)) => s
+            .trim()
+            .replace('_', "")
+            .parse::<i64>()
+            .map_err(|_| format!("invalid literal for int() with base 10: {}", crate::expr::python_str_repr(s)))?,
         Some(other) => {
             return Err(format!(
                 "int() argument must be a string, a bytes-like object or a number, not '{}'",
@@ -250,9 +207,7 @@ fn timeout_of(body: &Value) -> Result<Duration, String> {
             ))
         }
     };
-    Ok(Duration::from_secs_f64(
-        (secs.max(0) as f64).min(MAX_TIMEOUT_SECS),
-    ))
+    Ok(Duration::from_secs_f64((secs.max(0) as f64).min(MAX_TIMEOUT_SECS)))
 }
 
 pub(crate) async fn handle(
@@ -274,16 +229,9 @@ pub(crate) async fn handle(
                 return r;
             }
         }
-        return reply(
-            StatusCode::OK,
-            serde_json::to_value(shared.stats()).unwrap_or_default(),
-        );
+        return reply(StatusCode::OK, serde_json::to_value(shared.stats()).unwrap_or_default());
     }
-    let trimmed = if raw_path.len() > 1 {
-        raw_path.trim_end_matches('/')
-    } else {
-        raw_path.as_str()
-    };
+    let trimmed = if raw_path.len() > 1 { raw_path.trim_end_matches('/') } else { raw_path.as_str() };
     let (path, op) = split_method(trimmed);
     if !accepts_json(&headers, &params) {
         // The server's HTML side: a POST is answered with a redirect to the object and does
@@ -295,31 +243,18 @@ pub(crate) async fn handle(
             }
             return r;
         }
-        return detail(
-            StatusCode::NOT_ACCEPTABLE,
-            "Could not satisfy the request Accept header.",
-        );
+        return detail(StatusCode::NOT_ACCEPTABLE, "Could not satisfy the request Accept header.");
     }
     if let Some(r) = authenticate(&shared, &headers, &params) {
         return r;
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let self_url = format!("http://{host}{}", percent_encode(trimmed));
     let text_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("text/"));
-    let req = Request {
-        shared,
-        method,
-        params,
-        body,
-        text_body,
-        self_url,
-    };
+    let req = Request { shared, method, params, body, text_body, self_url };
     req.dispatch(path, op).await
 }
 
@@ -351,10 +286,7 @@ impl Request {
                 (Some(op), _) => invalid_attribute(op),
             };
         }
-        if let Some(id) = path
-            .strip_prefix("/process/id_")
-            .and_then(|n| n.parse().ok())
-        {
+        if let Some(id) = path.strip_prefix("/process/id_").and_then(|n| n.parse().ok()) {
             return self.process(id, op).await;
         }
         // Tasks live in tasks.rs; only the list goes through the shared paging here.
@@ -434,13 +366,8 @@ impl Request {
         let Some(name) = text("name") else {
             return field_error("name", "This field is required.");
         };
-        let valid_name = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        let valid_name = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
         if !valid_name {
             return detail(StatusCode::BAD_REQUEST, format!("Invalid name '{name}'"));
         }
@@ -448,46 +375,27 @@ impl Request {
             return field_error("type_object", "This field is required.");
         };
         let fields = body.get("fields").and_then(Value::as_object);
-        let source = fields
-            .and_then(|f| f.get("source"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let source = fields.and_then(|f| f.get("source")).and_then(Value::as_str).unwrap_or("").to_string();
         let display_name = text("display_name");
         let description = text("description").unwrap_or("").to_string();
         let shown = display_name.unwrap_or(name).to_string();
         let kind: Box<dyn FnOnce(String) -> Kind> = match type_object {
             crate::state::TYPE_JOBFLOW => {
                 let description = description.clone();
-                Box::new(move |path| {
-                    Kind::Jobflow(Arc::new(JobflowDef::created(
-                        path,
-                        shown,
-                        description,
-                        source,
-                    )))
-                })
+                Box::new(move |path| Kind::Jobflow(Arc::new(JobflowDef::created(path, shown, description, source))))
             }
             crate::state::TYPE_CHANNEL => Box::new(|_| {
-                Kind::Channel(crate::state::ChannelQueue {
-                    messages: Default::default(),
-                    notify: Default::default(),
-                })
+                Kind::Channel(crate::state::ChannelQueue { messages: Default::default(), notify: Default::default() })
             }),
             crate::state::TYPE_DIRECTORY => Box::new(|_| Kind::Directory),
             other => {
                 return detail(
                     StatusCode::BAD_REQUEST,
-                    format!(
-                        "kompira-sim creates only job flows, channels and directories, not {other}"
-                    ),
+                    format!("kompira-sim creates only job flows, channels and directories, not {other}"),
                 )
             }
         };
-        match self
-            .shared
-            .create_object(dir, name, display_name, &description, kind)
-        {
+        match self.shared.create_object(dir, name, display_name, &description, kind) {
             Ok(v) => reply(StatusCode::CREATED, v),
             Err(why) => detail(StatusCode::BAD_REQUEST, why),
         }
@@ -515,12 +423,7 @@ impl Request {
         let items = {
             let inner = self.shared.lock();
             // Newest first, as the server lists them.
-            inner
-                .processes
-                .values()
-                .rev()
-                .map(|p| p.to_json())
-                .collect()
+            inner.processes.values().rev().map(|p| p.to_json()).collect()
         };
         self.paginate(items)
     }
@@ -572,12 +475,8 @@ impl Request {
                 _ => return detail(StatusCode::NOT_FOUND, "Invalid page."),
             },
         };
-        let attrs: Vec<&str> = self
-            .params
-            .iter()
-            .filter(|(k, _)| k == "attrs")
-            .flat_map(|(_, v)| v.split(','))
-            .collect();
+        let attrs: Vec<&str> =
+            self.params.iter().filter(|(k, _)| k == "attrs").flat_map(|(_, v)| v.split(',')).collect();
         let results: Vec<Value> = items
             .into_iter()
             .skip((page - 1) * page_size)
@@ -594,29 +493,18 @@ impl Request {
             .collect();
         let next = (page < pages).then(|| self.page_url(Some(page + 1)));
         let previous = (page > 1).then(|| self.page_url((page > 2).then_some(page - 1)));
-        reply(
-            StatusCode::OK,
-            json!({ "count": count, "next": next, "previous": previous, "results": results }),
-        )
+        reply(StatusCode::OK, json!({ "count": count, "next": next, "previous": previous, "results": results }))
     }
 
     /// This request's URL with `page` replaced (or removed, as DRF does for page 1).
     fn page_url(&self, page: Option<usize>) -> String {
-        let mut pairs: Vec<(String, String)> = self
-            .params
-            .iter()
-            .filter(|(k, _)| k != "page")
-            .cloned()
-            .collect();
+        let mut pairs: Vec<(String, String)> = self.params.iter().filter(|(k, _)| k != "page").cloned().collect();
         if let Some(p) = page {
             pairs.push(("page".to_string(), p.to_string()));
         }
         // As DRF writes them: keys sorted (values of a key in their order), `urlencode` quoting.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let q: Vec<String> = pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", query_encode(k), query_encode(v)))
-            .collect();
+        let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", query_encode(k), query_encode(v))).collect();
         if q.is_empty() {
             self.self_url.clone()
         } else {
@@ -640,10 +528,7 @@ impl Request {
             Some(other) => {
                 return field_error(
                     "parameters",
-                    format!(
-                        "Expected a dictionary of items but got type \"{}\".",
-                        json_type(other)
-                    ),
+                    format!("Expected a dictionary of items but got type \"{}\".", json_type(other)),
                 )
             }
         };
@@ -671,13 +556,9 @@ impl Request {
             texts.insert(name.clone(), Value::String(text));
         }
         if !field_errors.is_empty() {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                json!({ "parameters": field_errors }),
-            );
+            return reply(StatusCode::BAD_REQUEST, json!({ "parameters": field_errors }));
         }
-        let mut config =
-            json!({ "step_mode": false, "checkpoint_mode": false, "monitoring_mode": "" });
+        let mut config = json!({ "step_mode": false, "checkpoint_mode": false, "monitoring_mode": "" });
         for flag in ["step_mode", "checkpoint_mode"] {
             match body.get(flag).map(drf_boolean) {
                 None => {}
@@ -691,13 +572,8 @@ impl Request {
                 config["monitoring_mode"] = Value::String(m.clone());
             }
             Some(other) => {
-                let shown = other
-                    .as_str()
-                    .map_or_else(|| other.to_string(), str::to_string);
-                return field_error(
-                    "monitoring_mode",
-                    format!("\"{shown}\" is not a valid choice."),
-                );
+                let shown = other.as_str().map_or_else(|| other.to_string(), str::to_string);
+                return field_error("monitoring_mode", format!("\"{shown}\" is not a valid choice."));
             }
         }
         if let Some(Err(why)) = &job.script {
@@ -712,12 +588,8 @@ impl Request {
         let mut undefined = None;
         for (name, text) in texts.iter().filter(|(name, _)| job.declares(name)) {
             let text = text.as_str().unwrap_or_default();
-            let compile_error = |why: String| {
-                detail(
-                    StatusCode::BAD_REQUEST,
-                    format!("Compile parameter \"{name}\" error: {why}"),
-                )
-            };
+            let compile_error =
+                |why: String| detail(StatusCode::BAD_REQUEST, format!("Compile parameter \"{name}\" error: {why}"));
             let parameter = match Parameter::compile(text) {
                 Ok(p) => p,
                 Err(why) => return compile_error(why),
@@ -804,12 +676,7 @@ impl Request {
         let mut changes = self.shared.process_changes.subscribe();
         let mut shutdown = self.shared.shutdown.clone();
         loop {
-            let finished = self
-                .shared
-                .lock()
-                .processes
-                .get(&id)
-                .is_some_and(|p| p.status.finished());
+            let finished = self.shared.lock().processes.get(&id).is_some_and(|p| p.status.finished());
             if finished {
                 return self.process_json(id);
             }
@@ -839,13 +706,7 @@ impl Request {
     }
 
     fn clear(&self, path: &str) -> Response {
-        if let Some(Kind::Channel(c)) = self
-            .shared
-            .lock()
-            .objects
-            .get_mut(path)
-            .map(|o| &mut o.kind)
-        {
+        if let Some(Kind::Channel(c)) = self.shared.lock().objects.get_mut(path).map(|o| &mut o.kind) {
             c.messages.clear();
         }
         empty(StatusCode::OK)
@@ -917,10 +778,8 @@ fn drf_boolean(value: &Value) -> Option<bool> {
             _ => None,
         },
         Value::String(s) => match s.as_str() {
-            "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON"
-            | "1" => Some(true),
-            "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off"
-            | "OFF" | "0" => Some(false),
+            "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "1" => Some(true),
+            "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "0" => Some(false),
             _ => None,
         },
         _ => None,
@@ -951,10 +810,9 @@ fn json_type(v: &Value) -> &'static str {
 fn compare(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+        }
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         (Some(Value::Null) | None, Some(Value::Null) | None) => Ordering::Equal,
         (Some(Value::Null) | None, _) => Ordering::Less,
@@ -969,10 +827,7 @@ mod tests {
 
     #[test]
     fn splits_method_suffix() {
-        assert_eq!(
-            split_method("/root/x.execute"),
-            ("/root/x", Some("execute"))
-        );
+        assert_eq!(split_method("/root/x.execute"), ("/root/x", Some("execute")));
         assert_eq!(split_method("/process/id_3"), ("/process/id_3", None));
         assert_eq!(split_method("/a.b/c"), ("/a.b/c", None));
     }

@@ -27,11 +27,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     add_definitions: Vec<PathBuf>,
     /// Broker to consume io_queue from.
-    #[arg(
-        long,
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
-        conflicts_with = "no_amqp"
-    )]
+    #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f", conflicts_with = "no_amqp")]
     amqp_url: String,
     /// Consume this queue instead of io_queue (fault tests that share the broker).
     #[arg(long, hide = true, default_value = "io_queue")]
@@ -94,11 +90,7 @@ async fn main() -> ExitCode {
         listen: args.listen,
         token: args
             .token
-            .or_else(|| {
-                std::env::var("KOMPIRA_SIM_TOKEN")
-                    .ok()
-                    .filter(|t| !t.is_empty())
-            })
+            .or_else(|| std::env::var("KOMPIRA_SIM_TOKEN").ok().filter(|t| !t.is_empty()))
             .unwrap_or_else(|| DEFAULT_TOKEN.to_string()),
         amqp_url: (!args.no_amqp).then_some(args.amqp_url),
         definitions,

@@ -54,9 +54,7 @@ pub struct SimHandle {
 
 impl std::fmt::Debug for SimHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimHandle")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
+        f.debug_struct("SimHandle").field("base_url", &self.base_url).finish_non_exhaustive()
     }
 }
 
@@ -75,23 +73,11 @@ pub async fn start_on_queue(config: SimConfig, queue: &str) -> Result<SimHandle,
     let acceptor = config.tls.as_ref().map(SimTls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| SimError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| SimError::Listen {
-        addr: config.listen,
-        source,
-    })?;
+        .map_err(|source| SimError::Listen { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| SimError::Listen { addr: config.listen, source })?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let shared = Arc::new(Shared::new(
-        &config.definitions,
-        config.token.clone(),
-        shutdown_rx.clone(),
-    ));
-    let app = axum::Router::new()
-        .fallback(http::handle)
-        .with_state(shared.clone());
+    let shared = Arc::new(Shared::new(&config.definitions, config.token.clone(), shutdown_rx.clone()));
+    let app = axum::Router::new().fallback(http::handle).with_state(shared.clone());
     let stop = shutdown_rx.clone();
     let (server, scheme) = match acceptor {
         Some(acceptor) => (spawn_server(TlsListener { tcp: listener, acceptor }, app, stop), "https"),
@@ -140,10 +126,11 @@ where
     for<'a> Peer: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
     tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-            .with_graceful_shutdown(async move {
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).with_graceful_shutdown(
+            async move {
                 let _ = stop.wait_for(|s| *s).await;
-            });
+            },
+        );
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "HTTP server stopped");
         }

@@ -55,12 +55,7 @@ pub(crate) enum Kind {
 impl JobflowDef {
     /// A job flow created through the API: its source runs in the small subset of the
     /// language the simulator knows (expr.rs).
-    pub(crate) fn created(
-        path: String,
-        display_name: String,
-        description: String,
-        source: String,
-    ) -> Self {
+    pub(crate) fn created(path: String, display_name: String, description: String, source: String) -> Self {
         let script = Script::parse(&source);
         let parameters = match &script {
             Ok(s) => s.parameters.iter().map(|d| d.name.clone()).collect(),
@@ -94,10 +89,7 @@ impl JobflowDef {
 
     /// The given (already evaluated) parameters completed with defaults; `Err` is the line and
     /// message of the abort the server reports for a missing one.
-    pub(crate) fn bind(
-        &self,
-        mut given: Map<String, Value>,
-    ) -> Result<Map<String, Value>, (u32, String)> {
+    pub(crate) fn bind(&self, mut given: Map<String, Value>) -> Result<Map<String, Value>, (u32, String)> {
         match &self.script {
             Some(Ok(script)) => {
                 for decl in &script.parameters {
@@ -107,9 +99,7 @@ impl JobflowDef {
                     let Some(default) = &decl.default else {
                         return Err((decl.line, format!("Parameter '{}' is missing.", decl.name)));
                     };
-                    let value = default
-                        .eval(&Map::new())
-                        .map_err(|e| (decl.line, e.message()))?;
+                    let value = default.eval(&Map::new()).map_err(|e| (decl.line, e.message()))?;
                     given.insert(decl.name.clone(), value);
                 }
             }
@@ -146,11 +136,9 @@ impl Object {
     /// `extra_properties` (a channel's `message_count`).
     pub fn to_json(&self, children: usize) -> Value {
         let (type_object, fields, extra) = match &self.kind {
-            Kind::Directory => (
-                TYPE_DIRECTORY,
-                json!({ "orderBy": "", "pageSize": 25 }),
-                json!({ "num_children": children }),
-            ),
+            Kind::Directory => {
+                (TYPE_DIRECTORY, json!({ "orderBy": "", "pageSize": 25 }), json!({ "num_children": children }))
+            }
             Kind::Jobflow(j) => (
                 TYPE_JOBFLOW,
                 json!({
@@ -327,11 +315,7 @@ pub(crate) struct Inner {
 impl Inner {
     /// How many objects sit directly in `dir`.
     pub fn children(&self, dir: &str) -> usize {
-        let prefix = if dir == "/" {
-            "/".to_string()
-        } else {
-            format!("{dir}/")
-        };
+        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
         self.objects
             .range(prefix.clone()..)
             .take_while(|(p, _)| p.starts_with(&prefix))
@@ -341,9 +325,7 @@ impl Inner {
 
     /// An object's JSON, with its number of children.
     pub fn object_json(&self, path: &str) -> Option<Value> {
-        self.objects
-            .get(path)
-            .map(|o| o.to_json(self.children(path)))
+        self.objects.get(path).map(|o| o.to_json(self.children(path)))
     }
 }
 
@@ -362,11 +344,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(defs: &Definitions, token: String, shutdown: watch::Receiver<bool>) -> Self {
         let now = Utc::now();
-        let mut inner = Inner {
-            next_process: 1,
-            next_object: 1,
-            ..Inner::default()
-        };
+        let mut inner = Inner { next_process: 1, next_object: 1, ..Inner::default() };
         let add = |inner: &mut Inner, path: &str, name: &str, desc: &str, kind: Kind| {
             // Parents first, so ids grow from the root down.
             let mut prefix = String::new();
@@ -404,30 +382,15 @@ impl Shared {
             }
         };
         for dir in ["/root", "/system", "/system/channels", "/system/types"] {
-            add(
-                &mut inner,
-                dir,
-                &dir[dir.rfind('/').unwrap_or(0) + 1..],
-                "",
-                Kind::Directory,
-            );
+            add(&mut inner, dir, &dir[dir.rfind('/').unwrap_or(0) + 1..], "", Kind::Directory);
         }
         for dir in &defs.directories {
             let name = &dir[dir.rfind('/').unwrap_or(0) + 1..];
             add(&mut inner, dir, name, "", Kind::Directory);
         }
         for c in &defs.channels {
-            let q = ChannelQueue {
-                messages: VecDeque::new(),
-                notify: Arc::new(Notify::new()),
-            };
-            add(
-                &mut inner,
-                &c.path,
-                &c.display_name,
-                &c.description,
-                Kind::Channel(q),
-            );
+            let q = ChannelQueue { messages: VecDeque::new(), notify: Arc::new(Notify::new()) };
+            add(&mut inner, &c.path, &c.display_name, &c.description, Kind::Channel(q));
         }
         for j in &defs.jobflows {
             let kind = Kind::Jobflow(Arc::new(j.clone()));
@@ -451,9 +414,7 @@ impl Shared {
         let inner = self.lock();
         let mut processes_by_status = BTreeMap::new();
         for p in inner.processes.values() {
-            *processes_by_status
-                .entry(p.status.as_str().to_string())
-                .or_insert(0) += 1;
+            *processes_by_status.entry(p.status.as_str().to_string()).or_insert(0) += 1;
         }
         let messages_per_channel = inner
             .objects
@@ -497,11 +458,7 @@ impl Shared {
         kind: impl FnOnce(String) -> Kind,
     ) -> Result<Value, String> {
         let mut inner = self.lock();
-        let path = if dir == "/" {
-            format!("/{name}")
-        } else {
-            format!("{dir}/{name}")
-        };
+        let path = if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") };
         if inner.objects.contains_key(&path) {
             return Err(format!("Already exists '{name}'"));
         }
@@ -526,11 +483,7 @@ impl Shared {
         if inner.children(path) > 0 {
             return Err(format!("Directory '{path}' is not empty"));
         }
-        if let Some(Object {
-            kind: Kind::Channel(c),
-            ..
-        }) = inner.objects.remove(path)
-        {
+        if let Some(Object { kind: Kind::Channel(c), .. }) = inner.objects.remove(path) {
             // Waiting receivers look the channel up again and answer 404.
             c.notify.notify_waiters();
         }
@@ -538,12 +491,7 @@ impl Shared {
     }
 
     /// Creates a process in state NEW and starts its runner.
-    pub fn start_process(
-        self: &Arc<Self>,
-        job: Arc<JobflowDef>,
-        start: Start,
-        config: Value,
-    ) -> String {
+    pub fn start_process(self: &Arc<Self>, job: Arc<JobflowDef>, start: Start, config: Value) -> String {
         let (params, start_failure) = match start {
             Ok(params) => (params, None),
             Err(failure) => (Map::new(), Some(failure)),
@@ -673,12 +621,7 @@ async fn run_process(shared: Arc<Shared>, id: u64) {
 }
 
 /// Runs a created job flow's chain of `print`, `sleep` and `return` jobs.
-async fn run_script(
-    shared: &Shared,
-    id: u64,
-    script: &Result<Script, String>,
-    scope: Map<String, Value>,
-) {
+async fn run_script(shared: &Shared, id: u64, script: &Result<Script, String>, scope: Map<String, Value>) {
     let script = match script {
         Ok(s) => s,
         // execute refuses these; a definition cannot hold one.

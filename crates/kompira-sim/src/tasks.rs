@@ -130,10 +130,7 @@ impl Tasks {
             .map(|a| substitute(&Value::Array(a.clone()), params))
             // Python's json.dumps, as the server stores it: `["web 1", "web 2"]`.
             .map(|a| python_json(&a));
-        let name = def
-            .name
-            .clone()
-            .unwrap_or_else(|| jobflow.rsplit('/').next().unwrap_or(jobflow).to_string());
+        let name = def.name.clone().unwrap_or_else(|| jobflow.rsplit('/').next().unwrap_or(jobflow).to_string());
         guard.1.insert(
             id,
             SimTask {
@@ -157,10 +154,7 @@ impl Tasks {
 /// `json.dumps` spacing (`, ` and `: `), which is how `action_text` reads on the real server.
 fn python_json(value: &Value) -> String {
     match value {
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(python_json).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(python_json).collect::<Vec<_>>().join(", ")),
         Value::Object(map) => format!(
             "{{{}}}",
             map.iter()
@@ -194,11 +188,7 @@ pub(crate) async fn ask(
     let mut changes = shared.process_changes.subscribe();
     let mut shutdown = shared.shutdown.clone();
     loop {
-        let finished = shared
-            .lock()
-            .processes
-            .get(&process)
-            .is_none_or(|p| p.status.finished());
+        let finished = shared.lock().processes.get(&process).is_none_or(|p| p.status.finished());
         if finished || *shutdown.borrow() {
             return None;
         }
@@ -231,36 +221,17 @@ pub(crate) async fn ask(
 }
 
 /// `GET /task/id_N`, `POST /task/id_N.submit`, `POST /task/id_N.cancel`.
-pub(crate) fn answer(
-    shared: &Shared,
-    method: &Method,
-    id: u64,
-    op: Option<&str>,
-    body: &[u8],
-) -> Response {
+pub(crate) fn answer(shared: &Shared, method: &Method, id: u64, op: Option<&str>, body: &[u8]) -> Response {
     let path = format!("/task/id_{id}");
     if !shared.tasks.lock().1.contains_key(&id) {
-        return detail(
-            StatusCode::NOT_FOUND,
-            format!("Object \"{path}\" is not found."),
-        );
+        return detail(StatusCode::NOT_FOUND, format!("Object \"{path}\" is not found."));
     }
-    let verb = if op.is_none() {
-        Method::GET
-    } else {
-        Method::POST
-    };
+    let verb = if op.is_none() { Method::GET } else { Method::POST };
     if let Some(other) = op.filter(|op| !matches!(*op, "submit" | "cancel")) {
-        return detail(
-            StatusCode::BAD_REQUEST,
-            format!("Invalid attribute \"{other}\" in request."),
-        );
+        return detail(StatusCode::BAD_REQUEST, format!("Invalid attribute \"{other}\" in request."));
     }
     if method != verb {
-        return detail(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("Method \"{method}\" not allowed."),
-        );
+        return detail(StatusCode::METHOD_NOT_ALLOWED, format!("Method \"{method}\" not allowed."));
     }
     match op {
         None => match shared.tasks.lock().1.get(&id) {
@@ -283,11 +254,7 @@ fn submit(shared: &Shared, id: u64, body: &[u8]) -> Response {
             Err(e) => return detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {e}")),
         }
     };
-    let waited_on = shared
-        .lock()
-        .processes
-        .values()
-        .any(|p| p.waiting_task == Some(id) && !p.status.finished());
+    let waited_on = shared.lock().processes.values().any(|p| p.waiting_task == Some(id) && !p.status.finished());
     {
         let mut guard = shared.tasks.lock();
         match guard.1.get_mut(&id) {
@@ -323,14 +290,8 @@ mod tests {
 
     #[test]
     fn action_text_reads_like_pythons_json() {
-        assert_eq!(
-            python_json(&json!(["web 1", "web 2"])),
-            r#"["web 1", "web 2"]"#
-        );
-        assert_eq!(
-            python_json(&json!([1, {"a": [true]}])),
-            r#"[1, {"a": [true]}]"#
-        );
+        assert_eq!(python_json(&json!(["web 1", "web 2"])), r#"["web 1", "web 2"]"#);
+        assert_eq!(python_json(&json!([1, {"a": [true]}])), r#"[1, {"a": [true]}]"#);
     }
 
     #[test]

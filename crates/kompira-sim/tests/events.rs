@@ -12,31 +12,21 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 async fn publish(channel: Option<&str>, body: &[u8], content_type: Option<&str>) {
-    let conn = Connection::connect(&broker_url(), ConnectionProperties::default())
-        .await
-        .unwrap();
+    let conn = Connection::connect(&broker_url(), ConnectionProperties::default()).await.unwrap();
     let ch = conn.create_channel().await.unwrap();
     let mut headers = FieldTable::default();
     if let Some(c) = channel {
         headers.insert("channel".into(), AMQPValue::LongString(LongString::from(c)));
     }
-    let mut props = BasicProperties::default()
-        .with_delivery_mode(2)
-        .with_headers(headers);
+    let mut props = BasicProperties::default().with_delivery_mode(2).with_headers(headers);
     if let Some(t) = content_type {
         props = props.with_content_type(t.into());
     }
-    ch.basic_publish(
-        "".into(),
-        IO_QUEUE.into(),
-        BasicPublishOptions::default(),
-        body,
-        props,
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    ch.basic_publish("".into(), IO_QUEUE.into(), BasicPublishOptions::default(), body, props)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     let _ = conn.close(200, "OK".into()).await;
 }
 
@@ -49,17 +39,9 @@ async fn events_land_in_their_channel() {
     let s = sim(Some(url.clone())).await;
     assert!(s.stats().amqp_connected);
 
-    publish(
-        Some("/system/channels/Alert"),
-        br#"{"status": "PROBLEM", "severity": 4}"#,
-        Some("application/json"),
-    )
-    .await;
+    publish(Some("/system/channels/Alert"), br#"{"status": "PROBLEM", "severity": 4}"#, Some("application/json")).await;
     let (st, v) = post(&s, "/system/channels/Alert.recv", json!({"timeout": 5})).await;
-    assert_eq!(
-        (st, v),
-        (StatusCode::OK, json!({"status": "PROBLEM", "severity": 4}))
-    );
+    assert_eq!((st, v), (StatusCode::OK, json!({"status": "PROBLEM", "severity": 4})));
 
     publish(Some("/root/channels/Desktop"), b"disk full on web1", None).await;
     let (_, v) = post(&s, "/root/channels/Desktop.recv", json!({"timeout": 5})).await;
@@ -82,19 +64,14 @@ async fn events_land_in_their_channel() {
             assert_eq!(stats.events_consumed, 3);
             break;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "drops not counted: {stats:?}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "drops not counted: {stats:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     s.shutdown().await;
 
     // After shutdown the sim no longer takes io_queue messages.
     publish(Some("/system/channels/Alert"), b"{}", None).await;
-    let left = kompira_testkit::receive_one(&url, IO_QUEUE, Duration::from_secs(2))
-        .await
-        .unwrap();
+    let left = kompira_testkit::receive_one(&url, IO_QUEUE, Duration::from_secs(2)).await.unwrap();
     assert!(left.is_some(), "the stopped sim must not consume");
 }
 

@@ -53,12 +53,7 @@ async fn raw_post(s: &SimHandle, path: &str, body: Option<Value>) -> (StatusCode
 
 /// Starts the job flow and waits until its process is WAITING; the process and task paths.
 async fn start_waiting(s: &SimHandle) -> (String, String) {
-    let (st, p) = post(
-        s,
-        "/root/ask_person.execute",
-        json!({"parameters": {"host": "\"web0\""}}),
-    )
-    .await;
+    let (st, p) = post(s, "/root/ask_person.execute", json!({"parameters": {"host": "\"web0\""}})).await;
     assert_eq!(st, StatusCode::OK, "{p}");
     let process = p.as_str().unwrap().to_string();
     for _ in 0..200 {
@@ -87,12 +82,7 @@ async fn submit_answers_the_job_flow() {
     assert_eq!(t["action_text"], r#"["web 1", "web 2"]"#);
     assert_eq!(t["assigned_users"], json!(["root"]));
     assert_eq!(t["owner"], "root");
-    let (st, body, has_type) = raw_post(
-        &s,
-        &format!("{task}.submit"),
-        Some(json!({"result": "web 2"})),
-    )
-    .await;
+    let (st, body, has_type) = raw_post(&s, &format!("{task}.submit"), Some(json!({"result": "web 2"}))).await;
     assert_eq!((st, body.as_str(), has_type), (StatusCode::OK, "", false));
     let (_, done) = post(&s, &format!("{process}.wait"), json!({"timeout": 5})).await;
     assert_eq!(done["status"], "DONE");
@@ -101,17 +91,9 @@ async fn submit_answers_the_job_flow() {
     assert_eq!(t["status"], "DONE");
     assert!(t["closed_date"].is_string());
     // Answered already: nobody waits any more.
-    let (st, body, _) = raw_post(
-        &s,
-        &format!("{task}.submit"),
-        Some(json!({"result": "again"})),
-    )
-    .await;
+    let (st, body, _) = raw_post(&s, &format!("{task}.submit"), Some(json!({"result": "again"}))).await;
     assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap(),
-        json!({"detail": "No waiting processes"})
-    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"detail": "No waiting processes"}));
     let (_, waiting) = get(&s, "/task?status=WAITING").await;
     assert_eq!(waiting["count"], 0);
     s.shutdown().await;
@@ -127,12 +109,7 @@ async fn submit_without_body_sends_ok_and_objects_pass_through() {
     assert_eq!(done["result"], "OK");
     let (process, task) = start_waiting(&s).await;
     let answer = json!({"host": "web 3", "n": 2});
-    let (st, _, _) = raw_post(
-        &s,
-        &format!("{task}.submit"),
-        Some(json!({"result": answer})),
-    )
-    .await;
+    let (st, _, _) = raw_post(&s, &format!("{task}.submit"), Some(json!({"result": answer}))).await;
     assert_eq!(st, StatusCode::OK);
     let (_, done) = post(&s, &format!("{process}.wait"), json!({"timeout": 5})).await;
     assert_eq!(done["result"], answer);
@@ -152,12 +129,7 @@ async fn cancel_leaves_the_process_waiting_until_terminated() {
     assert_eq!(st, StatusCode::REQUEST_TIMEOUT);
     let (_, p) = get(&s, &process).await;
     assert_eq!(p["status"], "WAITING");
-    let (st, _, _) = raw_post(
-        &s,
-        &format!("{task}.submit"),
-        Some(json!({"result": "late"})),
-    )
-    .await;
+    let (st, _, _) = raw_post(&s, &format!("{task}.submit"), Some(json!({"result": "late"}))).await;
     assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR);
     let (_, ok) = post(&s, &format!("{process}.terminate"), json!({})).await;
     assert_eq!(ok, json!(true));
@@ -174,11 +146,7 @@ async fn list_filters_pages_and_trims() {
     raw_post(&s, &format!("{first}.cancel"), None).await;
     let (_, all) = get(&s, "/task?page_size=1").await;
     assert_eq!(all["count"], 2);
-    assert_eq!(
-        all["results"][0]["abspath"],
-        second.as_str(),
-        "newest first"
-    );
+    assert_eq!(all["results"][0]["abspath"], second.as_str(), "newest first");
     assert!(all["next"].as_str().unwrap().contains("page=2"));
     let (_, canceled) = get(&s, "/task?status=CANCELED&attrs=id&attrs=title").await;
     assert_eq!(canceled["count"], 1);
@@ -198,13 +166,10 @@ async fn list_filters_pages_and_trims() {
 
 #[test]
 fn a_bad_task_table_names_the_line() {
-    let e =
-        Definitions::from_toml("[[jobflow]]\npath = \"/root/a\"\n[jobflow.task]\ntitel = \"x\"\n")
-            .unwrap_err()
-            .to_string();
-    assert!(e.contains("line 4") && e.contains("titel"), "{e}");
-    let e = Definitions::from_toml("[[jobflow]]\npath = \"/task/x\"\n")
+    let e = Definitions::from_toml("[[jobflow]]\npath = \"/root/a\"\n[jobflow.task]\ntitel = \"x\"\n")
         .unwrap_err()
         .to_string();
+    assert!(e.contains("line 4") && e.contains("titel"), "{e}");
+    let e = Definitions::from_toml("[[jobflow]]\npath = \"/task/x\"\n").unwrap_err().to_string();
     assert!(e.contains("reserved"), "{e}");
 }

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use lapin::options::{
-    BasicAckOptions, BasicGetOptions, QueueDeclareOptions, QueueDeleteOptions, QueuePurgeOptions,
-};
+use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions, QueueDeleteOptions, QueuePurgeOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use serde_json::{json, Map, Value};
@@ -73,14 +71,7 @@ pub async fn declare_io_queue(url: &str) -> Result<(), lapin::Error> {
 /// Declare `queue` as a durable queue (idempotent).
 pub async fn declare_queue(url: &str, queue: &str) -> Result<(), lapin::Error> {
     let s = Session::open(url).await?;
-    let res = s
-        .channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions::durable(),
-            FieldTable::default(),
-        )
-        .await;
+    let res = s.channel.queue_declare(queue.into(), QueueDeclareOptions::durable(), FieldTable::default()).await;
     s.close().await;
     res.map(|_| ())
 }
@@ -88,10 +79,7 @@ pub async fn declare_queue(url: &str, queue: &str) -> Result<(), lapin::Error> {
 /// Remove every ready message from `queue`; returns how many were dropped.
 pub async fn purge(url: &str, queue: &str) -> Result<u32, lapin::Error> {
     let s = Session::open(url).await?;
-    let res = s
-        .channel
-        .queue_purge(queue.into(), QueuePurgeOptions::default())
-        .await;
+    let res = s.channel.queue_purge(queue.into(), QueuePurgeOptions::default()).await;
     s.close().await;
     res
 }
@@ -99,10 +87,7 @@ pub async fn purge(url: &str, queue: &str) -> Result<u32, lapin::Error> {
 /// Delete `queue` (a missing queue is not an error).
 pub async fn delete_queue(url: &str, queue: &str) -> Result<(), lapin::Error> {
     let s = Session::open(url).await?;
-    let res = s
-        .channel
-        .queue_delete(queue.into(), QueueDeleteOptions::default())
-        .await;
+    let res = s.channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
     s.close().await;
     res.map(|_| ())
 }
@@ -122,9 +107,7 @@ pub struct IoQueueGuard {
 
 /// Wait for exclusive use of `io_queue` in this process.
 pub async fn lock_io_queue() -> IoQueueGuard {
-    IoQueueGuard {
-        _guard: io_queue_mutex().lock().await,
-    }
+    IoQueueGuard { _guard: io_queue_mutex().lock().await }
 }
 
 /// One message taken off a queue.
@@ -143,10 +126,7 @@ pub struct Received {
 impl Received {
     /// The header `name`, if the message has one.
     pub fn header(&self, name: &str) -> Option<&AMQPValue> {
-        self.properties
-            .headers()
-            .as_ref()
-            .and_then(|h| h.inner().get(name))
+        self.properties.headers().as_ref().and_then(|h| h.inner().get(name))
     }
 
     /// The body as UTF-8 text, if it is valid UTF-8.
@@ -208,9 +188,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn float_json(f: f64) -> Value {
-    serde_json::Number::from_f64(f)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+    serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
 }
 
 fn bytes_json(bytes: &[u8]) -> Value {
@@ -246,9 +224,7 @@ pub fn typed_value_json(v: &AMQPValue) -> Value {
         AMQPValue::DecimalValue(d) => json!({ "scale": d.scale, "value": d.value }),
         AMQPValue::ShortString(s) => Value::from(s.as_str()),
         AMQPValue::LongString(s) => bytes_json(s.as_bytes()),
-        AMQPValue::FieldArray(a) => {
-            Value::Array(a.as_slice().iter().map(typed_value_json).collect())
-        }
+        AMQPValue::FieldArray(a) => Value::Array(a.as_slice().iter().map(typed_value_json).collect()),
         AMQPValue::Timestamp(t) => Value::from(*t),
         AMQPValue::FieldTable(t) => table_to_json(t),
         AMQPValue::ByteArray(b) => json!({ "hex": hex(b.as_slice()) }),
@@ -259,11 +235,7 @@ pub fn typed_value_json(v: &AMQPValue) -> Value {
 
 /// Take one message off `queue` (acknowledged), waiting up to `timeout`.
 /// `Ok(None)` when nothing arrived in time.
-pub async fn receive_one(
-    url: &str,
-    queue: &str,
-    timeout: Duration,
-) -> Result<Option<Received>, lapin::Error> {
+pub async fn receive_one(url: &str, queue: &str, timeout: Duration) -> Result<Option<Received>, lapin::Error> {
     Ok(receive_many(url, queue, 1, timeout).await?.pop())
 }
 
@@ -292,10 +264,7 @@ async fn get_loop(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut out = Vec::new();
     while out.len() < count {
-        match channel
-            .basic_get(queue.into(), BasicGetOptions::default())
-            .await?
-        {
+        match channel.basic_get(queue.into(), BasicGetOptions::default()).await? {
             Some(msg) => {
                 msg.delivery.ack(BasicAckOptions::default()).await?;
                 let d = msg.delivery;
@@ -327,37 +296,19 @@ mod tests {
         let mut inner = FieldTable::default();
         inner.insert("n".into(), AMQPValue::ShortInt(-3));
         let mut h = FieldTable::default();
-        h.insert(
-            "channel".into(),
-            AMQPValue::LongString(LongString::from("/system/channels/Alert")),
-        );
+        h.insert("channel".into(), AMQPValue::LongString(LongString::from("/system/channels/Alert")));
         h.insert("site_id".into(), AMQPValue::LongInt(1));
         h.insert("ssl".into(), AMQPValue::Void);
         h.insert("flag".into(), AMQPValue::Boolean(true));
         h.insert("big".into(), AMQPValue::LongLongInt(1 << 40));
-        h.insert(
-            "dec".into(),
-            AMQPValue::DecimalValue(DecimalValue {
-                scale: 2,
-                value: 314,
-            }),
-        );
+        h.insert("dec".into(), AMQPValue::DecimalValue(DecimalValue { scale: 2, value: 314 }));
         h.insert("raw".into(), AMQPValue::ByteArray(vec![0u8, 255].into()));
-        h.insert(
-            "bin".into(),
-            AMQPValue::LongString(LongString::from(vec![0xffu8, 0xfe])),
-        );
-        h.insert(
-            "arr".into(),
-            AMQPValue::FieldArray(FieldArray::from(vec![AMQPValue::Double(0.5)])),
-        );
+        h.insert("bin".into(), AMQPValue::LongString(LongString::from(vec![0xffu8, 0xfe])));
+        h.insert("arr".into(), AMQPValue::FieldArray(FieldArray::from(vec![AMQPValue::Double(0.5)])));
         h.insert("tbl".into(), AMQPValue::FieldTable(inner));
         let r = Received {
             body: vec![0xff, b'a'],
-            properties: BasicProperties::default()
-                .with_delivery_mode(2)
-                .with_timestamp(1_700_000_000)
-                .with_headers(h),
+            properties: BasicProperties::default().with_delivery_mode(2).with_timestamp(1_700_000_000).with_headers(h),
             routing_key: "q".into(),
             exchange: String::new(),
         };
@@ -366,37 +317,16 @@ mod tests {
         assert_eq!(j["properties"]["timestamp"], 1_700_000_000u64);
         assert!(j["properties"].get("content_type").is_none());
         let hd = &j["headers"];
-        assert_eq!(
-            hd["channel"],
-            json!({"type": "LongString", "value": "/system/channels/Alert"})
-        );
+        assert_eq!(hd["channel"], json!({"type": "LongString", "value": "/system/channels/Alert"}));
         assert_eq!(hd["site_id"], json!({"type": "LongInt", "value": 1}));
         assert_eq!(hd["ssl"], json!({"type": "Void", "value": null}));
         assert_eq!(hd["flag"], json!({"type": "Boolean", "value": true}));
-        assert_eq!(
-            hd["big"],
-            json!({"type": "LongLongInt", "value": 1u64 << 40})
-        );
-        assert_eq!(
-            hd["dec"],
-            json!({"type": "DecimalValue", "value": {"scale": 2, "value": 314}})
-        );
-        assert_eq!(
-            hd["raw"],
-            json!({"type": "ByteArray", "value": {"hex": "00ff"}})
-        );
-        assert_eq!(
-            hd["bin"],
-            json!({"type": "LongString", "value": {"hex": "fffe"}})
-        );
-        assert_eq!(
-            hd["arr"],
-            json!({"type": "FieldArray", "value": [{"type": "Double", "value": 0.5}]})
-        );
-        assert_eq!(
-            hd["tbl"],
-            json!({"type": "FieldTable", "value": {"n": {"type": "ShortInt", "value": -3}}})
-        );
+        assert_eq!(hd["big"], json!({"type": "LongLongInt", "value": 1u64 << 40}));
+        assert_eq!(hd["dec"], json!({"type": "DecimalValue", "value": {"scale": 2, "value": 314}}));
+        assert_eq!(hd["raw"], json!({"type": "ByteArray", "value": {"hex": "00ff"}}));
+        assert_eq!(hd["bin"], json!({"type": "LongString", "value": {"hex": "fffe"}}));
+        assert_eq!(hd["arr"], json!({"type": "FieldArray", "value": [{"type": "Double", "value": 0.5}]}));
+        assert_eq!(hd["tbl"], json!({"type": "FieldTable", "value": {"n": {"type": "ShortInt", "value": -3}}}));
         assert_eq!(j["body_utf8"], Value::Null);
         assert_eq!(j["body_hex"], "ff61");
         assert!(r.header("site_id").is_some());

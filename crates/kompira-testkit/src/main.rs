@@ -7,10 +7,7 @@ use clap::{Parser, Subcommand};
 use kompira_testkit as tk;
 
 #[derive(Parser)]
-#[command(
-    name = "kompira-testkit",
-    about = "Test/demo helper for the local Kompira Tray test broker"
-)]
+#[command(name = "kompira-testkit", about = "Test/demo helper for the local Kompira Tray test broker")]
 struct Cli {
     /// AMQP URL of the broker [default: $KOMPIRA_TEST_AMQP_URL or the local guest URL]
     #[arg(long, global = true)]
@@ -51,22 +48,20 @@ async fn main() -> ExitCode {
         Cmd::Purge => tk::purge(&url, q).await.map(|_| ExitCode::SUCCESS),
         Cmd::DeleteQueue => tk::delete_queue(&url, q).await.map(|_| ExitCode::SUCCESS),
         Cmd::Receive { timeout_secs, count } => {
-            tk::receive_many(&url, q, count, Duration::from_secs(timeout_secs))
-                .await
-                .map(|msgs| {
-                    for m in &msgs {
-                        println!("{}", serde_json::to_string_pretty(&m.to_json()).expect("json"));
-                    }
-                    if msgs.len() < count {
-                        eprintln!(
-                            "kompira-testkit: only {} of {count} message(s) arrived on {q} within {timeout_secs} s",
-                            msgs.len()
-                        );
-                        ExitCode::FAILURE
-                    } else {
-                        ExitCode::SUCCESS
-                    }
-                })
+            tk::receive_many(&url, q, count, Duration::from_secs(timeout_secs)).await.map(|msgs| {
+                for m in &msgs {
+                    println!("{}", serde_json::to_string_pretty(&m.to_json()).expect("json"));
+                }
+                if msgs.len() < count {
+                    eprintln!(
+                        "kompira-testkit: only {} of {count} message(s) arrived on {q} within {timeout_secs} s",
+                        msgs.len()
+                    );
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                }
+            })
         }
     };
     match res {

@@ -163,10 +163,9 @@ pub async fn stop_watching(agent: &Arc<Agent>) {
 /// The words of a connection popup; a loss carries the error that caused it.
 fn connection_popup(notice: Notice, state: &WatchState) -> (String, String) {
     match notice {
-        Notice::Lost => (
-            "Connection to Kompira lost".into(),
-            state.last_error.clone().unwrap_or_else(|| "Trying again.".into()),
-        ),
+        Notice::Lost => {
+            ("Connection to Kompira lost".into(), state.last_error.clone().unwrap_or_else(|| "Trying again.".into()))
+        }
         Notice::Restored => ("Connection to Kompira restored".into(), "Alerts are coming in again.".into()),
     }
 }
@@ -188,18 +187,24 @@ fn popup(agent: &Arc<Agent>, id: u64, alert: &Notification) {
     let remedies = configured_remedies(agent);
     let actions = popup_actions(remedy_for(&remedies, alert));
     let agent = agent.clone();
-    popups::show_with_actions(alert.title.clone(), alert.body.clone(), Loudness::of(alert.severity), actions, move |action| {
-        match action {
-            // "default" is a click on the popup itself where the desktop reports one.
-            OPEN_ACTION | "default" => open_alert(&agent, id),
-            REMEDY_ACTION => {
-                if let Err(reason) = run_remedy(&agent, id) {
-                    popups::show("Remedy not started".into(), reason, Loudness::Normal);
+    popups::show_with_actions(
+        alert.title.clone(),
+        alert.body.clone(),
+        Loudness::of(alert.severity),
+        actions,
+        move |action| {
+            match action {
+                // "default" is a click on the popup itself where the desktop reports one.
+                OPEN_ACTION | "default" => open_alert(&agent, id),
+                REMEDY_ACTION => {
+                    if let Err(reason) = run_remedy(&agent, id) {
+                        popups::show("Remedy not started".into(), reason, Loudness::Normal);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-    });
+        },
+    );
 }
 
 /// Shows the window on the Alerts view with alert `id` marked.
@@ -239,16 +244,23 @@ mod tests {
         let remedies = parse_remedies("/system/channels/Alert /root/restart_process").unwrap();
         let open = ("open".to_owned(), "Open".to_owned());
         assert_eq!(popup_actions(None), vec![open.clone()]);
-        assert_eq!(popup_actions(remedies.first()), vec![open, ("remedy".to_owned(), "Run restart_process".to_owned())]);
+        assert_eq!(
+            popup_actions(remedies.first()),
+            vec![open, ("remedy".to_owned(), "Run restart_process".to_owned())]
+        );
     }
 
     #[test]
     fn a_remedy_runs_its_job_flow_with_the_alert_fields_and_waits() {
         let remedies = parse_remedies("/system/channels/Alert /root/restart_process").unwrap();
-        let alert = read_message("/system/channels/Alert", &json!({"hostname": "web1", "severity": 4}), chrono::Utc::now());
+        let alert =
+            read_message("/system/channels/Alert", &json!({"hostname": "web1", "severity": 4}), chrono::Utc::now());
         let spec = remedy_run(&remedies, 7, &alert).unwrap();
         assert_eq!((spec.jobflow.as_str(), spec.wait, spec.alert), ("/root/restart_process", true, Some(7)));
-        assert_eq!(serde_json::to_value(&spec.request).unwrap(), json!({"parameters": {"hostname": "\"web1\"", "severity": "\"4\""}}));
+        assert_eq!(
+            serde_json::to_value(&spec.request).unwrap(),
+            json!({"parameters": {"hostname": "\"web1\"", "severity": "\"4\""}})
+        );
         let elsewhere = read_message("/root/channels/Other", &json!("x"), chrono::Utc::now());
         assert_eq!(
             remedy_run(&remedies, 8, &elsewhere).unwrap_err(),
@@ -263,7 +275,10 @@ mod tests {
             last_error: Some("connection refused".into()),
             paused: false,
         };
-        assert_eq!(connection_popup(Notice::Lost, &state), ("Connection to Kompira lost".into(), "connection refused".into()));
+        assert_eq!(
+            connection_popup(Notice::Lost, &state),
+            ("Connection to Kompira lost".into(), "connection refused".into())
+        );
         assert_eq!(connection_popup(Notice::Restored, &state).0, "Connection to Kompira restored");
     }
 }

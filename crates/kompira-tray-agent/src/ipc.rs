@@ -118,7 +118,9 @@ pub async fn write_line<W: AsyncWrite + Unpin>(writer: &mut W, message: &impl Se
 }
 
 /// Reads one line and parses it; `Ok(None)` at the end of the stream.
-pub async fn read_line<R: AsyncRead + Unpin, T: for<'de> Deserialize<'de>>(reader: &mut BufReader<R>) -> Result<Option<T>, String> {
+pub async fn read_line<R: AsyncRead + Unpin, T: for<'de> Deserialize<'de>>(
+    reader: &mut BufReader<R>,
+) -> Result<Option<T>, String> {
     let mut line = Vec::new();
     let read = (&mut *reader).take(MAX_LINE).read_until(b'\n', &mut line).await.map_err(|e| e.to_string())?;
     if read == 0 {
@@ -145,7 +147,9 @@ pub async fn call(address: &str, call: &str, args: Value) -> Result<Reply, Strin
         let (read, mut write) = tokio::io::split(stream);
         write_line(&mut write, &Request { call: call.to_owned(), args }).await.map_err(|e| e.to_string())?;
         let mut reader = BufReader::new(read);
-        read_line::<_, Reply>(&mut reader).await?.ok_or_else(|| "the agent closed the connection without answering".to_owned())
+        read_line::<_, Reply>(&mut reader)
+            .await?
+            .ok_or_else(|| "the agent closed the connection without answering".to_owned())
     };
     tokio::time::timeout(CALL_TIMEOUT, exchange)
         .await
@@ -276,7 +280,10 @@ mod platform {
         ) -> std::task::Poll<std::io::Result<usize>> {
             delegate!(self, s => std::pin::Pin::new(s).poll_write(cx, buf))
         }
-        fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
             delegate!(self, s => std::pin::Pin::new(s).poll_flush(cx))
         }
         fn poll_shutdown(
@@ -304,10 +311,19 @@ mod tests {
 
     #[test]
     fn the_socket_lives_in_the_users_runtime_directory_or_a_private_one() {
-        assert_eq!(address(Os::Linux, &env(&[("XDG_RUNTIME_DIR", "/run/user/1000/")]), Some(1000)), "/run/user/1000/kompira-tray.sock");
+        assert_eq!(
+            address(Os::Linux, &env(&[("XDG_RUNTIME_DIR", "/run/user/1000/")]), Some(1000)),
+            "/run/user/1000/kompira-tray.sock"
+        );
         assert_eq!(address(Os::Linux, &env(&[]), Some(1000)), "/tmp/kompira-tray-1000/kompira-tray.sock");
-        assert_eq!(address(Os::Linux, &env(&[("TMPDIR", "/var/tmp")]), None), "/var/tmp/kompira-tray-/kompira-tray.sock");
-        assert_eq!(address(Os::Linux, &env(&[("KOMPIRA_TRAY_SOCKET", "/x/s"), ("XDG_RUNTIME_DIR", "/r")]), None), "/x/s");
+        assert_eq!(
+            address(Os::Linux, &env(&[("TMPDIR", "/var/tmp")]), None),
+            "/var/tmp/kompira-tray-/kompira-tray.sock"
+        );
+        assert_eq!(
+            address(Os::Linux, &env(&[("KOMPIRA_TRAY_SOCKET", "/x/s"), ("XDG_RUNTIME_DIR", "/r")]), None),
+            "/x/s"
+        );
     }
 
     #[test]
@@ -318,8 +334,12 @@ mod tests {
 
     #[test]
     fn programs_are_found_next_to_each_other() {
-        assert_eq!(sibling(std::path::Path::new("/opt/kt/kompira-tray"), "kompira-tray-agent", Os::Linux), PathBuf::from("/opt/kt/kompira-tray-agent"));
-        assert!(sibling(std::path::Path::new("/kt/kompira-tray.exe"), "kompira-tray-agent", Os::Windows).ends_with("kompira-tray-agent.exe"));
+        assert_eq!(
+            sibling(std::path::Path::new("/opt/kt/kompira-tray"), "kompira-tray-agent", Os::Linux),
+            PathBuf::from("/opt/kt/kompira-tray-agent")
+        );
+        assert!(sibling(std::path::Path::new("/kt/kompira-tray.exe"), "kompira-tray-agent", Os::Windows)
+            .ends_with("kompira-tray-agent.exe"));
     }
 
     #[test]

@@ -39,7 +39,10 @@ pub const WINDOWS_APP_ID: &str = "jp.kompira.tray";
 /// uses ours; a build run from a cargo `target` folder has no shortcut, so it keeps
 /// notify-rust's default (PowerShell's id, always registered) and developers still see toasts.
 /// Other systems have no such id.
-#[cfg_attr(not(target_os = "windows"), allow(dead_code, reason = "only Windows toasts carry an id; unit-tested everywhere"))]
+#[cfg_attr(
+    not(target_os = "windows"),
+    allow(dead_code, reason = "only Windows toasts carry an id; unit-tested everywhere")
+)]
 pub fn toast_app_id(os: Os, exe: &Path) -> Option<&'static str> {
     if os != Os::Windows {
         return None;

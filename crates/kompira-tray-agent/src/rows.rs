@@ -32,7 +32,9 @@ pub fn parameters(rows: &[Row]) -> Result<Parameters, String> {
     let mut out = Parameters::new();
     for ((key, value), row) in checked.into_iter().zip(filled) {
         if row.expression && value.is_empty() {
-            return Err(format!("the expression for {key:?} is empty; write one or turn the switch off for empty text"));
+            return Err(format!(
+                "the expression for {key:?} is empty; write one or turn the switch off for empty text"
+            ));
         }
         out.set(key, if row.expression { ParamValue::Expression(value) } else { ParamValue::Text(value) });
     }
@@ -61,7 +63,8 @@ mod tests {
 
     #[test]
     fn rows_are_text_unless_switched_to_expressions() {
-        let form = [row("host", "web 1 (primary)", false), row("", "", true), row("n", "3", true), row("t", "42", false)];
+        let form =
+            [row("host", "web 1 (primary)", false), row("", "", true), row("n", "3", true), row("t", "42", false)];
         let parameters = parameters(&form).unwrap();
         assert_eq!(
             serde_json::to_string(&parameters).unwrap(),
@@ -72,7 +75,10 @@ mod tests {
 
     #[test]
     fn bad_rows_are_refused_with_their_row() {
-        assert_eq!(parameters(&[row("", "x", false)]).unwrap_err(), "row 1: the key is empty; name it or clear the row");
+        assert_eq!(
+            parameters(&[row("", "x", false)]).unwrap_err(),
+            "row 1: the key is empty; name it or clear the row"
+        );
         assert!(parameters(&[row("n", " ", true)]).unwrap_err().contains("expression for \"n\" is empty"));
     }
 

@@ -82,7 +82,12 @@ pub async fn execute_and_follow(client: &Client, run: u64, spec: RunSpec, mut re
         console_tail: String::new(),
         finished: false,
     };
-    let failed = |base: RunUpdate, error: String| RunUpdate { status: "FAILED".into(), error: Some(error), finished: true, ..base };
+    let failed = |base: RunUpdate, error: String| RunUpdate {
+        status: "FAILED".into(),
+        error: Some(error),
+        finished: true,
+        ..base
+    };
     let process = match client.execute(&spec.jobflow, &spec.request).await {
         Ok(process) => process,
         Err(e) => return report(failed(base, e.to_string())),
@@ -135,7 +140,8 @@ pub fn result_popup(update: &RunUpdate) -> (String, String, Loudness) {
     if let Some(error) = &update.error {
         lines.push(error.clone());
     }
-    let loudness = if update.status == "DONE" && update.exit_status.unwrap_or(0) == 0 { Loudness::Low } else { Loudness::Normal };
+    let loudness =
+        if update.status == "DONE" && update.exit_status.unwrap_or(0) == 0 { Loudness::Low } else { Loudness::Normal };
     (summary, lines.join("\n"), loudness)
 }
 
@@ -161,7 +167,10 @@ mod tests {
     #[test]
     fn a_finished_run_pops_up_its_name_status_and_error() {
         let (summary, body, loudness) = result_popup(&update("DONE", Some(0), None));
-        assert_eq!((summary.as_str(), body.as_str(), loudness), ("restart_process: DONE", "/process/id_7\nexit status 0", Loudness::Low));
+        assert_eq!(
+            (summary.as_str(), body.as_str(), loudness),
+            ("restart_process: DONE", "/process/id_7\nexit status 0", Loudness::Low)
+        );
         let (summary, body, loudness) = result_popup(&update("ABORTED", Some(1), Some("host unreachable")));
         assert_eq!(summary, "restart_process: ABORTED");
         assert!(body.ends_with("exit status 1\nhost unreachable"), "{body}");

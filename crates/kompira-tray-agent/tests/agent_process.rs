@@ -84,8 +84,12 @@ async fn the_agent_answers_the_windows_calls() {
 async fn bad_calls_get_a_sentence_and_the_agent_keeps_serving() {
     let agent = start().await;
     assert!(error_text(call(&agent, "format_disk", Value::Null).await).contains("no call named \"format_disk\""));
-    assert!(error_text(call(&agent, "list_alerts", json!({"query": 5})).await).starts_with("list_alerts: bad arguments"));
-    assert!(error_text(call(&agent, "retry_outbox", json!({"id": "all"})).await).starts_with("retry_outbox: bad arguments"));
+    assert!(
+        error_text(call(&agent, "list_alerts", json!({"query": 5})).await).starts_with("list_alerts: bad arguments")
+    );
+    assert!(
+        error_text(call(&agent, "retry_outbox", json!({"id": "all"})).await).starts_with("retry_outbox: bad arguments")
+    );
     let sent = call(&agent, "send_event", json!({"form": {"fields": []}})).await;
     assert!(error_text(sent).contains("nothing to send"));
 
@@ -120,7 +124,8 @@ async fn a_subscribed_window_hears_the_agents_events() {
     assert_eq!(call(&agent, "settings_saved", Value::Null).await, Reply::Ok(Value::Null));
     let mut names = Vec::new();
     while !names.iter().any(|n| n == "status-changed") {
-        let event: WireEvent = tokio::time::timeout(START_TIMEOUT, ipc::read_line(&mut events)).await.unwrap().unwrap().unwrap();
+        let event: WireEvent =
+            tokio::time::timeout(START_TIMEOUT, ipc::read_line(&mut events)).await.unwrap().unwrap().unwrap();
         names.push(event.event);
     }
 }

@@ -236,7 +236,8 @@ impl From<ConfigError> for FieldError {
     fn from(error: ConfigError) -> Self {
         match &error {
             // The line number is the would-be file's, which the user has not seen: name the key.
-            ConfigError::BadValue { section, key, message, .. } | ConfigError::Interpolation { section, key, message, .. } => {
+            ConfigError::BadValue { section, key, message, .. }
+            | ConfigError::Interpolation { section, key, message, .. } => {
                 Self { field: Some(format!("{section}.{key}")), message: format!("[{section}] {key}: {message}") }
             }
             _ => Self::general(error.to_string()),
@@ -407,19 +408,21 @@ pub fn save(
         let source = field.effective(&would).source;
         Some(match source {
             Source::Keyring => format!("[{}] {} stored in the OS keyring", write.section, write.key),
-            other => format!("[{}] {} stored in the OS keyring, but it still comes from {other}", write.section, write.key),
+            other => {
+                format!("[{}] {} stored in the OS keyring, but it still comes from {other}", write.section, write.key)
+            }
         })
     });
-    let notes = keyring_notes.chain(edits
-        .iter()
-        .filter_map(|edit| {
+    let notes = keyring_notes
+        .chain(edits.iter().filter_map(|edit| {
             let field = FIELDS.iter().find(|f| f.section == edit.section && f.key == edit.key)?;
             let source = field.effective(&would).source;
             let decided_here = matches!(&source, Source::File { path, .. } if path == target);
             let fallback = edit.value.is_none() && matches!(source, Source::Default | Source::Derived(_));
             // A secret moved to the keyring is reported above.
             let moved = plan.keyring.iter().any(|w| w.section == edit.section && w.key == edit.key);
-            (!decided_here && !fallback && !moved).then(|| format!("[{}] {} still comes from {source}", edit.section, edit.key))
+            (!decided_here && !fallback && !moved)
+                .then(|| format!("[{}] {} still comes from {source}", edit.section, edit.key))
         }))
         .collect();
     Ok(Saved { path: target.display().to_string(), changed: plan.changes(), notes })
@@ -468,16 +471,23 @@ pub fn get_settings(state: State<'_, WindowState>) -> Result<SettingsView, Strin
 
 /// Saves the form, then reloads the settings and restarts watching with them.
 #[tauri::command]
-pub async fn save_settings(app: AppHandle, state: State<'_, WindowState>, form: SettingsForm) -> Result<Saved, FieldError> {
+pub async fn save_settings(
+    app: AppHandle,
+    state: State<'_, WindowState>,
+    form: SettingsForm,
+) -> Result<Saved, FieldError> {
     let saved = {
         // One save at a time: each plans its edits from the settings the last one left.
         let _saving = state.saving.lock().await;
         let current = state.settings().map_err(FieldError::general)?;
         let target = target_of(&current).map_err(FieldError::general)?;
-        let saved = state::with_load_options(|opts| save(opts, &current, &target, &form, &kompira_core::secret_store::store))
-            .map_err(FieldError::general)??;
+        let saved =
+            state::with_load_options(|opts| save(opts, &current, &target, &form, &kompira_core::secret_store::store))
+                .map_err(FieldError::general)??;
         if saved.changed > 0 {
-            state.reload().map_err(|e| FieldError::general(format!("saved to {}, but reading it back failed: {e}", saved.path)))?;
+            state.reload().map_err(|e| {
+                FieldError::general(format!("saved to {}, but reading it back failed: {e}", saved.path))
+            })?;
         }
         saved
     };
@@ -618,19 +628,31 @@ token = tok-old
         assert_eq!((user.value.as_str(), user.placeholder.as_str()), ("", "guest"));
         assert_eq!(user.source, "derived: local server");
         let ssl = field(&view, "amqp-connection.ssl");
-        assert_eq!((ssl.widget, ssl.value.as_str(), ssl.options.clone()), (Widget::Toggle, "false", vec!["true".into(), "false".into()]));
+        assert_eq!(
+            (ssl.widget, ssl.value.as_str(), ssl.options.clone()),
+            (Widget::Toggle, "false", vec!["true".into(), "false".into()])
+        );
         let channel = field(&view, "event.channel");
-        assert_eq!((channel.value.as_str(), channel.placeholder.as_str(), channel.source.as_str()), ("", "/system/channels/Alert", "default"));
+        assert_eq!(
+            (channel.value.as_str(), channel.placeholder.as_str(), channel.source.as_str()),
+            ("", "/system/channels/Alert", "default")
+        );
         for id in ["amqp-connection.password", "rest.token"] {
             let secret = field(&view, id);
-            assert_eq!((secret.widget, secret.value.as_str(), secret.placeholder.as_str()), (Widget::Secret, "", "********"));
+            assert_eq!(
+                (secret.widget, secret.value.as_str(), secret.placeholder.as_str()),
+                (Widget::Secret, "", "********")
+            );
         }
         assert_eq!(field(&view, "amqp-connection.password").source, at(4));
         let json = serde_json::to_string(&view).unwrap();
         assert!(!json.contains("s3cret") && !json.contains("tok-old"), "{json}");
         assert_eq!(field(&view, "tray.language").options, ["auto", "en", "ja"]);
         let store = field(&view, "secrets.store");
-        assert_eq!((store.value.as_str(), store.options.clone()), ("file", vec!["file".to_owned(), "keyring".to_owned()]));
+        assert_eq!(
+            (store.value.as_str(), store.options.clone()),
+            ("file", vec!["file".to_owned(), "keyring".to_owned()])
+        );
         assert_eq!(field(&view, "notify.breakthrough").value, "Disaster");
         let watched = field(&view, "notify.channels");
         assert_eq!((watched.value.as_str(), watched.placeholder.as_str()), ("", "/system/channels/Alert"));
@@ -663,7 +685,8 @@ token = tok-old
     fn an_unchanged_form_writes_nothing() {
         let conf = Conf::new(CONF);
         let settings = conf.settings();
-        let untouched: Vec<(String, String)> = view(&settings, &Ok(conf.path.clone())).fields.into_iter().map(|f| (f.id, f.value)).collect();
+        let untouched: Vec<(String, String)> =
+            view(&settings, &Ok(conf.path.clone())).fields.into_iter().map(|f| (f.id, f.value)).collect();
         let values: Vec<(&str, &str)> = untouched.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(plan_edits(&settings, &form(&values)).unwrap().changes(), 0);
         assert_eq!(conf.save(&values).unwrap().changed, 0);
@@ -675,9 +698,17 @@ token = tok-old
         let text = format!("{CONF}\n[secrets]\nstore = keyring\n");
         let conf = Conf::new(&text);
         let keyring = FakeKeyring::default();
-        let saved = conf.save_with_keyring(&[("rest.token", "tok-new"), ("amqp-connection.password", "")], &|s, k, v| keyring.store(s, k, v)).unwrap();
+        let saved = conf
+            .save_with_keyring(&[("rest.token", "tok-new"), ("amqp-connection.password", "")], &|s, k, v| {
+                keyring.store(s, k, v)
+            })
+            .unwrap();
         assert_eq!(keyring.0.take(), [("rest".to_owned(), "token".to_owned(), "tok-new".to_owned())]);
-        assert_eq!(String::from_utf8(conf.bytes()).unwrap(), text.replace("token = tok-old\n", ""), "only the plain-text copy is gone");
+        assert_eq!(
+            String::from_utf8(conf.bytes()).unwrap(),
+            text.replace("token = tok-old\n", ""),
+            "only the plain-text copy is gone"
+        );
         assert_eq!((saved.changed, saved.notes.clone()), (2, vec!["[rest] token stored in the OS keyring".to_owned()]));
     }
 
@@ -688,7 +719,11 @@ token = tok-old
         let refuse = |_: &str, _: &str, _: &str| Err("no Secret Service on the session bus".to_owned());
         let err = conf.save_with_keyring(&[("rest.token", "tok-new"), ("kompira.site_id", "3")], &refuse).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("rest.token"));
-        assert!(err.message.contains("did not take [rest] token: no Secret Service on the session bus. Nothing was saved."), "{}", err.message);
+        assert!(
+            err.message.contains("did not take [rest] token: no Secret Service on the session bus. Nothing was saved."),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("choose \"file\" for [secrets] store"), "{}", err.message);
         assert!(!err.message.contains("tok-new"), "{}", err.message);
         assert_eq!(conf.bytes(), before, "the file is left alone");
@@ -698,8 +733,10 @@ token = tok-old
     fn choosing_the_keyring_sends_the_secrets_typed_with_it_there() {
         let conf = Conf::new(CONF);
         let keyring = FakeKeyring::default();
-        conf.save_with_keyring(&[("secrets.store", "keyring"), ("amqp-connection.password", "pw-new")], &|s, k, v| keyring.store(s, k, v))
-            .unwrap();
+        conf.save_with_keyring(&[("secrets.store", "keyring"), ("amqp-connection.password", "pw-new")], &|s, k, v| {
+            keyring.store(s, k, v)
+        })
+        .unwrap();
         assert_eq!(keyring.0.take(), [("amqp-connection".to_owned(), "password".to_owned(), "pw-new".to_owned())]);
         let written = String::from_utf8(conf.bytes()).unwrap();
         assert!(!written.contains("s3cret") && !written.contains("pw-new"), "{written}");
@@ -710,7 +747,10 @@ token = tok-old
     fn a_secret_typed_for_the_keyring_is_the_one_a_connection_test_uses() {
         let conf = Conf::new(&format!("{CONF}\n[secrets]\nstore = keyring\n"));
         let current = conf.settings();
-        let typed = conf.with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(&[("rest.token", "tok-typed")]))).unwrap().0;
+        let typed = conf
+            .with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(&[("rest.token", "tok-typed")])))
+            .unwrap()
+            .0;
         assert_eq!(typed.rest().unwrap().token.expose(), "tok-typed");
         assert_eq!(field(&view(&typed, &Ok(conf.path.clone())), "rest.token").source, "OS keyring");
     }
@@ -733,7 +773,11 @@ token = tok-old
             ("amqp-connection.port", "five", "[amqp-connection] port: \"five\" is not an integer"),
             ("notify.quiet_hours", "late", "[notify] quiet_hours: \"late\" is not a time range like 22:00-07:00"),
             ("notify.channels", "Alert", "which is not a channel path"),
-            ("rest.url", "kompira.example.com", "[rest] url: \"kompira.example.com\" is not an http:// or https:// URL"),
+            (
+                "rest.url",
+                "kompira.example.com",
+                "[rest] url: \"kompira.example.com\" is not an http:// or https:// URL",
+            ),
             ("amqp-connection.ssl", "maybe", "[amqp-connection] ssl: \"maybe\" is not a boolean"),
             ("tray.language", "fr", "[tray] language: \"fr\" is not a language"),
             ("secrets.store", "vault", "[secrets] store: \"vault\" is not a secret store (use file or keyring)"),
@@ -753,7 +797,10 @@ token = tok-old
         assert!(saved.notes.is_empty(), "{saved:?}");
         assert_eq!(
             String::from_utf8(conf.bytes()).unwrap(),
-            CONF.replace("value\n; the broker's TLS port is closed\nport = 5672\n", "value\nssl = false\n; the broker's TLS port is closed\n")
+            CONF.replace(
+                "value\n; the broker's TLS port is closed\nport = 5672\n",
+                "value\nssl = false\n; the broker's TLS port is closed\n"
+            )
         );
         // A key that an environment variable sets stays decided there: the save says so.
         let current = conf.settings();
@@ -767,7 +814,8 @@ token = tok-old
             env: &env,
             overrides: Vec::new(),
         };
-        let saved = save(&opts, &current, &conf.path, &form(&[("rest.url", "http://127.0.0.1:2")]), &no_keyring).unwrap();
+        let saved =
+            save(&opts, &current, &conf.path, &form(&[("rest.url", "http://127.0.0.1:2")]), &no_keyring).unwrap();
         assert_eq!(saved.notes, ["[rest] url still comes from environment KOMPIRA_URL"]);
     }
 
@@ -831,7 +879,9 @@ token = tok-old
         assert!(ok.starts_with("Connection OK: AMQP(127.0.0.1:") && ok.ends_with("->127.0.0.1:5672)"), "{ok}");
         let refused = test_amqp(&current).await.unwrap_err();
         assert!(refused.starts_with("Failed to connect: ") && refused.contains("127.0.0.1:1"), "{refused}");
-        let bad_login = test_amqp(&unsaved(&[("amqp-connection.port", "5672"), ("amqp-connection.password", "wrong")])).await.unwrap_err();
+        let bad_login = test_amqp(&unsaved(&[("amqp-connection.port", "5672"), ("amqp-connection.password", "wrong")]))
+            .await
+            .unwrap_err();
         assert!(bad_login.starts_with("Failed to connect: ") && bad_login.contains("ACCESS_REFUSED"), "{bad_login}");
         assert!(!bad_login.contains("wrong"), "{bad_login}");
         assert_eq!(conf.bytes(), b"[amqp-connection]\nserver = 127.0.0.1\nport = 1\n");
@@ -855,7 +905,10 @@ token = tok-old
         let refused = runtime.block_on(test_rest(&current)).unwrap_err();
         assert!(refused.starts_with("401 on /system") && refused.contains("check [rest] token"), "{refused}");
         assert!(!refused.contains("wrong-token"), "{refused}");
-        let typed = conf.with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(&[("rest.token", TOKEN)]))).unwrap().0;
+        let typed = conf
+            .with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(&[("rest.token", TOKEN)])))
+            .unwrap()
+            .0;
         let ok = runtime.block_on(test_rest(&typed)).unwrap();
         assert_eq!(ok, format!("REST OK: {} accepted the token", sim.base_url.trim_end_matches('/')));
         let unset = Conf::new("");

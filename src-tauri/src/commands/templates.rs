@@ -16,9 +16,9 @@ use kompira_core::event::check_rows;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
-use kompira_tray_agent::rows::{self, pairs, parameter_rows, Row};
 use super::settings::choose_target;
 use crate::state::{self, WindowState};
+use kompira_tray_agent::rows::{self, pairs, parameter_rows, Row};
 
 /// A template as the forms see it (and send it to be saved).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -66,9 +66,12 @@ impl From<&Template> for TemplateForm {
                 fields: rows::rows(fields),
                 body: body.clone().unwrap_or_default(),
             },
-            TemplateAction::Jobflow { path, parameters, wait } => {
-                TemplateForm::Jobflow { name, jobflow: path.clone(), parameters: parameter_rows(parameters), wait: *wait }
-            }
+            TemplateAction::Jobflow { path, parameters, wait } => TemplateForm::Jobflow {
+                name,
+                jobflow: path.clone(),
+                parameters: parameter_rows(parameters),
+                wait: *wait,
+            },
         }
     }
 }
@@ -93,7 +96,9 @@ pub fn to_template(form: &TemplateForm) -> Result<Template, String> {
         TemplateForm::Jobflow { jobflow, parameters, wait, .. } => {
             let path = jobflow.trim().to_owned();
             if !path.starts_with('/') {
-                return Err(format!("{path:?} is not a job flow path: it must start with / (like /root/restart_process)"));
+                return Err(format!(
+                    "{path:?} is not a job flow path: it must start with / (like /root/restart_process)"
+                ));
             }
             let parameters = rows::parameters(parameters).map_err(|e| format!("parameters: {e}"))?;
             TemplateAction::Jobflow { path, parameters, wait: *wait }
@@ -243,7 +248,8 @@ mod tests {
         jobflow(name, "/root/restart_process", vec![row("host", "web1")], true)
     }
 
-    const ORIGINAL: &str = "# my settings; keep this\n[event]\nchannel = /c   ; not a comment\n\n; about rest\n[rest]\nurl = http://x\n";
+    const ORIGINAL: &str =
+        "# my settings; keep this\n[event]\nchannel = /c   ; not a comment\n\n; about rest\n[rest]\nurl = http://x\n";
 
     #[test]
     fn templates_are_saved_listed_and_deleted_leaving_other_bytes_alone() {
@@ -305,7 +311,13 @@ mod tests {
         let mut settings = load_file(&system);
         assert_eq!(settings.templates().len(), 1);
         let err = delete(&settings, &own, "Shared").unwrap_err();
-        assert_eq!(err, format!("template \"Shared\" is defined in {}, which the app does not edit; remove it there", system.display()));
+        assert_eq!(
+            err,
+            format!(
+                "template \"Shared\" is defined in {}, which the app does not edit; remove it there",
+                system.display()
+            )
+        );
         settings = load_file(&system);
         let err = save(&settings, &own, &event_form("Shared")).unwrap_err();
         assert!(err.contains("is also defined in"), "{err}");

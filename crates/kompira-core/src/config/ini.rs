@@ -52,10 +52,7 @@ impl std::fmt::Debug for IniDocument {
         let mut map = f.debug_map();
         for (section, entries) in all {
             for (key, value) in entries {
-                map.entry(
-                    &format_args!("[{section}] {key}"),
-                    &format_args!("{}:{}", value.path.display(), value.line),
-                );
+                map.entry(&format_args!("[{section}] {key}"), &format_args!("{}:{}", value.path.display(), value.line));
             }
         }
         map.finish()
@@ -112,11 +109,7 @@ impl<'a> Parser<'a> {
     }
 
     fn error(&self, line: usize, message: String) -> ConfigError {
-        ConfigError::Parse {
-            path: self.origin.to_path_buf(),
-            line,
-            message,
-        }
+        ConfigError::Parse { path: self.origin.to_path_buf(), line, message }
     }
 
     fn run(mut self, text: &str) -> Result<IniDocument, ConfigError> {
@@ -158,10 +151,7 @@ impl<'a> Parser<'a> {
         let Some(section) = self.section.clone() else {
             return Err(self.error(
                 lineno,
-                format!(
-                    "missing section header: put a header such as [kompira] before {}",
-                    quoted(stripped)
-                ),
+                format!("missing section header: put a header such as [kompira] before {}", quoted(stripped)),
             ));
         };
         let Some(split) = stripped.find(['=', ':']) else {
@@ -174,17 +164,11 @@ impl<'a> Parser<'a> {
                 ),
             ));
         };
-        let name = stripped[..split]
-            .trim_end_matches(is_py_space)
-            .to_lowercase();
+        let name = stripped[..split].trim_end_matches(is_py_space).to_lowercase();
         if name.is_empty() {
             return Err(self.error(
                 lineno,
-                format!(
-                    "[{section}] {} has no key name before '{}'",
-                    quoted(stripped),
-                    &stripped[split..split + 1]
-                ),
+                format!("[{section}] {} has no key name before '{}'", quoted(stripped), &stripped[split..split + 1]),
             ));
         }
         let id = (section.clone(), name.clone());
@@ -199,11 +183,7 @@ impl<'a> Parser<'a> {
         }
         self.seen_keys.insert(id, lineno);
         let value = py_strip(&stripped[split + 1..]).to_string();
-        self.key = Some(PendingValue {
-            name,
-            line: lineno,
-            lines: vec![value],
-        });
+        self.key = Some(PendingValue { name, line: lineno, lines: vec![value] });
         Ok(())
     }
 
@@ -283,9 +263,7 @@ impl IniDocument {
         if name == DEFAULT_SECTION {
             return Some(&self.defaults);
         }
-        self.section_index
-            .get(name)
-            .map(|&index| self.sections[index].1.as_slice())
+        self.section_index.get(name).map(|&index| self.sections[index].1.as_slice())
     }
 
     /// Adds a later file: its sections join ours and its keys win.
@@ -317,10 +295,7 @@ impl IniDocument {
     pub fn raw(&self, section: &str, key: &str) -> Option<&IniValue> {
         let key = key.to_lowercase();
         let own = self.section(section)?;
-        own.iter()
-            .chain(self.defaults.iter())
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
+        own.iter().chain(self.defaults.iter()).find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The value of a key with `%%` and `%(name)s` expanded, or `None` when
@@ -337,23 +312,12 @@ impl IniDocument {
             message,
         };
         let mut out = String::new();
-        self.interpolate(section, &raw.value, 1, &mut out)
-            .map_err(fail)?;
-        Ok(Some(IniValue {
-            value: out,
-            path: raw.path.clone(),
-            line: raw.line,
-        }))
+        self.interpolate(section, &raw.value, 1, &mut out).map_err(fail)?;
+        Ok(Some(IniValue { value: out, path: raw.path.clone(), line: raw.line }))
     }
 
     /// BasicInterpolation's `_interpolate_some`.
-    fn interpolate(
-        &self,
-        section: &str,
-        mut rest: &str,
-        depth: usize,
-        out: &mut String,
-    ) -> Result<(), String> {
+    fn interpolate(&self, section: &str, mut rest: &str, depth: usize, out: &mut String) -> Result<(), String> {
         if depth > MAX_INTERPOLATION_DEPTH {
             return Err(format!(
                 "references nested more than {MAX_INTERPOLATION_DEPTH} levels deep \
@@ -388,10 +352,7 @@ impl IniDocument {
                     out.push_str(&value.value);
                 }
             } else {
-                return Err(
-                    "'%' must be followed by '%' or '(' — write a literal percent sign as %%"
-                        .to_string(),
-                );
+                return Err("'%' must be followed by '%' or '(' — write a literal percent sign as %%".to_string());
             }
         }
         out.push_str(rest);
@@ -415,23 +376,15 @@ mod tests {
     }
 
     fn value(text: &str, section: &str, key: &str) -> Option<String> {
-        doc(text)
-            .get(section, key)
-            .expect("interpolates")
-            .map(|v| v.value)
+        doc(text).get(section, key).expect("interpolates").map(|v| v.value)
     }
 
     fn parse_error(text: &str) -> String {
-        parse(text, Path::new("/etc/k.conf"))
-            .expect_err("should fail")
-            .to_string()
+        parse(text, Path::new("/etc/k.conf")).expect_err("should fail").to_string()
     }
 
     fn get_error(text: &str, section: &str, key: &str) -> String {
-        doc(text)
-            .get(section, key)
-            .expect_err("should fail")
-            .to_string()
+        doc(text).get(section, key).expect_err("should fail").to_string()
     }
 
     #[test]
@@ -485,14 +438,8 @@ mod tests {
 
     #[test]
     fn has_no_inline_comments() {
-        assert_eq!(
-            value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "x").as_deref(),
-            Some("1 # c")
-        );
-        assert_eq!(
-            value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "y").as_deref(),
-            Some("2 ; d")
-        );
+        assert_eq!(value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "x").as_deref(), Some("1 # c"));
+        assert_eq!(value("[s]\nx = 1 # c\ny = 2 ; d\n", "s", "y").as_deref(), Some("2 ; d"));
     }
 
     #[test]
@@ -507,10 +454,7 @@ mod tests {
         // Checked against Python 3.11: '1\n\nb = 2\nd'.
         let text = "[s]\na = 1\n\n  b = 2\n# c\n  d\n\n\n[t]\n";
         assert_eq!(value(text, "s", "a").as_deref(), Some("1\n\nb = 2\nd"));
-        assert_eq!(
-            value("[s]\na = 1\n\n\nb = 2\n", "s", "a").as_deref(),
-            Some("1")
-        );
+        assert_eq!(value("[s]\na = 1\n\n\nb = 2\n", "s", "a").as_deref(), Some("1"));
     }
 
     #[test]
@@ -522,10 +466,7 @@ mod tests {
 
     #[test]
     fn empty_first_line_with_continuation() {
-        assert_eq!(
-            value("[s]\nk =\n  a\n  b\n", "s", "k").as_deref(),
-            Some("\na\nb")
-        );
+        assert_eq!(value("[s]\nk =\n  a\n  b\n", "s", "k").as_deref(), Some("\na\nb"));
     }
 
     #[test]
@@ -545,24 +486,15 @@ mod tests {
     #[test]
     fn key_without_separator_is_error_with_line() {
         let e = parse_error("[s]\nok = 1\njust_a_word\n");
-        assert!(
-            e.starts_with("/etc/k.conf:3: [s] \"just_a_word\" is not 'key = value'"),
-            "{e}"
-        );
+        assert!(e.starts_with("/etc/k.conf:3: [s] \"just_a_word\" is not 'key = value'"), "{e}");
         let e = parse_error("[s]\n= value\n");
-        assert!(
-            e.starts_with("/etc/k.conf:2: [s] \"= value\" has no key name"),
-            "{e}"
-        );
+        assert!(e.starts_with("/etc/k.conf:2: [s] \"= value\" has no key name"), "{e}");
     }
 
     #[test]
     fn key_before_section_header_is_error() {
         let e = parse_error("# comment\nserver = x\n[s]\n");
-        assert!(
-            e.starts_with("/etc/k.conf:2: missing section header"),
-            "{e}"
-        );
+        assert!(e.starts_with("/etc/k.conf:2: missing section header"), "{e}");
     }
 
     #[test]
@@ -578,10 +510,7 @@ mod tests {
     #[test]
     fn duplicate_key_in_one_section_is_error_whatever_the_case() {
         let e = parse_error("[s]\nport = 1\nPORT = 2\n");
-        assert_eq!(
-            e,
-            "/etc/k.conf:3: [s] port: key set twice in this section (first on line 2); keep only one"
-        );
+        assert_eq!(e, "/etc/k.conf:3: [s] port: key set twice in this section (first on line 2); keep only one");
         // The same key in two sections is fine.
         doc("[s]\na = 1\n[t]\na = 2\n");
     }
@@ -591,16 +520,12 @@ mod tests {
         let d = doc("[DEFAULT]\na = 1\n[DEFAULT]\nb = 2\n[s]\n");
         assert_eq!(d.get("s", "b").unwrap().unwrap().value, "2");
         let e = parse_error("[DEFAULT]\na = 1\n[DEFAULT]\na = 2\n");
-        assert!(
-            e.starts_with("/etc/k.conf:4: [DEFAULT] a: key set twice"),
-            "{e}"
-        );
+        assert!(e.starts_with("/etc/k.conf:4: [DEFAULT] a: key set twice"), "{e}");
     }
 
     #[test]
     fn default_supplies_fallbacks_for_existing_sections_only() {
-        let text =
-            "[DEFAULT]\nloglevel = DEBUG\n[logging]\nlogdir = /tmp\n[other]\nloglevel = INFO\n";
+        let text = "[DEFAULT]\nloglevel = DEBUG\n[logging]\nlogdir = /tmp\n[other]\nloglevel = INFO\n";
         assert_eq!(value(text, "logging", "loglevel").as_deref(), Some("DEBUG"));
         assert_eq!(value(text, "other", "loglevel").as_deref(), Some("INFO"));
         // As in ConfigParser, a missing section has no keys at all.
@@ -614,20 +539,14 @@ mod tests {
         let mut d = parse("[s]\na = 1\nb = 2\n", Path::new("/one")).unwrap();
         d.merge(parse("[s]\nA = 3\n[t]\nc = 4\n", Path::new("/two")).unwrap());
         let a = d.get("s", "a").unwrap().unwrap();
-        assert_eq!(
-            (a.value.as_str(), a.path.as_path(), a.line),
-            ("3", Path::new("/two"), 2)
-        );
+        assert_eq!((a.value.as_str(), a.path.as_path(), a.line), ("3", Path::new("/two"), 2));
         assert_eq!(d.get("s", "b").unwrap().unwrap().path, Path::new("/one"));
         assert_eq!(d.get("t", "c").unwrap().unwrap().value, "4");
     }
 
     #[test]
     fn double_percent_is_literal_percent() {
-        assert_eq!(
-            value("[s]\np = 100%% sure %%(x)s\n", "s", "p").as_deref(),
-            Some("100% sure %(x)s")
-        );
+        assert_eq!(value("[s]\np = 100%% sure %%(x)s\n", "s", "p").as_deref(), Some("100% sure %(x)s"));
     }
 
     #[test]
@@ -639,10 +558,7 @@ mod tests {
     fn reference_expands_same_section_then_default() {
         let text = "[DEFAULT]\nhost = d.example\nbase = /opt\n[s]\nhost = s.example\n\
                     url = amqp://%(HOST)s/%(base)s\n";
-        assert_eq!(
-            value(text, "s", "url").as_deref(),
-            Some("amqp://s.example//opt")
-        );
+        assert_eq!(value(text, "s", "url").as_deref(), Some("amqp://s.example//opt"));
     }
 
     #[test]
@@ -661,11 +577,7 @@ mod tests {
 
     #[test]
     fn lone_percent_is_error_naming_file_line_section_key() {
-        let e = get_error(
-            "[amqp-connection]\n\npassword = 50%off\n",
-            "amqp-connection",
-            "password",
-        );
+        let e = get_error("[amqp-connection]\n\npassword = 50%off\n", "amqp-connection", "password");
         assert_eq!(
             e,
             "/etc/k.conf:3: [amqp-connection] password: '%' must be followed by '%' or '(' \
@@ -677,10 +589,7 @@ mod tests {
     #[test]
     fn unclosed_reference_is_error() {
         let e = get_error("[s]\np = %(name\n", "s", "p");
-        assert!(
-            e.starts_with("/etc/k.conf:2: [s] p: bad reference \"%(name\""),
-            "{e}"
-        );
+        assert!(e.starts_with("/etc/k.conf:2: [s] p: bad reference \"%(name\""), "{e}");
         get_error("[s]\nname = 1\np = %(name)d\n", "s", "p");
         get_error("[s]\np = %()s\n", "s", "p");
     }
@@ -688,10 +597,7 @@ mod tests {
     #[test]
     fn missing_reference_is_error() {
         let e = get_error("[s]\np = %(nope)s\n", "s", "p");
-        assert!(
-            e.contains("[s] p: %(nope)s refers to 'nope', which is not set in [s] or [DEFAULT]"),
-            "{e}"
-        );
+        assert!(e.contains("[s] p: %(nope)s refers to 'nope', which is not set in [s] or [DEFAULT]"), "{e}");
     }
 
     #[test]

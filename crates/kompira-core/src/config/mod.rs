@@ -28,8 +28,11 @@ pub use paths::{
     CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME, OUTBOX_FILE_NAME,
 };
 pub use settings::{
-    check_env_is_text, load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings, OutboxSettings, Override, Resolved, Settings, Source, Value, LANGUAGES,
-    DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_EVENTS,
+    check_env_is_text, load, load_with_edits, AmqpSettings, LoadOptions, LoggingSettings, NotifySettings,
+    OutboxSettings, Override, Resolved, Settings, Source, Value, DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_EVENTS,
+    LANGUAGES,
 };
-pub use templates::{check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX};
+pub use templates::{
+    check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX,
+};
 pub use writer::{apply_edits, can_write, remove_section, remove_section_in_file, write_file, Edit};

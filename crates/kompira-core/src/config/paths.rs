@@ -132,10 +132,7 @@ pub(crate) fn join(os: Os, dir: &Path, name: &str) -> PathBuf {
         Os::Linux => dir.join(name),
         Os::Windows => {
             let dir = dir.to_string_lossy();
-            if dir.is_empty()
-                || dir.ends_with(['\\', '/'])
-                || (dir.len() == 2 && dir.ends_with(':'))
-            {
+            if dir.is_empty() || dir.ends_with(['\\', '/']) || (dir.len() == 2 && dir.ends_with(':')) {
                 PathBuf::from(format!("{dir}{name}"))
             } else {
                 PathBuf::from(format!("{dir}\\{name}"))
@@ -153,11 +150,7 @@ fn split_last(os: Os, path: &str) -> Option<(&str, &str)> {
     let at = path.rfind(|c| is_separator(os, c))?;
     let dir = &path[..at];
     // Keep the root: the parent of "/x" is "/", of "C:\x" is "C:\".
-    let dir = if dir.is_empty() || dir.ends_with(':') {
-        &path[..=at]
-    } else {
-        dir
-    };
+    let dir = if dir.is_empty() || dir.ends_with(':') { &path[..=at] } else { dir };
     Some((dir, &path[at + 1..]))
 }
 
@@ -182,11 +175,7 @@ fn normalize(os: Os, path: &Path) -> PathBuf {
         }
     }
     let sep = if os == Os::Windows { "\\" } else { "/" };
-    let prefix = if os == Os::Windows {
-        prefix.replace('/', "\\")
-    } else {
-        prefix.to_string()
-    };
+    let prefix = if os == Os::Windows { prefix.replace('/', "\\") } else { prefix.to_string() };
     let body = parts.join(sep);
     let normal = match (rooted, body.is_empty(), prefix.is_empty()) {
         (true, _, _) => format!("{prefix}{sep}{body}"),
@@ -235,10 +224,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -248,18 +234,11 @@ mod tests {
 
     #[test]
     fn linux_search_path_lists_system_prefix_and_cwd() {
-        let found = search_path(
-            Os::Linux,
-            Some(Path::new("/home/u/venv/bin/kompira_sendevt")),
-            Path::new("/home/u/work"),
-        );
+        let found =
+            search_path(Os::Linux, Some(Path::new("/home/u/venv/bin/kompira_sendevt")), Path::new("/home/u/work"));
         assert_eq!(
             found,
-            paths(&[
-                "/opt/kompira/kompira.conf",
-                "/home/u/venv/kompira.conf",
-                "/home/u/work/kompira.conf"
-            ])
+            paths(&["/opt/kompira/kompira.conf", "/home/u/venv/kompira.conf", "/home/u/work/kompira.conf"])
         );
     }
 
@@ -294,104 +273,52 @@ mod tests {
 
     #[test]
     fn search_path_removes_duplicates_keeping_first() {
-        let found = search_path(
-            Os::Linux,
-            Some(Path::new("/opt/kompira/bin/kompira_sendevt")),
-            Path::new("/opt/kompira/./"),
-        );
+        let found =
+            search_path(Os::Linux, Some(Path::new("/opt/kompira/bin/kompira_sendevt")), Path::new("/opt/kompira/./"));
         assert_eq!(found, paths(&["/opt/kompira/kompira.conf"]));
-        let found = search_path(
-            Os::Windows,
-            Some(Path::new(r"c:\kompira\bin\x.exe")),
-            Path::new(r"C:\Kompira"),
-        );
+        let found = search_path(Os::Windows, Some(Path::new(r"c:\kompira\bin\x.exe")), Path::new(r"C:\Kompira"));
         assert_eq!(found, paths(&[r"C:\Kompira\kompira.conf"]));
     }
 
     #[test]
     fn search_path_normalizes_dotdot_lexically() {
-        let found = search_path(
-            Os::Linux,
-            Some(Path::new("/a/b/../c/bin/x")),
-            Path::new("/"),
-        );
-        assert_eq!(
-            found,
-            paths(&[
-                "/opt/kompira/kompira.conf",
-                "/a/c/kompira.conf",
-                "/kompira.conf"
-            ])
-        );
+        let found = search_path(Os::Linux, Some(Path::new("/a/b/../c/bin/x")), Path::new("/"));
+        assert_eq!(found, paths(&["/opt/kompira/kompira.conf", "/a/c/kompira.conf", "/kompira.conf"]));
         // ".." above the root stays at the root, as normpath does.
         let found = search_path(Os::Linux, Some(Path::new("/x")), Path::new("/tmp"));
         assert_eq!(found[1], PathBuf::from("/kompira.conf"));
-        let found = search_path(
-            Os::Windows,
-            Some(Path::new("C:/bin/x.exe")),
-            Path::new(r"\\srv\share\dir"),
-        );
-        assert_eq!(
-            found,
-            paths(&[
-                r"C:\Kompira\kompira.conf",
-                r"C:\kompira.conf",
-                r"\\srv\share\dir\kompira.conf"
-            ])
-        );
+        let found = search_path(Os::Windows, Some(Path::new("C:/bin/x.exe")), Path::new(r"\\srv\share\dir"));
+        assert_eq!(found, paths(&[r"C:\Kompira\kompira.conf", r"C:\kompira.conf", r"\\srv\share\dir\kompira.conf"]));
     }
 
     #[test]
     fn search_path_handles_relative_exe() {
-        let found = search_path(
-            Os::Linux,
-            Some(Path::new("kompira_sendevt")),
-            Path::new("/w"),
-        );
+        let found = search_path(Os::Linux, Some(Path::new("kompira_sendevt")), Path::new("/w"));
         assert_eq!(found[1], PathBuf::from("../kompira.conf"));
-        let found = search_path(
-            Os::Linux,
-            Some(Path::new("bin/kompira_sendevt")),
-            Path::new("/w"),
-        );
+        let found = search_path(Os::Linux, Some(Path::new("bin/kompira_sendevt")), Path::new("/w"));
         assert_eq!(found[1], PathBuf::from("kompira.conf"));
     }
 
     #[test]
     fn linux_user_config_prefers_xdg_config_home() {
         let env = env_of(&[("XDG_CONFIG_HOME", "/home/u/.cfg"), ("HOME", "/home/u")]);
-        assert_eq!(
-            user_config_path(Os::Linux, &env),
-            Some(PathBuf::from("/home/u/.cfg/kompira/kompira.conf"))
-        );
+        assert_eq!(user_config_path(Os::Linux, &env), Some(PathBuf::from("/home/u/.cfg/kompira/kompira.conf")));
     }
 
     #[test]
     fn linux_user_config_falls_back_to_home() {
         let env = env_of(&[("XDG_CONFIG_HOME", ""), ("HOME", "/home/u")]);
-        assert_eq!(
-            user_config_path(Os::Linux, &env),
-            Some(PathBuf::from("/home/u/.config/kompira/kompira.conf"))
-        );
+        assert_eq!(user_config_path(Os::Linux, &env), Some(PathBuf::from("/home/u/.config/kompira/kompira.conf")));
         let env = env_of(&[("XDG_CONFIG_HOME", "relative"), ("HOME", "/home/u")]);
-        assert_eq!(
-            user_config_path(Os::Linux, &env),
-            Some(PathBuf::from("/home/u/.config/kompira/kompira.conf"))
-        );
+        assert_eq!(user_config_path(Os::Linux, &env), Some(PathBuf::from("/home/u/.config/kompira/kompira.conf")));
     }
 
     #[test]
     fn user_config_is_none_without_variables() {
         assert_eq!(user_config_path(Os::Linux, &env_of(&[])), None);
         assert_eq!(user_config_path(Os::Linux, &env_of(&[("HOME", "")])), None);
-        assert_eq!(
-            user_config_path(Os::Windows, &env_of(&[("HOME", "/x")])),
-            None
-        );
-        assert_eq!(
-            user_config_path(Os::Windows, &env_of(&[("APPDATA", "")])),
-            None
-        );
+        assert_eq!(user_config_path(Os::Windows, &env_of(&[("HOME", "/x")])), None);
+        assert_eq!(user_config_path(Os::Windows, &env_of(&[("APPDATA", "")])), None);
     }
 
     #[test]
@@ -399,30 +326,16 @@ mod tests {
         let env = env_of(&[("APPDATA", r"C:\Users\u\AppData\Roaming")]);
         assert_eq!(
             user_config_path(Os::Windows, &env),
-            Some(PathBuf::from(
-                r"C:\Users\u\AppData\Roaming\Kompira\kompira.conf"
-            ))
+            Some(PathBuf::from(r"C:\Users\u\AppData\Roaming\Kompira\kompira.conf"))
         );
     }
 
     #[test]
     fn default_dirs_per_os() {
-        assert_eq!(
-            default_log_dir(Os::Linux),
-            PathBuf::from("/var/log/kompira")
-        );
-        assert_eq!(
-            default_log_dir(Os::Windows),
-            PathBuf::from(r"C:\Kompira\Log")
-        );
-        assert_eq!(
-            default_certs_dir(Os::Linux),
-            PathBuf::from("/opt/kompira/ssl/certs")
-        );
-        assert_eq!(
-            default_certs_dir(Os::Windows),
-            PathBuf::from(r"C:\Kompira\SSL\Certs")
-        );
+        assert_eq!(default_log_dir(Os::Linux), PathBuf::from("/var/log/kompira"));
+        assert_eq!(default_log_dir(Os::Windows), PathBuf::from(r"C:\Kompira\Log"));
+        assert_eq!(default_certs_dir(Os::Linux), PathBuf::from("/opt/kompira/ssl/certs"));
+        assert_eq!(default_certs_dir(Os::Windows), PathBuf::from(r"C:\Kompira\SSL\Certs"));
         assert_eq!(
             join(Os::Windows, &default_certs_dir(Os::Windows), CA_FILE_NAME),
             PathBuf::from(r"C:\Kompira\SSL\Certs\kompira-bundle-ca.crt")
@@ -437,10 +350,7 @@ mod tests {
     #[test]
     fn outbox_lives_in_the_per_user_data_directory() {
         let env = env_of(&[("XDG_DATA_HOME", "/home/u/.data"), ("HOME", "/home/u")]);
-        assert_eq!(
-            default_outbox_path(Os::Linux, &env),
-            Some(PathBuf::from("/home/u/.data/kompira/outbox.sqlite3"))
-        );
+        assert_eq!(default_outbox_path(Os::Linux, &env), Some(PathBuf::from("/home/u/.data/kompira/outbox.sqlite3")));
         let env = env_of(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/u")]);
         assert_eq!(
             default_outbox_path(Os::Linux, &env),

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use super::error::ConfigError;
 use super::ini::{self, IniDocument};
 use super::paths::{self, Os};
-use crate::rest::RestSettings;
-use crate::secret::Secret;
 use super::templates::{read_templates, Template};
 use super::writer::{apply_edits, Edit};
 use crate::remedy::{parse_remedies, Remedy};
+use crate::rest::RestSettings;
+use crate::secret::Secret;
 use crate::watch::{Policy, Severity};
 use chrono::NaiveTime;
 use std::time::Duration;
@@ -215,12 +215,7 @@ struct KeySpec {
 }
 
 const fn spec(section: &'static str, key: &'static str, kind: Kind, fallback: Fallback) -> KeySpec {
-    KeySpec {
-        section,
-        key,
-        kind,
-        fallback,
-    }
+    KeySpec { section, key, kind, fallback }
 }
 
 const KOMPIRA: &str = "kompira";
@@ -255,12 +250,7 @@ const KEYS: &[KeySpec] = &[
     spec(AMQP, "heartbeat_interval", Kind::Int, Fallback::Int(10)),
     // Ours, not sendevt's: seconds allowed for the TCP + TLS + AMQP handshake.
     spec(AMQP, "connect_timeout", Kind::Int, Fallback::Int(10)),
-    spec(
-        EVENT,
-        "channel",
-        Kind::Str,
-        Fallback::Str("/system/channels/Alert"),
-    ),
+    spec(EVENT, "channel", Kind::Str, Fallback::Str("/system/channels/Alert")),
     // Ours: the REST API of the Kompira server (the `kompira` command, the app).
     spec(REST, "url", Kind::Str, Fallback::None),
     spec(REST, "token", Kind::Str, Fallback::None),
@@ -347,9 +337,7 @@ pub fn check_env_is_text(var_os: &dyn Fn(&str) -> Option<std::ffi::OsString>) ->
 }
 
 const LOG_LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
-const LOG_WHENS: [&str; 12] = [
-    "S", "M", "H", "D", "MIDNIGHT", "W0", "W1", "W2", "W3", "W4", "W5", "W6",
-];
+const LOG_WHENS: [&str; 12] = ["S", "M", "H", "D", "MIDNIGHT", "W0", "W1", "W2", "W3", "W4", "W5", "W6"];
 
 fn find_spec(section: &str, key: &str) -> Option<&'static KeySpec> {
     KEYS.iter().find(|s| s.section == section && s.key == key)
@@ -442,10 +430,7 @@ impl fmt::Debug for Settings {
             } else {
                 format!("{:?}", resolved.value)
             };
-            map.entry(
-                &format_args!("{section}.{key}"),
-                &format_args!("{value} ({})", resolved.source),
-            );
+            map.entry(&format_args!("{section}.{key}"), &format_args!("{value} ({})", resolved.source));
         }
         map.finish()?;
         write!(f, " files_read={:?}", self.files_read)
@@ -479,16 +464,7 @@ fn load_inner(opts: &LoadOptions, replacement: Replacement) -> Result<Settings, 
         os: opts.os,
         entries: KEYS
             .iter()
-            .map(|s| {
-                (
-                    s.section,
-                    s.key,
-                    Resolved {
-                        value: default_value(s, opts.os),
-                        source: Source::Default,
-                    },
-                )
-            })
+            .map(|s| (s.section, s.key, Resolved { value: default_value(s, opts.os), source: Source::Default }))
             .collect(),
         files_read: Vec::new(),
         files_searched: Vec::new(),
@@ -610,10 +586,7 @@ impl Settings {
             replacement_is_read(&self.files_searched)?;
             let text = read(path).map_err(|source| match source.kind() {
                 std::io::ErrorKind::NotFound => ConfigError::NotFound { path: path.clone() },
-                _ => ConfigError::Unreadable {
-                    path: path.clone(),
-                    source,
-                },
+                _ => ConfigError::Unreadable { path: path.clone(), source },
             })?;
             doc.merge(ini::parse(&text, path)?);
             self.files_read.push(path.clone());
@@ -634,20 +607,14 @@ impl Settings {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 // ConfigParser skips such a file silently; say so instead.
-                Err(e) => self.warnings.push(format!(
-                    "skipped config file '{}': cannot read it: {e}",
-                    path.display()
-                )),
+                Err(e) => self.warnings.push(format!("skipped config file '{}': cannot read it: {e}", path.display())),
             }
         }
         Ok(doc)
     }
 
     fn slot(&mut self, section: &str, key: &str) -> Option<&mut Resolved> {
-        self.entries
-            .iter_mut()
-            .find(|(s, k, _)| *s == section && *k == key)
-            .map(|(_, _, r)| r)
+        self.entries.iter_mut().find(|(s, k, _)| *s == section && *k == key).map(|(_, _, r)| r)
     }
 
     fn apply_files(&mut self, doc: &IniDocument) -> Result<(), ConfigError> {
@@ -655,18 +622,14 @@ impl Settings {
             let Some(found) = doc.get(spec.section, spec.key)? else {
                 continue;
             };
-            let value =
-                typed(spec.kind, &found.value).map_err(|problem| ConfigError::BadValue {
-                    path: found.path.clone(),
-                    line: found.line,
-                    section: spec.section.to_string(),
-                    key: spec.key.to_string(),
-                    message: format!("{} {problem}", crate::quote::quoted(&found.value)),
-                })?;
-            let source = Source::File {
-                path: found.path,
+            let value = typed(spec.kind, &found.value).map_err(|problem| ConfigError::BadValue {
+                path: found.path.clone(),
                 line: found.line,
-            };
+                section: spec.section.to_string(),
+                key: spec.key.to_string(),
+                message: format!("{} {problem}", crate::quote::quoted(&found.value)),
+            })?;
+            let source = Source::File { path: found.path, line: found.line };
             *self.slot(spec.section, spec.key).expect("key from KEYS") = Resolved { value, source };
         }
         Ok(())
@@ -695,10 +658,7 @@ impl Settings {
                 ("password", text(parsed.password)),
                 ("ssl", Value::Bool(parsed.ssl)),
             ] {
-                *self.slot(AMQP, key).expect("amqp key") = Resolved {
-                    value,
-                    source: source.clone(),
-                };
+                *self.slot(AMQP, key).expect("amqp key") = Resolved { value, source: source.clone() };
             }
         }
         for (var, section, key) in ENV_VARS {
@@ -709,10 +669,7 @@ impl Settings {
                 value: if is_secret(section, key) { MASK.to_string() } else { raw.clone() },
                 message,
             })?;
-            *self.slot(section, key).expect("env key") = Resolved {
-                value,
-                source: Source::Env(var.to_string()),
-            };
+            *self.slot(section, key).expect("env key") = Resolved { value, source: Source::Env(var.to_string()) };
         }
         Ok(())
     }
@@ -720,10 +677,7 @@ impl Settings {
     fn apply_overrides(&mut self, overrides: &[Override]) -> Result<(), ConfigError> {
         for o in overrides {
             let Some(spec) = find_spec(&o.section, &o.key) else {
-                self.warnings.push(format!(
-                    "ignored {}: kompira.conf has no key [{}] {}",
-                    o.flag, o.section, o.key
-                ));
+                self.warnings.push(format!("ignored {}: kompira.conf has no key [{}] {}", o.flag, o.section, o.key));
                 continue;
             };
             let value = match (&o.value, spec.kind) {
@@ -744,10 +698,8 @@ impl Settings {
                     })
                 }
             };
-            *self.slot(spec.section, spec.key).expect("key from KEYS") = Resolved {
-                value,
-                source: Source::Flag(o.flag.clone()),
-            };
+            *self.slot(spec.section, spec.key).expect("key from KEYS") =
+                Resolved { value, source: Source::Flag(o.flag.clone()) };
         }
         Ok(())
     }
@@ -791,10 +743,9 @@ impl Settings {
                     },
                     message: checked,
                 },
-                Source::Flag(flag) => ConfigError::BadFlag {
-                    flag: flag.clone(),
-                    message: format!("{shown} {checked}"),
-                },
+                Source::Flag(flag) => {
+                    ConfigError::BadFlag { flag: flag.clone(), message: format!("{shown} {checked}") }
+                }
                 // Built-in and derived values are valid by construction; the keyring is read
                 // after validation, and only for keys that have no checks.
                 Source::Default | Source::Derived(_) | Source::Keyring => {
@@ -843,10 +794,7 @@ impl Settings {
 
     /// The resolved value of a known key.
     pub fn get(&self, section: &str, key: &str) -> Option<&Resolved> {
-        self.entries
-            .iter()
-            .find(|(s, k, _)| *s == section && *k == key)
-            .map(|(_, _, r)| r)
+        self.entries.iter().find(|(s, k, _)| *s == section && *k == key).map(|(_, _, r)| r)
     }
 
     /// All known keys in display order: (section, key, resolved).
@@ -886,10 +834,7 @@ impl Settings {
             Some(s) => s.to_string(),
             None => {
                 let spec = find_spec(section, key).expect("key from KEYS");
-                default_value(spec, self.os)
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
+                default_value(spec, self.os).as_str().unwrap_or_default().to_string()
             }
         }
     }
@@ -901,9 +846,7 @@ impl Settings {
 
     /// `[event] channel`.
     pub fn channel(&self) -> &str {
-        self.value(EVENT, "channel")
-            .as_str()
-            .unwrap_or("/system/channels/Alert")
+        self.value(EVENT, "channel").as_str().unwrap_or("/system/channels/Alert")
     }
 
     /// `[tray] language`: `auto`, `en` or `ja`.
@@ -946,28 +889,16 @@ impl Settings {
     /// The `[amqp-connection]` values with derived defaults filled in, each
     /// with its source, in table order; for the settings screen.
     pub fn amqp_resolved(&self) -> Vec<(&'static str, Resolved)> {
-        let derived = |value: Value, why: &'static str| Resolved {
-            value,
-            source: Source::Derived(why),
-        };
-        let set = |key: &str| {
-            Some(self.value(AMQP, key))
-                .filter(|v| **v != Value::Null)
-                .cloned()
-        };
+        let derived = |value: Value, why: &'static str| Resolved { value, source: Source::Derived(why) };
+        let set = |key: &str| Some(self.value(AMQP, key)).filter(|v| **v != Value::Null).cloned();
         // Dependencies first: server → local → ssl, user → port, password.
         let server = set("server").unwrap_or_else(|| Value::Str("localhost".into()));
         let local = matches!(server.as_str(), Some("localhost" | "127.0.0.1"));
-        let place = if local {
-            "local server"
-        } else {
-            "remote server"
-        };
+        let place = if local { "local server" } else { "remote server" };
         // sendevt 2.0.0 connects without TLS unless told otherwise, even to a
         // remote server (the 1.6.8 manual says otherwise; we follow the tool).
         let ssl = set("ssl").and_then(|v| v.as_bool()).unwrap_or(false);
-        let user = set("user")
-            .unwrap_or_else(|| Value::Str(if local { "guest" } else { "kompira" }.into()));
+        let user = set("user").unwrap_or_else(|| Value::Str(if local { "guest" } else { "kompira" }.into()));
 
         KEYS.iter()
             .filter(|s| s.section == AMQP)
@@ -982,18 +913,14 @@ impl Settings {
                     "ssl" => derived(Value::Bool(false), place),
                     "user" => derived(user.clone(), place),
                     "password" => derived(user.clone(), "same as user"),
-                    "port" => derived(
-                        Value::Int(if ssl { 5671 } else { 5672 }),
-                        if ssl { "ssl on" } else { "ssl off" },
-                    ),
+                    "port" => {
+                        derived(Value::Int(if ssl { 5671 } else { 5672 }), if ssl { "ssl on" } else { "ssl off" })
+                    }
                     "ssl_cacertfile" => cert(paths::CA_FILE_NAME),
                     "ssl_certfile" => cert(paths::CLIENT_CERT_FILE_NAME),
                     "ssl_keyfile" => cert(paths::CLIENT_KEY_FILE_NAME),
                     // Only a command-line override can clear these: use the table default.
-                    _ => Resolved {
-                        value: default_value(spec, self.os),
-                        source: Source::Default,
-                    },
+                    _ => Resolved { value: default_value(spec, self.os), source: Source::Default },
                 };
                 (spec.key, value)
             })
@@ -1008,13 +935,8 @@ impl Settings {
     /// The connection settings with derived defaults applied.
     pub fn amqp(&self) -> AmqpSettings {
         let resolved = self.amqp_resolved();
-        let value = |key: &str| {
-            resolved
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, r)| r.value.clone())
-                .unwrap_or(Value::Null)
-        };
+        let value =
+            |key: &str| resolved.iter().find(|(k, _)| *k == key).map(|(_, r)| r.value.clone()).unwrap_or(Value::Null);
         let text = |key: &str| value(key).as_str().unwrap_or_default().to_string();
         let int = |key: &str| value(key).as_int().unwrap_or(0);
         AmqpSettings {
@@ -1039,13 +961,8 @@ impl Settings {
     /// The `[rest]` settings for the REST client; an unset url or token is an error that
     /// says which key (or variable) to set.
     pub fn rest(&self) -> Result<RestSettings, ConfigError> {
-        let text = |key: &str| {
-            self.value(REST, key)
-                .as_str()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
+        let text =
+            |key: &str| self.value(REST, key).as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let url = text("url").ok_or_else(|| ConfigError::Missing {
             section: REST.into(),
             key: "url".into(),
@@ -1084,9 +1001,7 @@ impl Settings {
 
 fn is_http_url(text: &str) -> bool {
     let lower = text.trim().to_ascii_lowercase();
-    ["http://", "https://"]
-        .iter()
-        .any(|scheme| lower.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()))
+    ["http://", "https://"].iter().any(|scheme| lower.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()))
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -1101,9 +1016,7 @@ fn kind_name(kind: Kind) -> &'static str {
 fn typed(kind: Kind, text: &str) -> Result<Value, String> {
     match kind {
         Kind::Str => Ok(Value::Str(text.to_string())),
-        Kind::Int => parse_int(text)
-            .map(Value::Int)
-            .ok_or_else(|| "is not an integer".to_string()),
+        Kind::Int => parse_int(text).map(Value::Int).ok_or_else(|| "is not an integer".to_string()),
         Kind::Bool => parse_bool(text)
             .map(Value::Bool)
             .ok_or_else(|| "is not a boolean (write 1/yes/true/on or 0/no/false/off)".to_string()),
@@ -1200,7 +1113,9 @@ fn check(section: &str, key: &str, value: &Value) -> Result<Option<Value>, Strin
         (OUTBOX, "max_events") => in_range(1, i64::MAX),
         (OUTBOX, "max_bytes") => in_range(1, i64::MAX),
         (OUTBOX, "path") => match value.as_str() {
-            Some(path) if path.trim().is_empty() => Err("is empty (remove the key to use the per-user data directory)".into()),
+            Some(path) if path.trim().is_empty() => {
+                Err("is empty (remove the key to use the per-user data directory)".into())
+            }
             _ => Ok(None),
         },
         (SECRETS, "store") => match value.as_str().map(|t| t.trim().to_ascii_lowercase()) {
@@ -1289,8 +1204,7 @@ fn amqp_url_other_vhost(url: &str) -> Option<String> {
 
 fn parse_amqp_url(url: &str) -> Result<AmqpUrl, String> {
     let url = url.trim_matches(|c: char| c <= ' ');
-    let not_amqp =
-        || "is not an amqp:// or amqps:// URL (e.g. amqps://user:pass@host:5671)".to_string();
+    let not_amqp = || "is not an amqp:// or amqps:// URL (e.g. amqps://user:pass@host:5671)".to_string();
     let (scheme, rest) = url.split_once(':').ok_or_else(not_amqp)?;
     let ssl = match scheme.to_ascii_lowercase().as_str() {
         "amqp" => false,
@@ -1330,13 +1244,7 @@ fn parse_amqp_url(url: &str) -> Result<AmqpUrl, String> {
             _ => return Err(format!("has a port {port} out of range (1–65535)")),
         }
     };
-    Ok(AmqpUrl {
-        ssl,
-        host,
-        port,
-        user,
-        password,
-    })
+    Ok(AmqpUrl { ssl, host, port, user, password })
 }
 
 /// `urllib.parse.unquote`: `%XX` escapes as UTF-8, invalid bytes replaced.
@@ -1365,9 +1273,7 @@ fn mask_url_password(url: &str) -> String {
         return url.to_string();
     };
     let start = scheme_end + 3;
-    let netloc_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
+    let netloc_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
     let Some(at) = url[start..netloc_end].rfind('@').map(|i| start + i) else {
         return url.to_string();
     };
@@ -1391,11 +1297,7 @@ mod tests {
 
     impl Fixture {
         fn new() -> Self {
-            Fixture {
-                dir: tempfile::tempdir().unwrap(),
-                env: HashMap::new(),
-                overrides: Vec::new(),
-            }
+            Fixture { dir: tempfile::tempdir().unwrap(), env: HashMap::new(), overrides: Vec::new() }
         }
 
         fn file(&self, name: &str, text: &str) -> PathBuf {
@@ -1411,12 +1313,7 @@ mod tests {
         }
 
         fn flag(mut self, section: &str, key: &str, value: Value, flag: &str) -> Self {
-            self.overrides.push(Override {
-                section: section.into(),
-                key: key.into(),
-                value,
-                flag: flag.into(),
-            });
+            self.overrides.push(Override { section: section.into(), key: key.into(), value, flag: flag.into() });
             self
         }
 
@@ -1489,14 +1386,8 @@ mod tests {
         );
         assert_eq!(source_of(&s, "logging", "loglevel"), "default");
         assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Null);
-        assert_eq!(
-            value_of(&s, "amqp-connection", "connect_timeout"),
-            Value::Int(10)
-        );
-        assert_eq!(
-            value_of(&s, "amqp-connection", "heartbeat_interval"),
-            Value::Int(10)
-        );
+        assert_eq!(value_of(&s, "amqp-connection", "connect_timeout"), Value::Int(10));
+        assert_eq!(value_of(&s, "amqp-connection", "heartbeat_interval"), Value::Int(10));
     }
 
     #[test]
@@ -1514,37 +1405,19 @@ mod tests {
         .unwrap();
         assert_eq!(s.logging().dir, PathBuf::from(r"C:\Kompira\Log"));
         let amqp = s.amqp();
-        assert_eq!(
-            amqp.ca_file,
-            PathBuf::from(r"C:\Kompira\SSL\Certs\kompira-bundle-ca.crt")
-        );
-        assert_eq!(
-            amqp.cert_file,
-            PathBuf::from(r"C:\Kompira\SSL\Certs\amqp-client-kompira.crt")
-        );
-        assert_eq!(
-            amqp.key_file,
-            PathBuf::from(r"C:\Kompira\SSL\Certs\amqp-client-kompira.key")
-        );
+        assert_eq!(amqp.ca_file, PathBuf::from(r"C:\Kompira\SSL\Certs\kompira-bundle-ca.crt"));
+        assert_eq!(amqp.cert_file, PathBuf::from(r"C:\Kompira\SSL\Certs\amqp-client-kompira.crt"));
+        assert_eq!(amqp.key_file, PathBuf::from(r"C:\Kompira\SSL\Certs\amqp-client-kompira.key"));
     }
 
     #[test]
     fn entries_follow_table_order() {
         let s = Fixture::new().load_file(None).unwrap();
-        let keys: Vec<String> = s
-            .entries()
-            .map(|(sec, key, _)| format!("{sec}.{key}"))
-            .collect();
+        let keys: Vec<String> = s.entries().map(|(sec, key, _)| format!("{sec}.{key}")).collect();
         assert_eq!(keys.first().map(String::as_str), Some("kompira.site_id"));
         assert_eq!(
             keys[1..6],
-            [
-                "logging.loglevel",
-                "logging.logdir",
-                "logging.logmaxsz",
-                "logging.logbackup",
-                "logging.logwhen"
-            ]
+            ["logging.loglevel", "logging.logdir", "logging.logmaxsz", "logging.logbackup", "logging.logwhen"]
         );
         assert_eq!(keys[6], "amqp-connection.server");
         assert_eq!(keys[18], "amqp-connection.connect_timeout");
@@ -1574,17 +1447,8 @@ mod tests {
         assert_eq!(value_of(&s, "amqp-connection", "ssl"), Value::Bool(true));
         assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Int(5673));
         assert_eq!(value_of(&s, "amqp-connection", "password"), text("p%w"));
-        assert_eq!(
-            s.get("amqp-connection", "server").unwrap().source,
-            Source::File {
-                path: path.clone(),
-                line: 4
-            }
-        );
-        assert_eq!(
-            source_of(&s, "amqp-connection", "port"),
-            format!("{}:5", path.display())
-        );
+        assert_eq!(s.get("amqp-connection", "server").unwrap().source, Source::File { path: path.clone(), line: 4 });
+        assert_eq!(source_of(&s, "amqp-connection", "port"), format!("{}:5", path.display()));
         assert_eq!(s.files_read(), std::slice::from_ref(&path));
         assert_eq!(s.files_searched(), [path]);
         assert!(s.get("agent", "name").is_none());
@@ -1606,24 +1470,15 @@ mod tests {
             ("NO", false),
             ("Off", false),
         ] {
-            let s = Fixture::new()
-                .load_text(&format!("[amqp-connection]\nssl_verify = {spelling}\n"))
-                .unwrap();
-            assert_eq!(
-                value_of(&s, "amqp-connection", "ssl_verify"),
-                Value::Bool(expected),
-                "{spelling}"
-            );
+            let s = Fixture::new().load_text(&format!("[amqp-connection]\nssl_verify = {spelling}\n")).unwrap();
+            assert_eq!(value_of(&s, "amqp-connection", "ssl_verify"), Value::Bool(expected), "{spelling}");
         }
     }
 
     #[test]
     fn bad_boolean_names_file_line_and_key() {
         let f = Fixture::new();
-        let e = f
-            .load_text("[amqp-connection]\n\nssl = maybe\n")
-            .unwrap_err()
-            .to_string();
+        let e = f.load_text("[amqp-connection]\n\nssl = maybe\n").unwrap_err().to_string();
         let path = f.dir.path().join("kompira.conf");
         assert_eq!(
             e,
@@ -1632,16 +1487,12 @@ mod tests {
                 path.display()
             )
         );
-        assert!(Fixture::new()
-            .load_text("[amqp-connection]\nssl =\n")
-            .is_err());
+        assert!(Fixture::new().load_text("[amqp-connection]\nssl =\n").is_err());
     }
 
     #[test]
     fn templates_are_loaded_with_the_settings_and_bad_ones_fail_the_load() {
-        let s = Fixture::new()
-            .load_text("[template:Ping]\nkind = event\nfields = ping=1\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[template:Ping]\nkind = event\nfields = ping=1\n").unwrap();
         assert_eq!(s.templates().len(), 1);
         assert_eq!(s.templates()[0].name, "Ping");
         let err = Fixture::new().load_text("[template:Bad]\nkind = nope\n").unwrap_err();
@@ -1686,10 +1537,7 @@ mod tests {
         let notify = Fixture::new().load_text("").unwrap().notify();
         assert_eq!(notify.task_poll, Some(std::time::Duration::from_secs(15)));
         assert_eq!(notify.task_user, None);
-        let notify = Fixture::new()
-            .load_text("[notify]\ntask_poll = 0\ntask_user = alice \n")
-            .unwrap()
-            .notify();
+        let notify = Fixture::new().load_text("[notify]\ntask_poll = 0\ntask_user = alice \n").unwrap().notify();
         assert_eq!(notify.task_poll, None);
         assert_eq!(notify.task_user.as_deref(), Some("alice"));
         let err = Fixture::new().load_text("[notify]\ntask_poll = 2\n").unwrap_err().to_string();
@@ -1700,9 +1548,15 @@ mod tests {
     fn bad_notify_values_name_the_line_and_the_fix() {
         for (text, expected) in [
             ("[notify]\nmin_severity = severe\n", ":2: [notify] min_severity: \"severe\" is not a severity"),
-            ("[notify]\nquiet_hours = 22-7\n", ":2: [notify] quiet_hours: \"22-7\" is not a time range like 22:00-07:00"),
+            (
+                "[notify]\nquiet_hours = 22-7\n",
+                ":2: [notify] quiet_hours: \"22-7\" is not a time range like 22:00-07:00",
+            ),
             ("[notify]\n\nquiet_hours = 07:00-07:00\n", ":3: [notify] quiet_hours: \"07:00-07:00\" is an empty range"),
-            ("[notify]\nchannels = Alert\n", ":2: [notify] channels: \"Alert\" lists \"Alert\", which is not a channel path"),
+            (
+                "[notify]\nchannels = Alert\n",
+                ":2: [notify] channels: \"Alert\" lists \"Alert\", which is not a channel path",
+            ),
             ("[notify]\nbreakthrough = loud\n", "or none"),
             ("[notify]\nremedies =\n  /system/channels/Alert\n", ":2: [notify] remedies: "),
         ] {
@@ -1718,17 +1572,7 @@ mod tests {
         assert_eq!(parse_int("-3"), Some(-3));
         assert_eq!(parse_int("1_000"), Some(1000));
         assert_eq!(parse_int("007"), Some(7));
-        for bad in [
-            "",
-            "abc",
-            "1.5",
-            "0x10",
-            "1__0",
-            "_1",
-            "1_",
-            "- 1",
-            "99999999999999999999",
-        ] {
+        for bad in ["", "abc", "1.5", "0x10", "1__0", "_1", "1_", "- 1", "99999999999999999999"] {
             assert_eq!(parse_int(bad), None, "{bad}");
         }
     }
@@ -1736,38 +1580,22 @@ mod tests {
     #[test]
     fn bad_integer_names_file_line_and_key() {
         let f = Fixture::new();
-        let e = f
-            .load_text("[kompira]\n\nsite_id = abc\n")
-            .unwrap_err()
-            .to_string();
+        let e = f.load_text("[kompira]\n\nsite_id = abc\n").unwrap_err().to_string();
         assert_eq!(
             e,
-            format!(
-                "{}:3: [kompira] site_id: \"abc\" is not an integer",
-                f.dir.path().join("kompira.conf").display()
-            )
+            format!("{}:3: [kompira] site_id: \"abc\" is not an integer", f.dir.path().join("kompira.conf").display())
         );
     }
 
     #[test]
     fn out_of_range_port_names_file_line_and_key() {
         let f = Fixture::new();
-        let e = f
-            .load_text("[amqp-connection]\nport = 70000\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.ends_with(":2: [amqp-connection] port: 70000 is out of range (1–65535)"),
-            "{e}"
-        );
+        let e = f.load_text("[amqp-connection]\nport = 70000\n").unwrap_err().to_string();
+        assert!(e.ends_with(":2: [amqp-connection] port: 70000 is out of range (1–65535)"), "{e}");
         assert!(f.load_text("[amqp-connection]\nport = 0\n").is_err());
         assert!(f.load_text("[amqp-connection]\nmax_retry = -1\n").is_err());
-        assert!(f
-            .load_text("[amqp-connection]\nretry_interval = -1\n")
-            .is_err());
-        assert!(f
-            .load_text("[amqp-connection]\nconnect_timeout = 0\n")
-            .is_err());
+        assert!(f.load_text("[amqp-connection]\nretry_interval = -1\n").is_err());
+        assert!(f.load_text("[amqp-connection]\nconnect_timeout = 0\n").is_err());
         assert!(f.load_text("[logging]\nlogbackup = -2\n").is_err());
         assert!(f.load_text("[logging]\nlogmaxsz = -2\n").is_err());
     }
@@ -1796,44 +1624,33 @@ mod tests {
 
     #[test]
     fn log_level_and_when_accept_any_case_and_store_upper() {
-        let s = Fixture::new()
-            .load_text("[logging]\nloglevel = debug\nlogwhen = w3\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[logging]\nloglevel = debug\nlogwhen = w3\n").unwrap();
         assert_eq!(s.logging().level, "DEBUG");
         assert_eq!(s.logging().when, "W3");
         assert_eq!(value_of(&s, "logging", "loglevel"), text("DEBUG"));
-        let e = Fixture::new()
-            .load_text("[logging]\nloglevel = verbose\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.ends_with("[logging] loglevel: \"verbose\" is not a log level (use one of DEBUG, INFO, WARNING, ERROR, CRITICAL)"), "{e}");
-        assert!(Fixture::new()
-            .load_text("[logging]\nlogwhen = W7\n")
-            .is_err());
+        let e = Fixture::new().load_text("[logging]\nloglevel = verbose\n").unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "[logging] loglevel: \"verbose\" is not a log level (use one of DEBUG, INFO, WARNING, ERROR, CRITICAL)"
+            ),
+            "{e}"
+        );
+        assert!(Fixture::new().load_text("[logging]\nlogwhen = W7\n").is_err());
     }
 
     #[test]
     fn default_section_applies_to_known_sections() {
-        let s = Fixture::new()
-            .load_text("[DEFAULT]\nloglevel = error\n[logging]\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[DEFAULT]\nloglevel = error\n[logging]\n").unwrap();
         assert_eq!(s.logging().level, "ERROR");
         // Without a [logging] section the DEFAULT does not apply (ConfigParser).
-        let s = Fixture::new()
-            .load_text("[DEFAULT]\nloglevel = error\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[DEFAULT]\nloglevel = error\n").unwrap();
         assert_eq!(s.logging().level, "INFO");
     }
 
     #[test]
     fn interpolation_error_in_known_key_fails_load() {
-        let e = Fixture::new()
-            .load_text("[amqp-connection]\npassword = 100%\n")
-            .unwrap_err();
-        assert!(
-            matches!(e, ConfigError::Interpolation { line: 2, .. }),
-            "{e}"
-        );
+        let e = Fixture::new().load_text("[amqp-connection]\npassword = 100%\n").unwrap_err();
+        assert!(matches!(e, ConfigError::Interpolation { line: 2, .. }), "{e}");
         // An unknown key with bad syntax is not ours to judge.
         Fixture::new().load_text("[agent]\nname = 100%\n").unwrap();
     }
@@ -1847,10 +1664,7 @@ mod tests {
     #[test]
     fn later_files_override_earlier_ones_in_search_order() {
         let f = Fixture::new();
-        let prefix = f.file(
-            "prefix/kompira.conf",
-            "[kompira]\nsite_id = 2\n[event]\nchannel = /prefix\n",
-        );
+        let prefix = f.file("prefix/kompira.conf", "[kompira]\nsite_id = 2\n[event]\nchannel = /prefix\n");
         let work = f.file("work/kompira.conf", "[kompira]\nsite_id = 3\n");
         let user = f.file("xdg/kompira/kompira.conf", "[kompira]\nsite_id = 4\n");
 
@@ -1858,37 +1672,21 @@ mod tests {
         assert_eq!(s.site_id(), 3);
         assert_eq!(s.channel(), "/prefix");
         assert_eq!(s.files_read(), [prefix.clone(), work.clone()]);
-        assert_eq!(
-            s.files_searched(),
-            [
-                PathBuf::from("/opt/kompira/kompira.conf"),
-                prefix.clone(),
-                work.clone()
-            ]
-        );
+        assert_eq!(s.files_searched(), [PathBuf::from("/opt/kompira/kompira.conf"), prefix.clone(), work.clone()]);
 
         let s = f.load_search(true).unwrap();
         assert_eq!(s.site_id(), 4);
         assert_eq!(s.files_read(), [prefix, work, user.clone()]);
         assert_eq!(s.files_searched().last(), Some(&user));
-        assert_eq!(
-            source_of(&s, "kompira", "site_id"),
-            format!("{}:2", user.display())
-        );
+        assert_eq!(source_of(&s, "kompira", "site_id"), format!("{}:2", user.display()));
     }
 
     #[test]
     fn interpolation_sees_keys_from_later_files() {
         let f = Fixture::new();
-        f.file(
-            "prefix/kompira.conf",
-            "[event]\nchannel = /system/channels/%(name)s\n",
-        );
+        f.file("prefix/kompira.conf", "[event]\nchannel = /system/channels/%(name)s\n");
         f.file("work/kompira.conf", "[event]\nname = Desk\n");
-        assert_eq!(
-            f.load_search(false).unwrap().channel(),
-            "/system/channels/Desk"
-        );
+        assert_eq!(f.load_search(false).unwrap().channel(), "/system/channels/Desk");
     }
 
     #[test]
@@ -1914,10 +1712,7 @@ mod tests {
         let f = Fixture::new();
         let missing = f.dir.path().join("nope.conf");
         let e = f.load_file(Some(missing.clone())).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            format!("config file '{}' not found", missing.display())
-        );
+        assert_eq!(e.to_string(), format!("config file '{}' not found", missing.display()));
     }
 
     #[test]
@@ -1925,10 +1720,7 @@ mod tests {
         let f = Fixture::new();
         let dir = f.dir.path().join("dir.conf");
         std::fs::create_dir(&dir).unwrap();
-        assert!(matches!(
-            f.load_file(Some(dir)),
-            Err(ConfigError::Unreadable { .. })
-        ));
+        assert!(matches!(f.load_file(Some(dir)), Err(ConfigError::Unreadable { .. })));
     }
 
     #[test]
@@ -1940,22 +1732,14 @@ mod tests {
         let s = f.load_search(false).unwrap();
         assert_eq!(s.site_id(), 5);
         assert_eq!(s.warnings().len(), 1);
-        assert!(
-            s.warnings()[0].contains("prefix/kompira.conf"),
-            "{:?}",
-            s.warnings()
-        );
+        assert!(s.warnings()[0].contains("prefix/kompira.conf"), "{:?}", s.warnings());
     }
 
     #[test]
     fn non_utf8_file_is_skipped_with_warning() {
         let f = Fixture::new();
         std::fs::create_dir_all(f.dir.path().join("work")).unwrap();
-        std::fs::write(
-            f.dir.path().join("work/kompira.conf"),
-            b"[kompira]\nsite_id = \xff\n",
-        )
-        .unwrap();
+        std::fs::write(f.dir.path().join("work/kompira.conf"), b"[kompira]\nsite_id = \xff\n").unwrap();
         let s = f.load_search(false).unwrap();
         assert!(s.files_read().is_empty());
         assert!(s.warnings()[0].contains("UTF-8"), "{:?}", s.warnings());
@@ -1975,11 +1759,8 @@ mod tests {
             .env("LOGGING_MAXSZ", "0")
             .env("LOGGING_BACKUP", "2")
             .env("LOGGING_WHEN", "h");
-        let s = f
-            .load_text(
-                "[amqp-connection]\nssl_verify = no\nmax_retry = 1\n[logging]\nloglevel = DEBUG\n",
-            )
-            .unwrap();
+        let s =
+            f.load_text("[amqp-connection]\nssl_verify = no\nmax_retry = 1\n[logging]\nloglevel = DEBUG\n").unwrap();
         let amqp = s.amqp();
         assert!(amqp.ssl_verify);
         assert_eq!(amqp.ca_file, PathBuf::from("/ca"));
@@ -1997,70 +1778,34 @@ mod tests {
                 when: "H".into()
             }
         );
-        assert_eq!(
-            source_of(&s, "amqp-connection", "max_retry"),
-            "environment AMQP_MAX_RETRY"
-        );
-        assert_eq!(
-            source_of(&s, "logging", "logwhen"),
-            "environment LOGGING_WHEN"
-        );
+        assert_eq!(source_of(&s, "amqp-connection", "max_retry"), "environment AMQP_MAX_RETRY");
+        assert_eq!(source_of(&s, "logging", "logwhen"), "environment LOGGING_WHEN");
     }
 
     #[test]
     fn empty_environment_variable_is_ignored() {
-        let s = Fixture::new()
-            .env("AMQP_MAX_RETRY", "")
-            .env("AMQP_URL", "")
-            .load_file(None)
-            .unwrap();
+        let s = Fixture::new().env("AMQP_MAX_RETRY", "").env("AMQP_URL", "").load_file(None).unwrap();
         assert_eq!(source_of(&s, "amqp-connection", "max_retry"), "default");
         assert_eq!(source_of(&s, "amqp-connection", "server"), "default");
     }
 
     #[test]
     fn bad_environment_values_name_the_variable() {
-        let e = Fixture::new()
-            .env("AMQP_MAX_RETRY", "x")
-            .load_file(None)
-            .unwrap_err();
+        let e = Fixture::new().env("AMQP_MAX_RETRY", "x").load_file(None).unwrap_err();
         assert_eq!(e.to_string(), "AMQP_MAX_RETRY=\"x\" is not an integer");
-        let e = Fixture::new()
-            .env("AMQP_SSL_VERIFY", "sure")
-            .load_file(None)
-            .unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("AMQP_SSL_VERIFY=\"sure\" is not a boolean"),
-            "{e}"
-        );
-        let e = Fixture::new()
-            .env("LOGGING_LEVEL", "loud")
-            .load_file(None)
-            .unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("LOGGING_LEVEL=\"loud\" is not a log level"),
-            "{e}"
-        );
-        let e = Fixture::new()
-            .env("AMQP_RETRY_INTERVAL", "-1")
-            .load_file(None)
-            .unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("AMQP_RETRY_INTERVAL=\"-1\" is out of range"),
-            "{e}"
-        );
+        let e = Fixture::new().env("AMQP_SSL_VERIFY", "sure").load_file(None).unwrap_err();
+        assert!(e.to_string().starts_with("AMQP_SSL_VERIFY=\"sure\" is not a boolean"), "{e}");
+        let e = Fixture::new().env("LOGGING_LEVEL", "loud").load_file(None).unwrap_err();
+        assert!(e.to_string().starts_with("LOGGING_LEVEL=\"loud\" is not a log level"), "{e}");
+        let e = Fixture::new().env("AMQP_RETRY_INTERVAL", "-1").load_file(None).unwrap_err();
+        assert!(e.to_string().starts_with("AMQP_RETRY_INTERVAL=\"-1\" is out of range"), "{e}");
     }
 
     #[test]
     fn amqp_url_sets_connection_keys() {
         let s = Fixture::new()
             .env("AMQP_URL", "amqps://us%40er:p%3Ass@MQ.Example:5999/vhost")
-            .load_text(
-                "[amqp-connection]\nserver = file\nport = 1\nuser = u\npassword = p\nssl = no\n",
-            )
+            .load_text("[amqp-connection]\nserver = file\nport = 1\nuser = u\npassword = p\nssl = no\n")
             .unwrap();
         let amqp = s.amqp();
         assert_eq!(amqp.server, "mq.example");
@@ -2069,11 +1814,7 @@ mod tests {
         assert_eq!(amqp.password.expose(), "p:ss");
         assert!(amqp.ssl);
         for key in ["server", "port", "user", "password", "ssl"] {
-            assert_eq!(
-                source_of(&s, "amqp-connection", key),
-                "environment AMQP_URL",
-                "{key}"
-            );
+            assert_eq!(source_of(&s, "amqp-connection", key), "environment AMQP_URL", "{key}");
         }
     }
 
@@ -2141,16 +1882,10 @@ mod tests {
         assert_eq!(value_of(&s, "amqp-connection", "password"), Value::Null);
         assert_eq!(value_of(&s, "amqp-connection", "ssl"), Value::Bool(false));
         let amqp = s.amqp();
-        assert_eq!(
-            (amqp.port, amqp.user.as_str(), amqp.password.expose()),
-            (5672, "kompira", "kompira")
-        );
+        assert_eq!((amqp.port, amqp.user.as_str(), amqp.password.expose()), (5672, "kompira", "kompira"));
         assert!(!amqp.user_is_set && !amqp.port_is_set);
 
-        let s = Fixture::new()
-            .env("AMQP_URL", "amqp://")
-            .load_file(None)
-            .unwrap();
+        let s = Fixture::new().env("AMQP_URL", "amqp://").load_file(None).unwrap();
         assert_eq!(value_of(&s, "amqp-connection", "server"), Value::Null);
         assert_eq!(s.amqp().server, "localhost");
         assert_eq!(s.amqp().user, "guest");
@@ -2161,13 +1896,7 @@ mod tests {
         let url = |u: &str| parse_amqp_url(u).unwrap();
         assert_eq!(
             url("AMQPS://u@h"),
-            AmqpUrl {
-                ssl: true,
-                host: Some("h".into()),
-                port: None,
-                user: Some("u".into()),
-                password: None
-            }
+            AmqpUrl { ssl: true, host: Some("h".into()), port: None, user: Some("u".into()), password: None }
         );
         assert_eq!(url("amqp://:pw@h:").password.as_deref(), Some("pw"));
         assert_eq!(url("amqp://:pw@h:").user.as_deref(), Some(""));
@@ -2181,67 +1910,33 @@ mod tests {
 
     #[test]
     fn amqp_url_with_other_scheme_is_error() {
-        let e = Fixture::new()
-            .env("AMQP_URL", "http://u:secret@h")
-            .load_file(None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("AMQP_URL=\"http://u:********@h\" is not an amqp:// or amqps:// URL"),
-            "{e}"
-        );
-        assert!(Fixture::new()
-            .env("AMQP_URL", "localhost")
-            .load_file(None)
-            .is_err());
+        let e = Fixture::new().env("AMQP_URL", "http://u:secret@h").load_file(None).unwrap_err().to_string();
+        assert!(e.starts_with("AMQP_URL=\"http://u:********@h\" is not an amqp:// or amqps:// URL"), "{e}");
+        assert!(Fixture::new().env("AMQP_URL", "localhost").load_file(None).is_err());
     }
 
     #[test]
     fn amqp_url_port_zero_is_error_without_showing_password() {
-        let e = Fixture::new()
-            .env("AMQP_URL", "amqp://u:secret@h:0")
-            .load_file(None)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            e,
-            "AMQP_URL=\"amqp://u:********@h:0\" gives port 0, which is out of range (1–65535)"
-        );
+        let e = Fixture::new().env("AMQP_URL", "amqp://u:secret@h:0").load_file(None).unwrap_err().to_string();
+        assert_eq!(e, "AMQP_URL=\"amqp://u:********@h:0\" gives port 0, which is out of range (1–65535)");
     }
 
     #[test]
     fn overrides_beat_environment_which_beats_file() {
-        let f = Fixture::new()
-            .env("AMQP_MAX_RETRY", "5")
-            .env("AMQP_RETRY_INTERVAL", "6")
-            .flag("amqp-connection", "max_retry", Value::Int(9), "--max-retry");
-        let s = f
-            .load_text(
-                "[amqp-connection]\nmax_retry = 1\nretry_interval = 2\nheartbeat_interval = 3\n",
-            )
-            .unwrap();
+        let f = Fixture::new().env("AMQP_MAX_RETRY", "5").env("AMQP_RETRY_INTERVAL", "6").flag(
+            "amqp-connection",
+            "max_retry",
+            Value::Int(9),
+            "--max-retry",
+        );
+        let s = f.load_text("[amqp-connection]\nmax_retry = 1\nretry_interval = 2\nheartbeat_interval = 3\n").unwrap();
         assert_eq!(value_of(&s, "amqp-connection", "max_retry"), Value::Int(9));
-        assert_eq!(
-            source_of(&s, "amqp-connection", "max_retry"),
-            "command line --max-retry"
-        );
-        assert_eq!(
-            value_of(&s, "amqp-connection", "retry_interval"),
-            Value::Int(6)
-        );
-        assert_eq!(
-            source_of(&s, "amqp-connection", "retry_interval"),
-            "environment AMQP_RETRY_INTERVAL"
-        );
-        assert_eq!(
-            value_of(&s, "amqp-connection", "heartbeat_interval"),
-            Value::Int(3)
-        );
+        assert_eq!(source_of(&s, "amqp-connection", "max_retry"), "command line --max-retry");
+        assert_eq!(value_of(&s, "amqp-connection", "retry_interval"), Value::Int(6));
+        assert_eq!(source_of(&s, "amqp-connection", "retry_interval"), "environment AMQP_RETRY_INTERVAL");
+        assert_eq!(value_of(&s, "amqp-connection", "heartbeat_interval"), Value::Int(3));
         assert!(source_of(&s, "amqp-connection", "heartbeat_interval").ends_with("kompira.conf:4"));
-        assert_eq!(
-            source_of(&s, "amqp-connection", "connect_timeout"),
-            "default"
-        );
+        assert_eq!(source_of(&s, "amqp-connection", "connect_timeout"), "default");
     }
 
     #[test]
@@ -2253,67 +1948,35 @@ mod tests {
             .unwrap();
         assert_eq!(value_of(&s, "amqp-connection", "port"), Value::Int(5999));
         assert_eq!(value_of(&s, "amqp-connection", "ssl"), Value::Bool(true));
-        let e = Fixture::new()
-            .flag("amqp-connection", "port", text("x"), "--port")
-            .load_file(None)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "command line --port: \"x\" is not an integer"
-        );
-        let e = Fixture::new()
-            .flag("amqp-connection", "port", Value::Int(0), "--port")
-            .load_file(None)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "command line --port: 0 is out of range (1–65535)"
-        );
-        let e = Fixture::new()
-            .flag("kompira", "site_id", Value::Bool(true), "--site-id")
-            .load_file(None)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "command line --site-id: true is not an integer"
-        );
+        let e = Fixture::new().flag("amqp-connection", "port", text("x"), "--port").load_file(None).unwrap_err();
+        assert_eq!(e.to_string(), "command line --port: \"x\" is not an integer");
+        let e = Fixture::new().flag("amqp-connection", "port", Value::Int(0), "--port").load_file(None).unwrap_err();
+        assert_eq!(e.to_string(), "command line --port: 0 is out of range (1–65535)");
+        let e = Fixture::new().flag("kompira", "site_id", Value::Bool(true), "--site-id").load_file(None).unwrap_err();
+        assert_eq!(e.to_string(), "command line --site-id: true is not an integer");
     }
 
     #[test]
     fn override_of_unknown_key_is_warned() {
-        let s = Fixture::new()
-            .flag("x", "y", Value::Int(1), "--y")
-            .load_file(None)
-            .unwrap();
+        let s = Fixture::new().flag("x", "y", Value::Int(1), "--y").load_file(None).unwrap();
         assert_eq!(s.warnings().len(), 1);
     }
 
     #[test]
     fn bad_file_value_replaced_by_later_layer_is_fine_but_type_errors_are_not() {
         // A range problem in the file does not matter when the env replaces it …
-        let s = Fixture::new()
-            .env("AMQP_MAX_RETRY", "2")
-            .load_text("[amqp-connection]\nmax_retry = -5\n")
-            .unwrap();
+        let s = Fixture::new().env("AMQP_MAX_RETRY", "2").load_text("[amqp-connection]\nmax_retry = -5\n").unwrap();
         assert_eq!(s.amqp().max_retry, 2);
         // … but text that is not a number fails, as sendevt's getint does.
-        assert!(Fixture::new()
-            .env("AMQP_MAX_RETRY", "2")
-            .load_text("[amqp-connection]\nmax_retry = x\n")
-            .is_err());
+        assert!(Fixture::new().env("AMQP_MAX_RETRY", "2").load_text("[amqp-connection]\nmax_retry = x\n").is_err());
     }
 
     #[test]
     fn local_server_derives_guest_and_plain_port() {
         for server in ["localhost", "127.0.0.1"] {
-            let s = Fixture::new()
-                .load_text(&format!("[amqp-connection]\nserver = {server}\n"))
-                .unwrap();
+            let s = Fixture::new().load_text(&format!("[amqp-connection]\nserver = {server}\n")).unwrap();
             let amqp = s.amqp();
-            assert_eq!(
-                (amqp.user.as_str(), amqp.password.expose()),
-                ("guest", "guest")
-            );
+            assert_eq!((amqp.user.as_str(), amqp.password.expose()), ("guest", "guest"));
             assert_eq!((amqp.ssl, amqp.port), (false, 5672));
             assert!(!amqp.user_is_set && !amqp.port_is_set);
             let resolved: HashMap<_, _> = s.amqp_resolved().into_iter().collect();
@@ -2326,61 +1989,28 @@ mod tests {
 
     #[test]
     fn remote_server_derives_kompira_without_tls() {
-        let s = Fixture::new()
-            .load_text("[amqp-connection]\nserver = mq.example\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[amqp-connection]\nserver = mq.example\n").unwrap();
         let amqp = s.amqp();
-        assert_eq!(
-            (amqp.user.as_str(), amqp.password.expose()),
-            ("kompira", "kompira")
-        );
+        assert_eq!((amqp.user.as_str(), amqp.password.expose()), ("kompira", "kompira"));
         // sendevt 2.0.0 behaviour: no TLS unless ssl is set.
         assert_eq!((amqp.ssl, amqp.port), (false, 5672));
         let resolved: HashMap<_, _> = s.amqp_resolved().into_iter().collect();
-        assert_eq!(
-            resolved["user"].source.to_string(),
-            "derived: remote server"
-        );
-        assert_eq!(
-            resolved["server"].source.to_string(),
-            format!("{}:2", s.files_read()[0].display())
-        );
+        assert_eq!(resolved["user"].source.to_string(), "derived: remote server");
+        assert_eq!(resolved["server"].source.to_string(), format!("{}:2", s.files_read()[0].display()));
     }
 
     #[test]
     fn ssl_derives_port_5671_and_password_follows_user() {
-        let s = Fixture::new()
-            .load_text("[amqp-connection]\nserver = mq\nssl = true\nuser = alice\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[amqp-connection]\nserver = mq\nssl = true\nuser = alice\n").unwrap();
         let amqp = s.amqp();
-        assert_eq!(
-            (
-                amqp.ssl,
-                amqp.port,
-                amqp.user.as_str(),
-                amqp.password.expose()
-            ),
-            (true, 5671, "alice", "alice")
-        );
+        assert_eq!((amqp.ssl, amqp.port, amqp.user.as_str(), amqp.password.expose()), (true, 5671, "alice", "alice"));
         assert!(amqp.user_is_set);
-        assert_eq!(
-            amqp.ca_file,
-            PathBuf::from("/opt/kompira/ssl/certs/kompira-bundle-ca.crt")
-        );
-        assert_eq!(
-            amqp.cert_file,
-            PathBuf::from("/opt/kompira/ssl/certs/amqp-client-kompira.crt")
-        );
-        assert_eq!(
-            amqp.key_file,
-            PathBuf::from("/opt/kompira/ssl/certs/amqp-client-kompira.key")
-        );
+        assert_eq!(amqp.ca_file, PathBuf::from("/opt/kompira/ssl/certs/kompira-bundle-ca.crt"));
+        assert_eq!(amqp.cert_file, PathBuf::from("/opt/kompira/ssl/certs/amqp-client-kompira.crt"));
+        assert_eq!(amqp.key_file, PathBuf::from("/opt/kompira/ssl/certs/amqp-client-kompira.key"));
         let resolved: HashMap<_, _> = s.amqp_resolved().into_iter().collect();
         assert_eq!(resolved["port"].source.to_string(), "derived: ssl on");
-        assert_eq!(
-            resolved["ssl_keyfile"].source.to_string(),
-            "derived: default certificate directory"
-        );
+        assert_eq!(resolved["ssl_keyfile"].source.to_string(), "derived: default certificate directory");
     }
 
     #[test]
@@ -2389,10 +2019,7 @@ mod tests {
             .load_text("[amqp-connection]\nport = 1234\nuser = u\npassword = pw\nheartbeat_interval = 0\nconnect_timeout = 3\n")
             .unwrap();
         let amqp = s.amqp();
-        assert_eq!(
-            (amqp.port, amqp.user.as_str(), amqp.password.expose()),
-            (1234, "u", "pw")
-        );
+        assert_eq!((amqp.port, amqp.user.as_str(), amqp.password.expose()), (1234, "u", "pw"));
         assert!(amqp.port_is_set && amqp.user_is_set);
         assert_eq!((amqp.heartbeat_secs, amqp.connect_timeout_secs), (0, 3));
         assert_eq!(s.amqp_resolved().len(), 13);
@@ -2400,9 +2027,7 @@ mod tests {
 
     #[test]
     fn raw_json_lists_reference_keys_with_password_masked() {
-        let s = Fixture::new()
-            .load_text("[amqp-connection]\npassword = secret\nssl = on\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[amqp-connection]\npassword = secret\nssl = on\n").unwrap();
         let json = serde_json::to_string(&s.amqp_raw_json()).unwrap();
         assert_eq!(
             json,
@@ -2414,9 +2039,7 @@ mod tests {
 
     #[test]
     fn debug_output_masks_password() {
-        let s = Fixture::new()
-            .load_text("[amqp-connection]\npassword = hunter2\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[amqp-connection]\npassword = hunter2\n").unwrap();
         let debug = format!("{s:?} {:?}", s.amqp());
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("********"));
@@ -2444,19 +2067,9 @@ mod tests {
             s.rest().unwrap_err().to_string(),
             "set [rest] url (e.g. https://kompira.example.com) or KOMPIRA_URL"
         );
-        let s = Fixture::new()
-            .load_text("[rest]\nurl = https://k\ntoken =\n")
-            .unwrap();
-        assert!(s
-            .rest()
-            .unwrap_err()
-            .to_string()
-            .starts_with("set [rest] token ("));
-        let rest = Fixture::new()
-            .load_text("[rest]\nurl = https://k\ntoken = t\n")
-            .unwrap()
-            .rest()
-            .unwrap();
+        let s = Fixture::new().load_text("[rest]\nurl = https://k\ntoken =\n").unwrap();
+        assert!(s.rest().unwrap_err().to_string().starts_with("set [rest] token ("));
+        let rest = Fixture::new().load_text("[rest]\nurl = https://k\ntoken = t\n").unwrap().rest().unwrap();
         assert_eq!((rest.ca_file, rest.insecure, rest.timeout), (None, false, Duration::from_secs(30)));
     }
 
@@ -2474,24 +2087,15 @@ mod tests {
 
     #[test]
     fn rest_values_are_checked() {
-        let e = Fixture::new()
-            .load_text("[rest]\ntimeout = 0\n")
-            .unwrap_err()
-            .to_string();
+        let e = Fixture::new().load_text("[rest]\ntimeout = 0\n").unwrap_err().to_string();
         assert!(e.ends_with("[rest] timeout: 0 is out of range (must be 1 or more)"), "{e}");
-        let e = Fixture::new()
-            .env("KOMPIRA_URL", "kompira.example.com")
-            .load_file(None)
-            .unwrap_err()
-            .to_string();
+        let e = Fixture::new().env("KOMPIRA_URL", "kompira.example.com").load_file(None).unwrap_err().to_string();
         assert!(e.starts_with("KOMPIRA_URL=\"kompira.example.com\" is not an http:// or https:// URL"), "{e}");
     }
 
     #[test]
     fn rest_token_is_masked_everywhere() {
-        let s = Fixture::new()
-            .load_text("[rest]\nurl = https://k\ntoken = hunter2\n")
-            .unwrap();
+        let s = Fixture::new().load_text("[rest]\nurl = https://k\ntoken = hunter2\n").unwrap();
         let shown = s.get("rest", "token").unwrap().shown("rest", "token");
         let debug = format!("{s:?} {:?}", s.rest().unwrap());
         assert_eq!(shown, "********");
@@ -2552,7 +2156,9 @@ mod tests {
         };
         let e = load_with_edits(&opts(&path), &path, &[set("amqp-connection", "port", Some("70000"))]).unwrap_err();
         match e {
-            ConfigError::BadValue { section, key, line, .. } => assert_eq!((section.as_str(), key.as_str(), line), ("amqp-connection", "port", 5)),
+            ConfigError::BadValue { section, key, line, .. } => {
+                assert_eq!((section.as_str(), key.as_str(), line), ("amqp-connection", "port", 5))
+            }
             other => panic!("{other}"),
         }
         let e = load_with_edits(&opts(&path), &path, &[set("notify", "quiet_hours", Some("late"))]).unwrap_err();
@@ -2592,34 +2198,18 @@ mod tests {
     #[test]
     fn value_serializes_as_plain_json() {
         let values = [Value::Null, text("a"), Value::Int(3), Value::Bool(true)];
-        assert_eq!(
-            serde_json::to_string(&values).unwrap(),
-            r#"[null,"a",3,true]"#
-        );
+        assert_eq!(serde_json::to_string(&values).unwrap(), r#"[null,"a",3,true]"#);
     }
 
     #[test]
     fn source_display_forms() {
         assert_eq!(Source::Default.to_string(), "default");
+        assert_eq!(Source::Derived("remote server").to_string(), "derived: remote server");
         assert_eq!(
-            Source::Derived("remote server").to_string(),
-            "derived: remote server"
-        );
-        assert_eq!(
-            Source::File {
-                path: "/opt/kompira/kompira.conf".into(),
-                line: 12
-            }
-            .to_string(),
+            Source::File { path: "/opt/kompira/kompira.conf".into(), line: 12 }.to_string(),
             "/opt/kompira/kompira.conf:12"
         );
-        assert_eq!(
-            Source::Env("AMQP_URL".into()).to_string(),
-            "environment AMQP_URL"
-        );
-        assert_eq!(
-            Source::Flag("--port".into()).to_string(),
-            "command line --port"
-        );
+        assert_eq!(Source::Env("AMQP_URL".into()).to_string(), "environment AMQP_URL");
+        assert_eq!(Source::Flag("--port".into()).to_string(), "command line --port");
     }
 }

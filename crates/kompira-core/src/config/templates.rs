@@ -70,11 +70,8 @@ const KEYS: [&str; 8] = ["kind", "channel", "site_id", "fields", "body", "jobflo
 
 /// Every `[template:NAME]` section of the merged files, in the order first seen.
 pub(crate) fn read_templates(doc: &IniDocument) -> Result<Vec<Template>, ConfigError> {
-    let names: Vec<String> = doc
-        .sections()
-        .filter_map(|s| s.strip_prefix(TEMPLATE_SECTION_PREFIX))
-        .map(str::to_owned)
-        .collect();
+    let names: Vec<String> =
+        doc.sections().filter_map(|s| s.strip_prefix(TEMPLATE_SECTION_PREFIX)).map(str::to_owned).collect();
     names.iter().map(|name| read_one(doc, name)).collect()
 }
 
@@ -113,7 +110,9 @@ fn read_one(doc: &IniDocument, name: &str) -> Result<Template, ConfigError> {
                 return Err(bad("body", "is set together with fields; keep one of them".into()));
             }
             let site_id = match text("site_id")? {
-                Some(v) => Some(v.trim().parse::<i64>().map_err(|_| bad("site_id", format!("{v:?} is not an integer")))?),
+                Some(v) => {
+                    Some(v.trim().parse::<i64>().map_err(|_| bad("site_id", format!("{v:?} is not an integer")))?)
+                }
                 None => None,
             };
             let channel = text("channel")?.filter(|c| !c.trim().is_empty());
@@ -123,9 +122,9 @@ fn read_one(doc: &IniDocument, name: &str) -> Result<Template, ConfigError> {
             TemplateAction::Event { channel, site_id, fields, body }
         }
         "jobflow" => {
-            let path = text("jobflow")?.filter(|p| p.starts_with('/')).ok_or_else(|| {
-                bad("jobflow", "must name the job flow's path (like /root/restart_process)".into())
-            })?;
+            let path = text("jobflow")?
+                .filter(|p| p.starts_with('/'))
+                .ok_or_else(|| bad("jobflow", "must name the job flow's path (like /root/restart_process)".into()))?;
             let wait = match text("wait")?.map(|w| w.trim().to_ascii_lowercase()) {
                 None => false,
                 Some(w) if matches!(w.as_str(), "1" | "yes" | "true" | "on") => true,
@@ -137,9 +136,7 @@ fn read_one(doc: &IniDocument, name: &str) -> Result<Template, ConfigError> {
                 .lines()
                 .map(str::trim)
                 .filter(|line| !line.is_empty())
-                .map(|line| {
-                    parse_assignment(line).map_err(|why| bad("parameters", format!("has {line:?}: {why}")))
-                })
+                .map(|line| parse_assignment(line).map_err(|why| bad("parameters", format!("has {line:?}: {why}"))))
                 .collect::<Result<Parameters, ConfigError>>()?;
             TemplateAction::Jobflow { path, parameters, wait }
         }
@@ -238,9 +235,8 @@ pub fn template_edits(template: &Template) -> Vec<Edit> {
             ("jobflow", Some(path.clone())),
             (
                 "parameters",
-                (!parameters.is_empty()).then(|| {
-                    parameters.iter().map(|(k, v)| format_assignment(k, v)).collect::<Vec<_>>().join("\n")
-                }),
+                (!parameters.is_empty())
+                    .then(|| parameters.iter().map(|(k, v)| format_assignment(k, v)).collect::<Vec<_>>().join("\n")),
             ),
             ("wait", Some(wait.to_string())),
         ],
@@ -250,10 +246,7 @@ pub fn template_edits(template: &Template) -> Vec<Edit> {
             values.push((key, None));
         }
     }
-    values
-        .into_iter()
-        .map(|(key, value)| Edit { section: section.clone(), key: key.to_owned(), value })
-        .collect()
+    values.into_iter().map(|(key, value)| Edit { section: section.clone(), key: key.to_owned(), value }).collect()
 }
 
 #[cfg(test)]
@@ -301,7 +294,10 @@ mod tests {
         for (text, expected) in [
             ("[template:x]\nkind = mail\n", "kompira.conf:2: [template:x] kind: \"mail\" is not a template kind"),
             ("[template:x]\nkind = event\nfields =\n    oops\n", "kompira.conf:3: [template:x] fields: has \"oops\""),
-            ("[template:x]\nkind = event\nfields = a=1\nbody = raw\n", ":4: [template:x] body: is set together with fields"),
+            (
+                "[template:x]\nkind = event\nfields = a=1\nbody = raw\n",
+                ":4: [template:x] body: is set together with fields",
+            ),
             ("[template:x]\nkind = jobflow\njobflow = restart\n", ":3: [template:x] jobflow: must name"),
             ("[template:x]\nkind = event\nsite_id = one\n", ":3: [template:x] site_id: \"one\" is not an integer"),
         ] {

@@ -39,11 +39,7 @@ impl std::fmt::Debug for Edit {
             Some(_) if secret => Some("********"),
             other => other.as_deref(),
         };
-        f.debug_struct("Edit")
-            .field("section", &self.section)
-            .field("key", &self.key)
-            .field("value", &value)
-            .finish()
+        f.debug_struct("Edit").field("section", &self.section).field("key", &self.key).field("value", &value).finish()
     }
 }
 
@@ -75,11 +71,7 @@ fn analyse(lines: &[String]) -> Vec<SectionSpan> {
     let mut in_value = false;
     for (i, line) in lines.iter().enumerate() {
         let text = content(line);
-        let text = if i == 0 {
-            text.strip_prefix('\u{feff}').unwrap_or(text)
-        } else {
-            text
-        };
+        let text = if i == 0 { text.strip_prefix('\u{feff}').unwrap_or(text) } else { text };
         let stripped = text.trim_matches(is_py_space);
         if stripped.is_empty() || stripped.starts_with('#') || stripped.starts_with(';') {
             continue;
@@ -94,26 +86,16 @@ fn analyse(lines: &[String]) -> Vec<SectionSpan> {
         indent = this_indent;
         in_value = false;
         if let Some(name) = section_header(stripped) {
-            sections.push(SectionSpan {
-                name: name.to_string(),
-                header: i,
-                keys: Vec::new(),
-            });
+            sections.push(SectionSpan { name: name.to_string(), header: i, keys: Vec::new() });
             continue;
         }
         let Some(section) = sections.last_mut() else {
             continue;
         };
         if let Some(split) = stripped.find(['=', ':']) {
-            let name = stripped[..split]
-                .trim_end_matches(is_py_space)
-                .to_lowercase();
+            let name = stripped[..split].trim_end_matches(is_py_space).to_lowercase();
             if !name.is_empty() {
-                section.keys.push(KeySpan {
-                    name,
-                    start: i,
-                    end: i + 1,
-                });
+                section.keys.push(KeySpan { name, start: i, end: i + 1 });
                 in_value = true;
             }
         }
@@ -139,11 +121,7 @@ fn value_lines(prefix: &str, indent: &str, value: &str, eol: &str) -> Vec<String
     for part in parts {
         let part = part.strip_suffix('\r').unwrap_or(part);
         // Blank lines inside a value are kept by the reader as-is.
-        out.push(if part.is_empty() {
-            eol.to_string()
-        } else {
-            format!("{indent}{CONTINUATION_INDENT}{part}{eol}")
-        });
+        out.push(if part.is_empty() { eol.to_string() } else { format!("{indent}{CONTINUATION_INDENT}{part}{eol}") });
     }
     out
 }
@@ -199,10 +177,7 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
         (Some(value), Some(span)) => {
             let old_last = &lines[span.end - 1];
             let line_end = if old_last.ends_with('\n') { eol } else { "" };
-            let indent: String = content(&lines[span.start])
-                .chars()
-                .take_while(|c| is_py_space(*c))
-                .collect();
+            let indent: String = content(&lines[span.start]).chars().take_while(|c| is_py_space(*c)).collect();
             let mut new = value_lines(&key_prefix(&lines[span.start]), &indent, value, eol);
             if let Some(last) = new.last_mut() {
                 *last = format!("{}{line_end}", last.strip_suffix(eol).unwrap_or(last));
@@ -211,13 +186,7 @@ fn apply_one(lines: &mut Vec<String>, edit: &Edit, eol: &str) {
         }
         (Some(value), None) => {
             let (at, indent) = match section.keys.last() {
-                Some(last) => (
-                    last.end,
-                    content(&lines[last.start])
-                        .chars()
-                        .take_while(|c| is_py_space(*c))
-                        .collect(),
-                ),
+                Some(last) => (last.end, content(&lines[last.start]).chars().take_while(|c| is_py_space(*c)).collect()),
                 None => (section.header + 1, String::new()),
             };
             let indent = deep_enough(lines, at, indent);
@@ -281,10 +250,7 @@ fn ensure_newline(lines: &mut [String], at: usize, eol: &str) {
 fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str, eol: &str) {
     let len = lines.len();
     ensure_newline(lines, len, eol);
-    if lines
-        .last()
-        .is_some_and(|last| !content(last).trim().is_empty())
-    {
+    if lines.last().is_some_and(|last| !content(last).trim().is_empty()) {
         lines.push(eol.to_string());
     }
     lines.push(format!("[{section}]{eol}"));
@@ -313,15 +279,10 @@ pub fn remove_section_in_file(path: &Path, section: &str) -> Result<(), ConfigEr
 fn rewrite_file(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), ConfigError> {
     // Write through a symlink rather than replacing it.
     let target = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-        }
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
         _ => path.to_path_buf(),
     };
-    let unreadable = |source| ConfigError::Unreadable {
-        path: target.clone(),
-        source,
-    };
+    let unreadable = |source| ConfigError::Unreadable { path: target.clone(), source };
     let (text, permissions) = match std::fs::read(&target) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| {
@@ -330,27 +291,21 @@ fn rewrite_file(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), 
                     "not UTF-8 text; save it as UTF-8 before editing",
                 ))
             })?;
-            let permissions = std::fs::metadata(&target)
-                .map_err(unreadable)?
-                .permissions();
+            let permissions = std::fs::metadata(&target).map_err(unreadable)?.permissions();
             (text, Some(permissions))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), None),
         Err(e) => return Err(unreadable(e)),
     };
     let new_text = change(&text);
-    let write_error = |source| ConfigError::Write {
-        path: target.clone(),
-        source,
-    };
+    let write_error = |source| ConfigError::Write { path: target.clone(), source };
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(write_error)?;
     let temp = temp_path(&dir, &target);
-    let result = write_new(&temp, new_text.as_bytes(), permissions)
-        .and_then(|()| std::fs::rename(&temp, &target));
+    let result = write_new(&temp, new_text.as_bytes(), permissions).and_then(|()| std::fs::rename(&temp, &target));
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
@@ -364,12 +319,7 @@ fn rewrite_file(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), 
 /// whole story (root, ACLs, read-only mounts).
 pub fn can_write(path: &Path) -> bool {
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if target.exists()
-        && std::fs::OpenOptions::new()
-            .append(true)
-            .open(&target)
-            .is_err()
-    {
+    if target.exists() && std::fs::OpenOptions::new().append(true).open(&target).is_err() {
         return false;
     }
     let mut dir = match target.parent() {
@@ -418,18 +368,12 @@ fn owner_only(mode: u32) -> u32 {
 fn temp_path(dir: &Path, target: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let name = target
-        .file_name()
-        .map_or_else(|| "kompira.conf".into(), |n| n.to_string_lossy());
+    let name = target.file_name().map_or_else(|| "kompira.conf".into(), |n| n.to_string_lossy());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
-fn write_new(
-    temp: &Path,
-    bytes: &[u8],
-    permissions: Option<std::fs::Permissions>,
-) -> std::io::Result<()> {
+fn write_new(temp: &Path, bytes: &[u8], permissions: Option<std::fs::Permissions>) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -452,27 +396,17 @@ mod tests {
     use super::*;
 
     fn set(section: &str, key: &str, value: &str) -> Edit {
-        Edit {
-            section: section.into(),
-            key: key.into(),
-            value: Some(value.into()),
-        }
+        Edit { section: section.into(), key: key.into(), value: Some(value.into()) }
     }
 
     fn remove(section: &str, key: &str) -> Edit {
-        Edit {
-            section: section.into(),
-            key: key.into(),
-            value: None,
-        }
+        Edit { section: section.into(), key: key.into(), value: None }
     }
 
     /// Reads `[section] key` back through the real reader.
     fn read_back(text: &str, section: &str, key: &str) -> Option<String> {
         let doc = ini::parse(text, Path::new("t.conf")).expect("edited text parses");
-        doc.get(section, key)
-            .expect("interpolates")
-            .map(|v| v.value)
+        doc.get(section, key).expect("interpolates").map(|v| v.value)
     }
 
     const SAMPLE: &str = "\
@@ -495,7 +429,10 @@ name = job-manager
     #[test]
     fn removing_a_section_undoes_adding_it_byte_for_byte() {
         let added = apply_edits(SAMPLE, &[set("template:x", "kind", "event"), set("template:x", "fields", "a=1\nb=2")]);
-        assert!(added.ends_with("name = job-manager\n\n[template:x]\nkind = event\nfields = a=1\n    b=2\n"), "{added}");
+        assert!(
+            added.ends_with("name = job-manager\n\n[template:x]\nkind = event\nfields = a=1\n    b=2\n"),
+            "{added}"
+        );
         assert_eq!(remove_section(&added, "template:x"), SAMPLE);
         assert_eq!(remove_section(SAMPLE, "template:x"), SAMPLE);
     }
@@ -537,25 +474,13 @@ name = job-manager
     #[test]
     fn replaces_continuation_lines_with_the_key() {
         let out = apply_edits(SAMPLE, &[set("amqp-connection", "password", "new")]);
-        assert_eq!(
-            out,
-            SAMPLE.replace("password = old\n    continued\n", "password = new\n")
-        );
-        assert_eq!(
-            read_back(&out, "amqp-connection", "password").as_deref(),
-            Some("new")
-        );
+        assert_eq!(out, SAMPLE.replace("password = old\n    continued\n", "password = new\n"));
+        assert_eq!(read_back(&out, "amqp-connection", "password").as_deref(), Some("new"));
     }
 
     #[test]
     fn adds_new_key_after_last_key_of_section() {
-        let out = apply_edits(
-            SAMPLE,
-            &[
-                set("kompira", "extra", "x"),
-                set("amqp-connection", "ssl", "true"),
-            ],
-        );
+        let out = apply_edits(SAMPLE, &[set("kompira", "extra", "x"), set("amqp-connection", "ssl", "true")]);
         let expected = SAMPLE
             .replace("site_id = 1\n", "site_id = 1\nextra = x\n")
             .replace("    continued\n", "    continued\nssl = true\n");
@@ -565,18 +490,12 @@ name = job-manager
     #[test]
     fn new_key_goes_before_trailing_comments() {
         let text = "[s]\na = 1\n\n# about t\n[t]\n";
-        assert_eq!(
-            apply_edits(text, &[set("s", "b", "2")]),
-            "[s]\na = 1\nb = 2\n\n# about t\n[t]\n"
-        );
+        assert_eq!(apply_edits(text, &[set("s", "b", "2")]), "[s]\na = 1\nb = 2\n\n# about t\n[t]\n");
     }
 
     #[test]
     fn new_key_in_empty_section_follows_header() {
-        assert_eq!(
-            apply_edits("[s]\n\n[t]\n", &[set("s", "k", "v")]),
-            "[s]\nk = v\n\n[t]\n"
-        );
+        assert_eq!(apply_edits("[s]\n\n[t]\n", &[set("s", "k", "v")]), "[s]\nk = v\n\n[t]\n");
     }
 
     #[test]
@@ -584,26 +503,14 @@ name = job-manager
         let out = apply_edits(SAMPLE, &[set("event", "channel", "/c")]);
         assert_eq!(out, format!("{SAMPLE}\n[event]\nchannel = /c\n"));
         assert_eq!(apply_edits("", &[set("s", "k", "v")]), "[s]\nk = v\n");
-        assert_eq!(
-            apply_edits("[a]\nx = 1\n\n", &[set("s", "k", "v")]),
-            "[a]\nx = 1\n\n[s]\nk = v\n"
-        );
+        assert_eq!(apply_edits("[a]\nx = 1\n\n", &[set("s", "k", "v")]), "[a]\nx = 1\n\n[s]\nk = v\n");
     }
 
     #[test]
     fn missing_final_newline_is_kept_unless_appending() {
-        assert_eq!(
-            apply_edits("[s]\nk = 1", &[set("s", "k", "2")]),
-            "[s]\nk = 2"
-        );
-        assert_eq!(
-            apply_edits("[s]\nk = 1", &[set("s", "j", "2")]),
-            "[s]\nk = 1\nj = 2\n"
-        );
-        assert_eq!(
-            apply_edits("[s]\nk = 1", &[set("t", "j", "2")]),
-            "[s]\nk = 1\n\n[t]\nj = 2\n"
-        );
+        assert_eq!(apply_edits("[s]\nk = 1", &[set("s", "k", "2")]), "[s]\nk = 2");
+        assert_eq!(apply_edits("[s]\nk = 1", &[set("s", "j", "2")]), "[s]\nk = 1\nj = 2\n");
+        assert_eq!(apply_edits("[s]\nk = 1", &[set("t", "j", "2")]), "[s]\nk = 1\n\n[t]\nj = 2\n");
     }
 
     #[test]
@@ -611,11 +518,7 @@ name = job-manager
         let text = SAMPLE.replace('\n', "\r\n");
         let out = apply_edits(
             &text,
-            &[
-                set("amqp-connection", "port", "1"),
-                set("kompira", "new", "a\nb"),
-                set("event", "channel", "/c"),
-            ],
+            &[set("amqp-connection", "port", "1"), set("kompira", "new", "a\nb"), set("event", "channel", "/c")],
         );
         assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
         assert!(out.contains("port = 1\r\n"));
@@ -627,19 +530,13 @@ name = job-manager
     fn removes_key_and_its_continuations() {
         let out = apply_edits(SAMPLE, &[remove("amqp-connection", "password")]);
         assert_eq!(out, SAMPLE.replace("password = old\n    continued\n", ""));
-        assert_eq!(
-            apply_edits(SAMPLE, &[remove("nope", "x"), remove("kompira", "x")]),
-            SAMPLE
-        );
+        assert_eq!(apply_edits(SAMPLE, &[remove("nope", "x"), remove("kompira", "x")]), SAMPLE);
     }
 
     #[test]
     fn edits_last_occurrence_of_repeated_section() {
         let text = "[s]\nk = 1\n[t]\n[s]\nj = 2\n";
-        assert_eq!(
-            apply_edits(text, &[set("s", "k", "3")]),
-            "[s]\nk = 1\n[t]\n[s]\nj = 2\nk = 3\n"
-        );
+        assert_eq!(apply_edits(text, &[set("s", "k", "3")]), "[s]\nk = 1\n[t]\n[s]\nj = 2\nk = 3\n");
     }
 
     #[test]
@@ -652,39 +549,24 @@ name = job-manager
     fn percent_is_escaped_and_round_trips() {
         let out = apply_edits(SAMPLE, &[set("amqp-connection", "password", "50%(off)s%")]);
         assert!(out.contains("password = 50%%(off)s%%\n"));
-        assert_eq!(
-            read_back(&out, "amqp-connection", "password").as_deref(),
-            Some("50%(off)s%")
-        );
+        assert_eq!(read_back(&out, "amqp-connection", "password").as_deref(), Some("50%(off)s%"));
     }
 
     #[test]
     fn multi_line_value_round_trips() {
         let value = "first\nsecond\n\nafter blank";
         let out = apply_edits("[s]\n  k = old\nz = 1\n", &[set("s", "k", value)]);
-        assert_eq!(
-            out,
-            "[s]\n  k = first\n      second\n\n      after blank\nz = 1\n"
-        );
+        assert_eq!(out, "[s]\n  k = first\n      second\n\n      after blank\nz = 1\n");
         assert_eq!(read_back(&out, "s", "k").as_deref(), Some(value));
         assert_eq!(read_back(&out, "s", "z").as_deref(), Some("1"));
     }
 
     #[test]
     fn empty_value_has_no_trailing_space() {
-        assert_eq!(
-            apply_edits("[s]\nk = v\n", &[set("s", "k", "")]),
-            "[s]\nk =\n"
-        );
+        assert_eq!(apply_edits("[s]\nk = v\n", &[set("s", "k", "")]), "[s]\nk =\n");
         assert_eq!(read_back("[s]\nk =\n", "s", "k").as_deref(), Some(""));
-        assert_eq!(
-            apply_edits("[s]\nk =\n", &[set("s", "k", "v")]),
-            "[s]\nk = v\n"
-        );
-        assert_eq!(
-            apply_edits("[s]\nk=\n", &[set("s", "k", "v")]),
-            "[s]\nk=v\n"
-        );
+        assert_eq!(apply_edits("[s]\nk =\n", &[set("s", "k", "v")]), "[s]\nk = v\n");
+        assert_eq!(apply_edits("[s]\nk=\n", &[set("s", "k", "v")]), "[s]\nk=v\n");
     }
 
     #[test]
@@ -696,27 +578,12 @@ name = job-manager
             set("logging", "loglevel", "DEBUG"),
         ];
         let out = apply_edits(SAMPLE, &edits);
-        assert_eq!(
-            read_back(&out, "amqp-connection", "server").as_deref(),
-            Some("mq.other")
-        );
-        assert_eq!(
-            read_back(&out, "amqp-connection", "ssl").as_deref(),
-            Some("yes")
-        );
+        assert_eq!(read_back(&out, "amqp-connection", "server").as_deref(), Some("mq.other"));
+        assert_eq!(read_back(&out, "amqp-connection", "ssl").as_deref(), Some("yes"));
         assert_eq!(read_back(&out, "amqp-connection", "port"), None);
-        assert_eq!(
-            read_back(&out, "logging", "loglevel").as_deref(),
-            Some("DEBUG")
-        );
-        assert_eq!(
-            read_back(&out, "amqp-connection", "password").as_deref(),
-            Some("old\ncontinued")
-        );
-        assert_eq!(
-            read_back(&out, "agent", "name").as_deref(),
-            Some("job-manager")
-        );
+        assert_eq!(read_back(&out, "logging", "loglevel").as_deref(), Some("DEBUG"));
+        assert_eq!(read_back(&out, "amqp-connection", "password").as_deref(), Some("old\ncontinued"));
+        assert_eq!(read_back(&out, "agent", "name").as_deref(), Some("job-manager"));
         assert_eq!(read_back(&out, "kompira", "site_id").as_deref(), Some("1"));
         assert!(out.starts_with("# Kompira settings\n"));
         assert!(out.contains("; the broker\n") && out.contains("# keep this comment\n"));
@@ -725,10 +592,7 @@ name = job-manager
     #[test]
     fn debug_of_password_edit_is_masked() {
         let debug = format!("{:?}", set("amqp-connection", "Password", "hunter2"));
-        assert!(
-            !debug.contains("hunter2") && debug.contains("********"),
-            "{debug}"
-        );
+        assert!(!debug.contains("hunter2") && debug.contains("********"), "{debug}");
         assert!(format!("{:?}", set("s", "server", "mq")).contains("\"mq\""));
     }
 
@@ -809,10 +673,7 @@ name = job-manager
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         }
         write_file(&path, &[set("kompira", "site_id", "2")]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            SAMPLE.replace("site_id = 1", "site_id = 2")
-        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), SAMPLE.replace("site_id = 1", "site_id = 2"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -830,10 +691,7 @@ name = job-manager
         std::fs::write(&real, "[s]\nk = 1\n").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
         write_file(&link, &[set("s", "k", "2")]).unwrap();
-        assert!(std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "[s]\nk = 2\n");
     }
 

@@ -71,9 +71,7 @@ pub fn parse_key_values<S: AsRef<str>>(args: &[S]) -> Result<Option<EventBody>, 
     }
     let mut fields: Vec<(String, String)> = Vec::new();
     for arg in args.iter().map(AsRef::as_ref).filter(|a| !a.is_empty()) {
-        let (key, value) = arg.split_once('=').ok_or_else(|| KeyValueError {
-            argument: arg.to_owned(),
-        })?;
+        let (key, value) = arg.split_once('=').ok_or_else(|| KeyValueError { argument: arg.to_owned() })?;
         match fields.iter_mut().find(|(k, _)| k == key) {
             Some(slot) => slot.1 = value.to_owned(),
             None => fields.push((key.to_owned(), value.to_owned())),
@@ -176,10 +174,9 @@ pub enum DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::UnknownEncoding(name) => write!(
-                f,
-                "unknown encoding {name:?} (try utf-8, cp932, shift_jis or euc-jp)"
-            ),
+            DecodeError::UnknownEncoding(name) => {
+                write!(f, "unknown encoding {name:?} (try utf-8, cp932, shift_jis or euc-jp)")
+            }
             DecodeError::Malformed { encoding, offset } => write!(
                 f,
                 "standard input is not valid {encoding}: bad byte sequence at offset {offset} \
@@ -194,12 +191,10 @@ impl std::error::Error for DecodeError {}
 /// Decodes standard input for `--decode-stdin`. A BOM of the chosen encoding is dropped,
 /// like Python's codecs do for UTF-8-SIG; invalid input is an error, never replaced silently.
 pub fn decode_stdin(input: &[u8], encoding_name: &str) -> Result<String, DecodeError> {
-    let encoding = lookup_encoding(encoding_name)
-        .ok_or_else(|| DecodeError::UnknownEncoding(encoding_name.to_owned()))?;
+    let encoding =
+        lookup_encoding(encoding_name).ok_or_else(|| DecodeError::UnknownEncoding(encoding_name.to_owned()))?;
     let mut decoder = encoding.new_decoder_without_bom_handling();
-    let capacity = decoder
-        .max_utf8_buffer_length_without_replacement(input.len())
-        .unwrap_or(input.len() * 3 + 16);
+    let capacity = decoder.max_utf8_buffer_length_without_replacement(input.len()).unwrap_or(input.len() * 3 + 16);
     let mut text = String::with_capacity(capacity);
     let (result, read) = decoder.decode_to_string_without_replacement(input, &mut text, true);
     match result {
@@ -217,9 +212,7 @@ fn lookup_encoding(name: &str) -> Option<&'static Encoding> {
     let normalised = name.trim().to_ascii_lowercase().replace('_', "-");
     let label = match normalised.as_str() {
         "utf8" | "u8" | "utf" | "cp65001" => "utf-8",
-        "cp932" | "932" | "ms932" | "mskanji" | "ms-kanji" | "s-jis" | "sjis" | "shiftjis" => {
-            "windows-31j"
-        }
+        "cp932" | "932" | "ms932" | "mskanji" | "ms-kanji" | "s-jis" | "sjis" | "shiftjis" => "windows-31j",
         "eucjp" | "ujis" | "u-jis" => "euc-jp",
         "latin-1" | "latin1" | "l1" | "iso8859-1" => "iso-8859-1",
         "ascii" | "us-ascii" | "646" => "windows-1252",
@@ -247,12 +240,7 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> EventBody {
-        EventBody::Fields(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        EventBody::Fields(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
     #[test]
@@ -312,10 +300,7 @@ mod tests {
     #[test]
     fn fields_go_on_the_wire_as_ascii_json_with_python_separators() {
         let body = fields(&[("host", "web1"), ("msg", "障害 \"x\"\n")]);
-        assert_eq!(
-            String::from_utf8(body.to_wire()).unwrap(),
-            r#"{"host": "web1", "msg": "\u969c\u5bb3 \"x\"\n"}"#
-        );
+        assert_eq!(String::from_utf8(body.to_wire()).unwrap(), r#"{"host": "web1", "msg": "\u969c\u5bb3 \"x\"\n"}"#);
         assert_eq!(body.content_type(), Some("application/json"));
     }
 
@@ -339,21 +324,12 @@ mod tests {
     #[test]
     fn malformed_input_reports_the_byte_offset() {
         let err = decode_stdin(b"abc\xffdef", "utf-8").unwrap_err();
-        assert_eq!(
-            err,
-            DecodeError::Malformed {
-                encoding: "UTF-8",
-                offset: 3
-            }
-        );
+        assert_eq!(err, DecodeError::Malformed { encoding: "UTF-8", offset: 3 });
     }
 
     #[test]
     fn unknown_encoding_is_an_error() {
-        assert!(matches!(
-            decode_stdin(b"x", "klingon"),
-            Err(DecodeError::UnknownEncoding(_))
-        ));
+        assert!(matches!(decode_stdin(b"x", "klingon"), Err(DecodeError::UnknownEncoding(_))));
     }
 
     #[test]

@@ -104,21 +104,10 @@ pub fn headers(event: &Event, local_time: &NaiveDateTime, tls_version: Option<&s
 
 fn headers_for(channel: &str, site_id: i64, local_time: &NaiveDateTime, tls_version: Option<&str>) -> FieldTable {
     let mut table = FieldTable::default();
-    table.insert(
-        "channel".into(),
-        AMQPValue::LongString(LongString::from(channel)),
-    );
+    table.insert("channel".into(), AMQPValue::LongString(LongString::from(channel)));
     table.insert("site_id".into(), site_id_value(site_id));
-    table.insert(
-        "timestamp".into(),
-        AMQPValue::LongString(LongString::from(header_timestamp(local_time))),
-    );
-    table.insert(
-        "ssl".into(),
-        tls_version.map_or(AMQPValue::Void, |v| {
-            AMQPValue::LongString(LongString::from(v))
-        }),
-    );
+    table.insert("timestamp".into(), AMQPValue::LongString(LongString::from(header_timestamp(local_time))));
+    table.insert("ssl".into(), tls_version.map_or(AMQPValue::Void, |v| AMQPValue::LongString(LongString::from(v))));
     table
 }
 
@@ -188,21 +177,14 @@ mod tests {
     use chrono::NaiveDate;
 
     fn event(body: EventBody) -> Event {
-        Event {
-            body,
-            channel: "/system/channels/Alert".into(),
-            site_id: 1,
-        }
+        Event { body, channel: "/system/channels/Alert".into(), site_id: 1 }
     }
 
     fn stamp() -> Stamp {
         Stamp {
             correlation_id: "c0ffee00-0000-4000-8000-000000000001".into(),
             message_id: "c0ffee00-0000-4000-8000-000000000002".into(),
-            local_time: NaiveDate::from_ymd_opt(2026, 11, 22)
-                .unwrap()
-                .and_hms_micro_opt(8, 7, 42, 9)
-                .unwrap(),
+            local_time: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_micro_opt(8, 7, 42, 9).unwrap(),
             unix_seconds: 1_795_000_000,
         }
     }
@@ -210,10 +192,7 @@ mod tests {
     #[test]
     fn timestamp_header_always_has_microseconds() {
         assert_eq!(header_timestamp(&stamp().local_time), "2026-11-22 08:07:42.000009");
-        let whole = NaiveDate::from_ymd_opt(2026, 1, 2)
-            .unwrap()
-            .and_hms_opt(3, 4, 5)
-            .unwrap();
+        let whole = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap();
         assert_eq!(header_timestamp(&whole), "2026-01-02 03:04:05.000000");
     }
 
@@ -263,10 +242,7 @@ mod tests {
         assert_eq!(props.delivery_mode(), &Some(2));
         assert_eq!(props.content_type().as_ref().map(|s| s.as_str()), Some("application/json"));
         assert_eq!(props.content_encoding().as_ref().map(|s| s.as_str()), Some("utf-8"));
-        assert_eq!(
-            props.correlation_id().as_ref().map(|s| s.as_str()),
-            Some("c0ffee00-0000-4000-8000-000000000001")
-        );
+        assert_eq!(props.correlation_id().as_ref().map(|s| s.as_str()), Some("c0ffee00-0000-4000-8000-000000000001"));
         assert_eq!(props.timestamp(), &Some(1_795_000_000));
         let headers = props.headers().as_ref().unwrap().inner();
         assert_eq!(headers.get("ssl"), Some(&AMQPValue::Void));
@@ -278,10 +254,7 @@ mod tests {
         let props = properties(&event(EventBody::Raw(b"x".to_vec())), &stamp(), Some("TLSv1.3"));
         assert_eq!(props.content_type(), &None);
         let headers = props.headers().as_ref().unwrap().inner();
-        assert_eq!(
-            headers.get("ssl"),
-            Some(&AMQPValue::LongString("TLSv1.3".into()))
-        );
+        assert_eq!(headers.get("ssl"), Some(&AMQPValue::LongString("TLSv1.3".into())));
     }
 
     #[test]

@@ -14,8 +14,8 @@
 pub mod body;
 mod error;
 pub mod message;
-pub mod pyfmt;
 mod publisher;
+pub mod pyfmt;
 mod send;
 mod tls;
 mod transport;

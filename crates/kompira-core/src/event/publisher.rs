@@ -37,13 +37,7 @@ impl Publisher {
                 return Err(SendError::transient(Stage::Send, "the broker did not open a channel in time"));
             }
         };
-        Ok(Self {
-            connection,
-            channel,
-            session,
-            queue: queue.to_owned(),
-            confirm_timeout: options.connect_timeout,
-        })
+        Ok(Self { connection, channel, session, queue: queue.to_owned(), confirm_timeout: options.connect_timeout })
     }
 
     /// Where the connection went.

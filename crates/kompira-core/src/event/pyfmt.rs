@@ -83,11 +83,7 @@ pub fn truncated_text(text: &str, limit: usize) -> String {
 
 /// Python's `repr(bytes)`: `b'...'`, or `b"..."` when the bytes hold `'` but no `"`.
 pub fn bytes_repr(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        b'"'
-    } else {
-        b'\''
-    };
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { b'"' } else { b'\'' };
     let mut out = String::with_capacity(bytes.len() + 3);
     out.push('b');
     out.push(quote as char);
@@ -116,29 +112,20 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn ascii_json_matches_python_json_dumps() {
         // Expected strings produced by CPython 3.11 `json.dumps`.
         let fields = pairs(&[("a", "é😀\u{7f}\u{1}"), ("b", "\\/\u{8}\u{c}")]);
-        assert_eq!(
-            json_object_ascii(&fields),
-            r#"{"a": "\u00e9\ud83d\ude00\u007f\u0001", "b": "\\/\b\f"}"#
-        );
+        assert_eq!(json_object_ascii(&fields), r#"{"a": "\u00e9\ud83d\ude00\u007f\u0001", "b": "\\/\b\f"}"#);
     }
 
     #[test]
     fn unicode_json_keeps_characters_but_escapes_controls() {
         let fields = pairs(&[("msg", "障害\u{7f}\u{1f}")]);
-        assert_eq!(
-            json_object_unicode(&fields),
-            "{\"msg\": \"障害\u{7f}\\u001f\"}"
-        );
+        assert_eq!(json_object_unicode(&fields), "{\"msg\": \"障害\u{7f}\\u001f\"}");
         assert_eq!(json_object_unicode(&[]), "{}");
     }
 

@@ -138,16 +138,9 @@ pub async fn send_event(
     loop {
         attempts += 1;
         match send_once(options, event, stamp, &body).await {
-            Ok(session) => {
-                return Ok(SendReport {
-                    correlation_id: stamp.correlation_id.clone(),
-                    session,
-                    attempts,
-                })
-            }
+            Ok(session) => return Ok(SendReport { correlation_id: stamp.correlation_id.clone(), session, attempts }),
             Err(error) => {
-                let retry_in = (error.is_transient() && attempts <= retry.retries_allowed())
-                    .then_some(retry.interval);
+                let retry_in = (error.is_transient() && attempts <= retry.retries_allowed()).then_some(retry.interval);
                 on_failure(&error, retry_in);
                 match retry_in {
                     Some(pause) => tokio::time::sleep(pause).await,
@@ -183,10 +176,7 @@ async fn send_once(
     .unwrap_or_else(|_| {
         Err(SendError::transient(
             Stage::Send,
-            format!(
-                "the broker did not confirm the event within {} s",
-                options.connect_timeout.as_secs_f32()
-            ),
+            format!("the broker did not confirm the event within {} s", options.connect_timeout.as_secs_f32()),
         ))
     });
     tracing::debug!("publish finished after {:?}", started.elapsed());
@@ -229,19 +219,10 @@ async fn publish(
         Confirmation::Ack(None) => Ok(()),
         Confirmation::Ack(Some(returned)) => Err(SendError::fatal(
             Stage::Send,
-            format!(
-                "the broker returned the event unrouted ({} {})",
-                returned.reply_code, returned.reply_text
-            ),
+            format!("the broker returned the event unrouted ({} {})", returned.reply_code, returned.reply_text),
         )),
-        Confirmation::Nack(_) => Err(SendError::transient(
-            Stage::Send,
-            "the broker refused to store the event (nack)",
-        )),
-        Confirmation::NotRequested => Err(SendError::fatal(
-            Stage::Send,
-            "the broker gave no publisher confirm",
-        )),
+        Confirmation::Nack(_) => Err(SendError::transient(Stage::Send, "the broker refused to store the event (nack)")),
+        Confirmation::NotRequested => Err(SendError::fatal(Stage::Send, "the broker gave no publisher confirm")),
     }
 }
 

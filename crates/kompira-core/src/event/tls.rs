@@ -53,9 +53,7 @@ fn setup_error(message: String) -> SendError {
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, SendError> {
-    std::fs::read(path).map_err(|e| {
-        setup_error(format!("cannot read {what} {}: {e}", path.display()))
-    })
+    std::fs::read(path).map_err(|e| setup_error(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 fn load_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, SendError> {
@@ -70,23 +68,14 @@ fn load_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'stat
 
 fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, SendError> {
     let pem = read_file(path, "client key")?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
-        setup_error(format!(
-            "client key {} holds no usable PEM private key: {e}",
-            path.display()
-        ))
-    })
+    PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|e| setup_error(format!("client key {} holds no usable PEM private key: {e}", path.display())))
 }
 
-fn chain_verifier(
-    pki: &ClientPki,
-    provider: Arc<CryptoProvider>,
-) -> Result<Arc<WebPkiServerVerifier>, SendError> {
+fn chain_verifier(pki: &ClientPki, provider: Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, SendError> {
     let mut roots = RootCertStore::empty();
     for cert in load_certificates(&pki.ca_file, "CA file")? {
-        roots.add(cert).map_err(|e| {
-            setup_error(format!("CA file {}: {e}", pki.ca_file.display()))
-        })?;
+        roots.add(cert).map_err(|e| setup_error(format!("CA file {}: {e}", pki.ca_file.display())))?;
     }
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
@@ -108,11 +97,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn pki(dir: &Path) -> ClientPki {
-        ClientPki {
-            ca_file: dir.join("ca.crt"),
-            cert_file: dir.join("client.crt"),
-            key_file: dir.join("client.key"),
-        }
+        ClientPki { ca_file: dir.join("ca.crt"), cert_file: dir.join("client.crt"), key_file: dir.join("client.key") }
     }
 
     #[test]

@@ -85,15 +85,13 @@ pub async fn open(options: &ConnectOptions) -> Result<(Connection, SessionInfo),
     let mut state = shared.lock().unwrap_or_else(|p| p.into_inner());
     match outcome {
         Ok(Ok(connection)) => {
-            let info = state.info.take().ok_or_else(|| {
-                SendError::fatal(Stage::Connect, "connected without a socket (internal error)")
-            })?;
+            let info = state
+                .info
+                .take()
+                .ok_or_else(|| SendError::fatal(Stage::Connect, "connected without a socket (internal error)"))?;
             Ok((connection, info))
         }
-        Ok(Err(err)) => Err(state
-            .error
-            .take()
-            .unwrap_or_else(|| classify_handshake_error(&err, &endpoint))),
+        Ok(Err(err)) => Err(state.error.take().unwrap_or_else(|| classify_handshake_error(&err, &endpoint))),
         Err(_elapsed) => Err(state.error.take().unwrap_or_else(|| {
             SendError::transient(
                 Stage::Connect,
@@ -111,10 +109,7 @@ fn amqp_uri(options: &ConnectOptions) -> AMQPUri {
     AMQPUri {
         scheme: if options.tls.is_some() { AMQPScheme::AMQPS } else { AMQPScheme::AMQP },
         authority: AMQPAuthority {
-            userinfo: AMQPUserInfo {
-                username: options.user.clone(),
-                password: options.password.expose().to_owned(),
-            },
+            userinfo: AMQPUserInfo { username: options.user.clone(), password: options.password.expose().to_owned() },
             host: options.server.clone(),
             port: options.port,
         },
@@ -190,9 +185,7 @@ async fn connect_tcp(host: &str, port: u16) -> io::Result<tokio::net::TcpStream>
 fn classify_tls_error(error: io::Error, endpoint: &str) -> SendError {
     let message = format!("TLS handshake with {endpoint} failed: {error}");
     match error.kind() {
-        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => {
-            SendError::fatal(Stage::Connect, message)
-        }
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => SendError::fatal(Stage::Connect, message),
         _ => SendError::transient(Stage::Connect, message),
     }
 }

@@ -203,7 +203,12 @@ impl Outbox {
                 .map_err(|e| store_error(format!("cannot create the directory {}: {e}", dir.display())))?;
         }
         let connection = Connection::open(path).map_err(|e| store_error(format!("cannot open: {e}")))?;
-        let outbox = Self { path: path.to_owned(), limits, connection: Mutex::new(connection), news: tokio::sync::Notify::new() };
+        let outbox = Self {
+            path: path.to_owned(),
+            limits,
+            connection: Mutex::new(connection),
+            news: tokio::sync::Notify::new(),
+        };
         outbox.prepare()?;
         Ok(outbox)
     }
@@ -213,9 +218,8 @@ impl Outbox {
         db.busy_handler(Some(wait_for_lock)).map_err(|e| self.error(e))?;
         // Takes effect only on a file without tables yet; an existing file keeps its pages.
         db.pragma_update(None, "page_size", PAGE_SIZE).map_err(|e| self.error(e))?;
-        let mode: String = db
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(|e| self.error(e))?;
+        let mode: String =
+            db.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(|e| self.error(e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(self.error_text(format!(
                 "the file system refused write-ahead logging (journal mode {mode}); put [outbox] path on a local disk"
@@ -276,7 +280,8 @@ impl Outbox {
                                  unix_seconds, body, size, queued_at_ms)
              VALUES ((SELECT last_id + 1 FROM totals), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
-        .and_then(|mut insert| insert.execute(params![
+        .and_then(|mut insert| {
+            insert.execute(params![
                 stamp.correlation_id,
                 stamp.message_id,
                 envelope.channel,
@@ -287,7 +292,8 @@ impl Outbox {
                 envelope.body,
                 size as i64,
                 now_ms(),
-            ]))
+            ])
+        })
         .map_err(|e| self.error(e))?;
         let id = tx.last_insert_rowid();
         tx.commit().map_err(|e| self.error(e))?;
@@ -300,7 +306,9 @@ impl Outbox {
         let db = self.db();
         let read = || -> rusqlite::Result<OutboxStatus> {
             let (pending, bytes, last_error): (i64, i64, Option<String>) =
-                db.query_row("SELECT events, bytes, last_error FROM totals", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                db.query_row("SELECT events, bytes, last_error FROM totals", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
             let oldest: Option<i64> = db.query_row("SELECT MIN(queued_at_ms) FROM events", [], |r| r.get(0))?;
             Ok(OutboxStatus {
                 path: self.path.clone(),
@@ -331,7 +339,8 @@ impl Outbox {
                         claimed_by IS NOT NULL AND claim_expires_ms > ?2
                  FROM events ORDER BY id LIMIT ?1",
             )?;
-            let rows = statement.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX), now], |r| summary(r, now))?;
+            let rows =
+                statement.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX), now], |r| summary(r, now))?;
             rows.collect()
         };
         read().map_err(|e| self.error(e))
@@ -353,7 +362,9 @@ impl Outbox {
             .optional()
             .map_err(|e| self.error(e))?;
         let (summary, columns) = found.ok_or(OutboxError::NoSuchEntry(id))?;
-        let envelope = columns.into_envelope(summary.correlation_id.clone(), summary.channel.clone()).map_err(|m| self.error_text(format!("event {id}: {m}")))?;
+        let envelope = columns
+            .into_envelope(summary.correlation_id.clone(), summary.channel.clone())
+            .map_err(|m| self.error_text(format!("event {id}: {m}")))?;
         Ok((summary, envelope))
     }
 
@@ -364,7 +375,10 @@ impl Outbox {
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.error(e))?;
         let changed = match id {
             Some(id) => {
-                let exists: Option<i64> = tx.query_row("SELECT id FROM events WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(|e| self.error(e))?;
+                let exists: Option<i64> = tx
+                    .query_row("SELECT id FROM events WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()
+                    .map_err(|e| self.error(e))?;
                 if exists.is_none() {
                     return Err(OutboxError::NoSuchEntry(id));
                 }
@@ -473,7 +487,9 @@ impl Outbox {
                 )
                 .map_err(|e| self.error(e))?;
             for row in rows {
-                let due = row.retry_in.map_or(0, |pause| now.saturating_add(i64::try_from(pause.as_millis()).unwrap_or(i64::MAX)));
+                let due = row
+                    .retry_in
+                    .map_or(0, |pause| now.saturating_add(i64::try_from(pause.as_millis()).unwrap_or(i64::MAX)));
                 release.execute(params![row.id, owner, clip(&row.error), due]).map_err(|e| self.error(e))?;
             }
         }
@@ -488,7 +504,8 @@ impl Outbox {
         let mut db = self.db();
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.error(e))?;
         let error = clip(error);
-        tx.execute("UPDATE events SET last_error = ?1 WHERE claimed_by IS NULL", [&error]).map_err(|e| self.error(e))?;
+        tx.execute("UPDATE events SET last_error = ?1 WHERE claimed_by IS NULL", [&error])
+            .map_err(|e| self.error(e))?;
         tx.execute("UPDATE totals SET last_error = ?1", [&error]).map_err(|e| self.error(e))?;
         tx.commit().map_err(|e| self.error(e))
     }
@@ -512,11 +529,13 @@ impl Outbox {
 
     fn error(&self, error: rusqlite::Error) -> OutboxError {
         let message = match error.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => format!(
-                "still locked by another process after {BUSY_TIMEOUT_SECS} s ({error})"
-            ),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                format!("still locked by another process after {BUSY_TIMEOUT_SECS} s ({error})")
+            }
             Some(rusqlite::ErrorCode::DiskFull) => format!("the disk is full ({error})"),
-            Some(rusqlite::ErrorCode::NotADatabase) => format!("not an outbox file ({error}); move it away or set [outbox] path"),
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                format!("not an outbox file ({error}); move it away or set [outbox] path")
+            }
             _ => error.to_string(),
         };
         self.error_text(message)
@@ -547,9 +566,8 @@ fn wait_for_lock(attempt: i32) -> bool {
 }
 
 fn totals(db: &Connection) -> rusqlite::Result<(u64, u64)> {
-    db.prepare_cached("SELECT events, bytes FROM totals")?.query_row([], |r| {
-        Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64))
-    })
+    db.prepare_cached("SELECT events, bytes FROM totals")?
+        .query_row([], |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)))
 }
 
 fn summary(row: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<EntrySummary> {
@@ -711,7 +729,8 @@ mod tests {
         let outbox = open(&dir, ROOMY);
         let id = outbox.enqueue(&envelope(1)).unwrap().id;
         outbox.claim("a", 10, Duration::from_secs(60)).unwrap();
-        let refused = NotAcked { id, error: "cannot send event: nack".into(), retry_in: Some(Duration::from_secs(600)) };
+        let refused =
+            NotAcked { id, error: "cannot send event: nack".into(), retry_in: Some(Duration::from_secs(600)) };
         outbox.not_acked("a", &[refused]).unwrap();
         let entry = &outbox.list(1).unwrap()[0];
         assert!(entry.next_attempt_at.is_some() && !entry.in_flight);
@@ -795,21 +814,34 @@ mod tests {
         assert_eq!((status.pending, status.bytes), (2, 10 + 11));
         let listed: Vec<(i64, String, u32, Option<String>)> =
             outbox.list(10).unwrap().into_iter().map(|e| (e.id, e.correlation_id, e.attempts, e.last_error)).collect();
-        assert_eq!(listed, [(1, "corr-0".into(), 2, Some("refused".into())), (2, "corr-1".into(), 2, Some("refused".into()))]);
+        assert_eq!(
+            listed,
+            [(1, "corr-0".into(), 2, Some("refused".into())), (2, "corr-1".into(), 2, Some("refused".into()))]
+        );
         assert_eq!(outbox.entry(2).unwrap().1.body, b"{\"b\": \"22\"}");
         assert_eq!(outbox.enqueue(&envelope(4)).unwrap().id, 4, "id 3 was given once already");
         let version: i64 = outbox.db().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         let tables: Vec<String> = {
             let db = outbox.db();
-            let mut statement = db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name LIKE 'events%' ORDER BY name").unwrap();
+            let mut statement =
+                db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name LIKE 'events%' ORDER BY name").unwrap();
             let rows = statement.query_map([], |r| r.get::<_, Option<String>>(0)).unwrap();
             rows.map(|r| r.unwrap().unwrap_or_default()).collect()
         };
         assert_eq!(tables.len(), 3, "the new table and its two triggers only: {tables:?}");
-        assert!(tables.iter().all(|sql| !sql.contains("UNIQUE") && !sql.contains("AUTOINCREMENT") && !sql.contains("events_v1")), "{tables:?}");
+        assert!(
+            tables
+                .iter()
+                .all(|sql| !sql.contains("UNIQUE") && !sql.contains("AUTOINCREMENT") && !sql.contains("events_v1")),
+            "{tables:?}"
+        );
         drop(outbox);
-        assert_eq!(Outbox::open(&path, ROOMY).unwrap().status().unwrap().pending, 3, "a migrated file opens again as it is");
+        assert_eq!(
+            Outbox::open(&path, ROOMY).unwrap().status().unwrap().pending,
+            3,
+            "a migrated file opens again as it is"
+        );
     }
 
     #[test]

@@ -62,15 +62,14 @@ impl Client {
     pub fn new(settings: &RestSettings) -> Result<Client, RestError> {
         let base = parse_base(&settings.url)?;
         let origin = base.origin().ascii_serialization();
-        let mut auth = HeaderValue::from_str(&format!("Token {}", settings.token.expose()))
-            .map_err(|_| {
-                RestError::new(
-                    RestErrorKind::Setup,
-                    "",
-                    "[rest] token contains characters that cannot be sent in a header",
-                    "copy the token again from your Kompira user settings",
-                )
-            })?;
+        let mut auth = HeaderValue::from_str(&format!("Token {}", settings.token.expose())).map_err(|_| {
+            RestError::new(
+                RestErrorKind::Setup,
+                "",
+                "[rest] token contains characters that cannot be sent in a header",
+                "copy the token again from your Kompira user settings",
+            )
+        })?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         let has_token = !settings.token.expose().trim().is_empty();
@@ -88,21 +87,8 @@ impl Client {
             .user_agent(concat!("kompira-tray/", env!("CARGO_PKG_VERSION")))
             .tls_backend_preconfigured(tls)
             .build()
-            .map_err(|e| {
-                RestError::new(
-                    RestErrorKind::Setup,
-                    "",
-                    format!("cannot set up HTTP: {e}"),
-                    "",
-                )
-            })?;
-        Ok(Client {
-            http,
-            base,
-            origin,
-            timeout: settings.timeout,
-            has_token,
-        })
+            .map_err(|e| RestError::new(RestErrorKind::Setup, "", format!("cannot set up HTTP: {e}"), ""))?;
+        Ok(Client { http, base, origin, timeout: settings.timeout, has_token })
     }
 
     /// The server's origin (`https://host:port`), for messages.
@@ -114,20 +100,16 @@ impl Client {
     pub async fn execute(&self, jobflow: &str, req: &ExecuteRequest) -> Result<String, RestError> {
         let body = serde_json::to_value(req).expect("plain data serializes");
         let path = format!("{}.execute", object_path(jobflow));
-        let answer: Value = self
-            .call(Method::POST, &path, Body::Json(&body), "job flow", None)
-            .await?;
+        let answer: Value = self.call(Method::POST, &path, Body::Json(&body), "job flow", None).await?;
         match answer {
             Value::String(process) => Ok(process),
             // Some servers answer with the process object instead of its path.
             Value::Object(ref map) if map.get("abspath").is_some_and(Value::is_string) => {
                 Ok(map["abspath"].as_str().unwrap_or_default().to_owned())
             }
-            other => Err(RestError::invalid_answer(
-                &path,
-                other.to_string().as_bytes(),
-                "expected the new process path",
-            )),
+            other => {
+                Err(RestError::invalid_answer(&path, other.to_string().as_bytes(), "expected the new process path"))
+            }
         }
     }
 
@@ -139,11 +121,7 @@ impl Client {
     }
 
     /// Waits up to `timeout` (whole seconds) for a process to finish; `None` when it has not.
-    pub async fn wait(
-        &self,
-        process: &str,
-        timeout: Duration,
-    ) -> Result<Option<Process>, RestError> {
+    pub async fn wait(&self, process: &str, timeout: Duration) -> Result<Option<Process>, RestError> {
         let path = format!("{}.wait", process_path(process)?);
         let body = json!({ "timeout": timeout.as_secs() });
         match self.long_poll::<Value>(&path, &body, "process", timeout).await? {
@@ -155,36 +133,27 @@ impl Client {
     /// Asks the server to stop a process; its answer (whether it did).
     pub async fn terminate(&self, process: &str) -> Result<bool, RestError> {
         let path = format!("{}.terminate", process_path(process)?);
-        let answer: Value = self
-            .call(Method::POST, &path, Body::Json(&json!({})), "process", None)
-            .await?;
-        answer.as_bool().ok_or_else(|| {
-            RestError::invalid_answer(
-                &path,
-                answer.to_string().as_bytes(),
-                "expected true or false",
-            )
-        })
+        let answer: Value = self.call(Method::POST, &path, Body::Json(&json!({})), "process", None).await?;
+        answer
+            .as_bool()
+            .ok_or_else(|| RestError::invalid_answer(&path, answer.to_string().as_bytes(), "expected true or false"))
     }
 
     /// Any object by path.
     pub async fn get_object(&self, path: &str) -> Result<KompiraObject, RestError> {
-        self.call(Method::GET, &object_path(path), Body::None, "object", None)
-            .await
+        self.call(Method::GET, &object_path(path), Body::None, "object", None).await
     }
 
     /// The raw JSON at a path (an object, a process, a list page).
     pub async fn get_json(&self, path: &str) -> Result<Value, RestError> {
-        self.call(Method::GET, &object_path(path), Body::None, "object", None)
-            .await
+        self.call(Method::GET, &object_path(path), Body::None, "object", None).await
     }
 
     /// Every job flow below a directory, following all pages.
     pub async fn list_jobflows(&self, dir: &str) -> Result<Vec<KompiraObject>, RestError> {
         let path = format!("{}.descendant", object_path(dir));
         let mut url = self.url(&path);
-        url.query_pairs_mut()
-            .append_pair("type_object", JOBFLOW_TYPE);
+        url.query_pairs_mut().append_pair("type_object", JOBFLOW_TYPE);
         let mut all = Vec::new();
         let mut seen = std::collections::HashSet::new();
         loop {
@@ -196,15 +165,8 @@ impl Client {
                     "report this to the Kompira server's administrator",
                 ));
             }
-            let page: Page<KompiraObject> = self
-                .call(
-                    Method::GET,
-                    &path,
-                    Body::None,
-                    "directory",
-                    Some(url.clone()),
-                )
-                .await?;
+            let page: Page<KompiraObject> =
+                self.call(Method::GET, &path, Body::None, "directory", Some(url.clone())).await?;
             all.extend(page.results);
             match page.next.filter(|n| !n.is_empty()) {
                 Some(next) => url = self.rebase(&next, &path)?,
@@ -216,8 +178,7 @@ impl Client {
     /// Queues a message (any JSON value) on a channel. Kompira 1.6 answers an empty 200.
     pub async fn send(&self, channel: &str, message: &Value) -> Result<(), RestError> {
         let path = format!("{}.send", object_path(channel));
-        self.call_without_answer(Method::POST, &path, Body::Json(message), "channel")
-            .await
+        self.call_without_answer(Method::POST, &path, Body::Json(message), "channel").await
     }
 
     /// A call whose success answer carries nothing we use: Kompira 1.6 answers `.send`,
@@ -230,9 +191,7 @@ impl Client {
         body: Body<'_>,
         what: &str,
     ) -> Result<(), RestError> {
-        let mut response = self
-            .send_request(method, path, body, None, self.timeout)
-            .await?;
+        let mut response = self.send_request(method, path, body, None, self.timeout).await?;
         let status = response.status();
         let answer = self.read_body(&mut response, path, self.timeout).await?;
         if !status.is_success() {
@@ -273,9 +232,7 @@ impl Client {
         server_timeout: Duration,
     ) -> Result<Option<T>, RestError> {
         let limit = self.timeout + server_timeout + Duration::from_secs(LONG_POLL_MARGIN_SECS);
-        let response = self
-            .send_request(Method::POST, path, Body::Json(body), None, limit)
-            .await?;
+        let response = self.send_request(Method::POST, path, Body::Json(body), None, limit).await?;
         if response.status() == StatusCode::REQUEST_TIMEOUT {
             return Ok(None);
         }
@@ -290,9 +247,7 @@ impl Client {
         what: &str,
         url: Option<Url>,
     ) -> Result<T, RestError> {
-        let response = self
-            .send_request(method, path, body, url, self.timeout)
-            .await?;
+        let response = self.send_request(method, path, body, url, self.timeout).await?;
         self.decode(response, path, what, self.timeout).await
     }
 
@@ -312,10 +267,7 @@ impl Client {
                 .header(CONTENT_TYPE, "application/json")
                 .body(serde_json::to_vec(value).expect("JSON value serializes"));
         }
-        request
-            .send()
-            .await
-            .map_err(|e| RestError::from_transport(&e, &self.origin, path, limit))
+        request.send().await.map_err(|e| RestError::from_transport(&e, &self.origin, path, limit))
     }
 
     async fn decode<T: DeserializeOwned>(
@@ -327,17 +279,11 @@ impl Client {
     ) -> Result<T, RestError> {
         let status = response.status();
         let body = self.read_body(&mut response, path, limit).await?;
-        tracing::debug!(
-            status = status.as_u16(),
-            bytes = body.len(),
-            path,
-            "REST answer"
-        );
+        tracing::debug!(status = status.as_u16(), bytes = body.len(), path, "REST answer");
         if !status.is_success() {
             return Err(self.status_error(status, path, &body, what));
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| RestError::invalid_answer(path, &body, &e.to_string()))
+        serde_json::from_slice(&body).map_err(|e| RestError::invalid_answer(path, &body, &e.to_string()))
     }
 
     async fn read_body(
@@ -350,24 +296,16 @@ impl Client {
             RestError::new(
                 RestErrorKind::TooLarge,
                 path,
-                format!(
-                    "the answer for {path} is larger than {} MiB",
-                    MAX_BODY_BYTES / 1024 / 1024
-                ),
+                format!("the answer for {path} is larger than {} MiB", MAX_BODY_BYTES / 1024 / 1024),
                 "ask for less (a smaller directory or page)",
             )
         };
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-        {
+        if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| RestError::from_transport(&e, &self.origin, path, limit))?
+        while let Some(chunk) =
+            response.chunk().await.map_err(|e| RestError::from_transport(&e, &self.origin, path, limit))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large());
@@ -399,9 +337,7 @@ impl Client {
     pub(super) fn rebase(&self, link: &str, path: &str) -> Result<Url, RestError> {
         let parsed = Url::parse(link)
             .or_else(|_| self.base.join(link))
-            .map_err(|e| {
-                RestError::invalid_answer(path, link.as_bytes(), &format!("bad next link: {e}"))
-            })?;
+            .map_err(|e| RestError::invalid_answer(path, link.as_bytes(), &format!("bad next link: {e}")))?;
         let mut url = self.base.clone();
         url.set_path(parsed.path());
         url.set_query(parsed.query());
@@ -412,15 +348,14 @@ impl Client {
 /// A channel's queue depth: `extra_properties.message_count` (Kompira 1.6), else the
 /// `fields.message_count` some stand-ins wrote.
 fn message_count(object: &Value) -> Option<u64> {
-    ["extra_properties", "fields"]
-        .iter()
-        .find_map(|place| object.get(place)?.get("message_count")?.as_u64())
+    ["extra_properties", "fields"].iter().find_map(|place| object.get(place)?.get("message_count")?.as_u64())
 }
 
 /// A process from an answer. serde would also build one from a list or from an object of
 /// unrelated fields (every field is optional); neither is a process.
 fn as_process(path: &str, answer: Value) -> Result<Process, RestError> {
-    let invalid = |answer: &Value, problem: &str| RestError::invalid_answer(path, answer.to_string().as_bytes(), problem);
+    let invalid =
+        |answer: &Value, problem: &str| RestError::invalid_answer(path, answer.to_string().as_bytes(), problem);
     if !answer.get("status").is_some_and(Value::is_string) {
         return Err(invalid(&answer, "expected a process, an object with a status"));
     }
@@ -459,10 +394,7 @@ pub(super) fn object_path(path: &str) -> String {
 /// `262`, `id_262`, `/process/id_262` (or `process/id_262/`) → `/process/id_262`.
 pub fn process_path(path_or_id: &str) -> Result<String, RestError> {
     let text = path_or_id.trim().trim_end_matches('/');
-    let id = text
-        .strip_prefix("/process/")
-        .or_else(|| text.strip_prefix("process/"))
-        .unwrap_or(text);
+    let id = text.strip_prefix("/process/").or_else(|| text.strip_prefix("process/")).unwrap_or(text);
     let digits = id.strip_prefix("id_").unwrap_or(id);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(format!("/process/id_{digits}"));
@@ -491,13 +423,7 @@ mod tests {
 
     #[test]
     fn process_forms_are_accepted() {
-        for form in [
-            "262",
-            "id_262",
-            "/process/id_262",
-            "/process/id_262/",
-            "process/id_262",
-        ] {
+        for form in ["262", "id_262", "/process/id_262", "/process/id_262/", "process/id_262"] {
             assert_eq!(process_path(form).unwrap(), "/process/id_262", "{form}");
         }
         for bad in ["", "id_", "/root/x", "26x"] {
@@ -518,16 +444,8 @@ mod tests {
     #[test]
     fn next_links_stay_on_our_origin() {
         let client = Client::new(&settings("https://k.example")).unwrap();
-        let url = client
-            .rebase(
-                "http://evil.example/root.descendant?page=2&type_object=x",
-                "/root",
-            )
-            .unwrap();
-        assert_eq!(
-            url.as_str(),
-            "https://k.example/root.descendant?page=2&type_object=x"
-        );
+        let url = client.rebase("http://evil.example/root.descendant?page=2&type_object=x", "/root").unwrap();
+        assert_eq!(url.as_str(), "https://k.example/root.descendant?page=2&type_object=x");
         let url = client.rebase("/root.descendant?page=3", "/root").unwrap();
         assert_eq!(url.as_str(), "https://k.example/root.descendant?page=3");
     }
@@ -560,7 +478,8 @@ mod tests {
 
     #[test]
     fn the_message_count_is_read_where_kompira_keeps_it() {
-        let real = json!({"extra_properties": {"message_count": 3, "event_count": 9}, "fields": {"action_type": "NoAction"}});
+        let real =
+            json!({"extra_properties": {"message_count": 3, "event_count": 9}, "fields": {"action_type": "NoAction"}});
         assert_eq!(message_count(&real), Some(3));
         assert_eq!(message_count(&json!({"fields": {"message_count": 2}})), Some(2));
         assert_eq!(message_count(&json!({"fields": {"source": "x"}})), None);
@@ -570,9 +489,6 @@ mod tests {
     #[test]
     fn paths_are_normalised() {
         assert_eq!(object_path("root/x/"), "/root/x");
-        assert_eq!(
-            object_path("/system/channels/Alert"),
-            "/system/channels/Alert"
-        );
+        assert_eq!(object_path("/system/channels/Alert"), "/system/channels/Alert");
     }
 }

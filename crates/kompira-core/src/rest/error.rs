@@ -47,14 +47,7 @@ impl RestError {
         detail: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
-        RestError {
-            kind,
-            status: None,
-            path: path.into(),
-            detail: detail.into(),
-            hint: hint.into(),
-            passing: false,
-        }
+        RestError { kind, status: None, path: path.into(), detail: detail.into(), hint: hint.into(), passing: false }
     }
 
     /// An HTTP error answer. `what` names the object kind for the 404 hint ("job flow",
@@ -104,12 +97,7 @@ impl RestError {
     }
 
     /// A transport failure from reqwest, described without the URL's query.
-    pub(crate) fn from_transport(
-        error: &reqwest::Error,
-        origin: &str,
-        path: &str,
-        timeout: Duration,
-    ) -> Self {
+    pub(crate) fn from_transport(error: &reqwest::Error, origin: &str, path: &str, timeout: Duration) -> Self {
         let cause = root_cause(error);
         if is_tls(error) && cause.contains("InvalidContentType") {
             return RestError::new(
@@ -138,11 +126,7 @@ impl RestError {
         }
         if error.is_connect() {
             let refused = cause.to_ascii_lowercase().contains("refused");
-            let what = if refused {
-                "connection refused to"
-            } else {
-                "cannot connect to"
-            };
+            let what = if refused { "connection refused to" } else { "cannot connect to" };
             return RestError::new(
                 RestErrorKind::Connect,
                 path,
@@ -254,10 +238,7 @@ fn server_detail(body: &[u8]) -> String {
             if let Some(detail) = map.get("detail") {
                 return flat(detail);
             }
-            map.iter()
-                .map(|(field, messages)| format!("{field}: {}", flat(messages)))
-                .collect::<Vec<_>>()
-                .join("; ")
+            map.iter().map(|(field, messages)| format!("{field}: {}", flat(messages))).collect::<Vec<_>>().join("; ")
         }
         other => flat(&other),
     }
@@ -267,11 +248,9 @@ fn flat(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Array(items) => items.iter().map(flat).collect::<Vec<_>>().join(" "),
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", flat(v)))
-            .collect::<Vec<_>>()
-            .join("; "),
+        serde_json::Value::Object(map) => {
+            map.iter().map(|(k, v)| format!("{k}: {}", flat(v))).collect::<Vec<_>>().join("; ")
+        }
         other => other.to_string(),
     }
 }
@@ -294,16 +273,11 @@ pub(crate) fn excerpt(text: &str) -> String {
 /// The errors under `error`, outermost first. `io::Error` hides its payload from `source()`
 /// (it skips to the payload's own source), so the payload is visited explicitly: that is where
 /// rustls puts certificate failures.
-fn chain<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> Vec<&'a (dyn std::error::Error + 'static)> {
+fn chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> Vec<&'a (dyn std::error::Error + 'static)> {
     let mut out = vec![error];
     let mut current = error;
     loop {
-        let next = match current
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
+        let next = match current.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
             Some(payload) => Some(payload as &(dyn std::error::Error + 'static)),
             None => current.source(),
         };
@@ -319,10 +293,7 @@ fn chain<'a>(
 
 /// The innermost description in an error chain; reqwest's outer text repeats the URL.
 fn root_cause(error: &reqwest::Error) -> String {
-    chain(error)
-        .last()
-        .map(ToString::to_string)
-        .unwrap_or_default()
+    chain(error).last().map(ToString::to_string).unwrap_or_default()
 }
 
 fn is_tls(error: &reqwest::Error) -> bool {
@@ -339,12 +310,7 @@ mod tests {
 
     #[test]
     fn refused_token_points_at_the_token_setting() {
-        let e = http(
-            401,
-            "/root/x.execute",
-            r#"{"detail": "Invalid token."}"#,
-            "job flow",
-        );
+        let e = http(401, "/root/x.execute", r#"{"detail": "Invalid token."}"#, "job flow");
         assert_eq!(
             e.to_string(),
             "401 on /root/x.execute: Invalid token.; the REST token was refused; check [rest] token (or KOMPIRA_TOKEN)"
@@ -357,19 +323,17 @@ mod tests {
     #[test]
     fn a_redirect_says_to_fix_the_url() {
         let e = http(302, "/process/id_1", "", "process");
-        assert!(e.to_string().starts_with("302 on /process/id_1: (empty answer); the server redirects elsewhere"), "{e}");
+        assert!(
+            e.to_string().starts_with("302 on /process/id_1: (empty answer); the server redirects elsewhere"),
+            "{e}"
+        );
         assert!(e.hint().contains("[rest] url"), "{e}");
         assert!(!e.is_transient());
     }
 
     #[test]
     fn missing_object_names_the_object_and_its_kind() {
-        let e = http(
-            404,
-            "/root/nope.execute",
-            r#"{"detail": "Not found."}"#,
-            "job flow",
-        );
+        let e = http(404, "/root/nope.execute", r#"{"detail": "Not found."}"#, "job flow");
         assert_eq!(e.hint(), "/root/nope not found; check the job flow path");
         assert!(!e.is_transient());
         let e = http(404, "/process/id_9", "", "process");
@@ -378,12 +342,7 @@ mod tests {
 
     #[test]
     fn forbidden_mentions_permission() {
-        let e = http(
-            403,
-            "/root/x",
-            r#"{"detail": "You do not have permission."}"#,
-            "job flow",
-        );
+        let e = http(403, "/root/x", r#"{"detail": "You do not have permission."}"#, "job flow");
         assert!(e.hint().contains("permission for /root/x"), "{e}");
         assert!(e.hint().contains("no token reached the server"), "{e}");
         assert!(!e.is_transient());
@@ -406,20 +365,14 @@ mod tests {
             r#"{"parameters": ["Unknown parameter: hots."], "monitoring_mode": ["Bad choice.", "Really."]}"#,
             "job flow",
         );
-        assert_eq!(
-            e.detail(),
-            "parameters: Unknown parameter: hots.; monitoring_mode: Bad choice. Really."
-        );
+        assert_eq!(e.detail(), "parameters: Unknown parameter: hots.; monitoring_mode: Bad choice. Really.");
         assert!(!e.is_transient());
     }
 
     #[test]
     fn server_failures_are_transient() {
         for status in [500, 502, 503, 504, 429] {
-            assert!(
-                http(status, "/p", "<html>Bad gateway</html>", "object").is_transient(),
-                "{status}"
-            );
+            assert!(http(status, "/p", "<html>Bad gateway</html>", "object").is_transient(), "{status}");
         }
         let e = http(502, "/p", "<html>\n  Bad   gateway\n</html>", "object");
         assert_eq!(e.detail(), "<html> Bad gateway </html>");
@@ -430,12 +383,7 @@ mod tests {
 
     #[test]
     fn transport_kinds_classify() {
-        let e = RestError::new(
-            RestErrorKind::Connect,
-            "/p",
-            "connection refused to https://h:1",
-            "",
-        );
+        let e = RestError::new(RestErrorKind::Connect, "/p", "connection refused to https://h:1", "");
         assert!(e.is_transient());
         assert!(RestError::new(RestErrorKind::Timeout, "/p", "", "").is_transient());
         assert!(!RestError::new(RestErrorKind::Tls, "/p", "", "").is_transient());
@@ -448,10 +396,7 @@ mod tests {
         let body = format!("<html><body>{}</body></html>", "x".repeat(500));
         let e = RestError::invalid_answer("/root/x", body.as_bytes(), "expected value");
         let text = e.to_string();
-        assert!(
-            text.starts_with("the server answered something that is not Kompira JSON"),
-            "{text}"
-        );
+        assert!(text.starts_with("the server answered something that is not Kompira JSON"), "{text}");
         assert!(text.contains("…"));
         assert!(text.len() < 500, "{text}");
         assert!(!e.is_transient());

@@ -129,12 +129,7 @@ fn changes(old: &Process, new: &Process) -> Option<ProcessUpdate> {
         || old.exit_status != new.exit_status
         || old.result != new.result
         || old.error != new.error;
-    changed.then(|| ProcessUpdate {
-        process: new.clone(),
-        initial: false,
-        status_changed,
-        console_tail,
-    })
+    changed.then(|| ProcessUpdate { process: new.clone(), initial: false, status_changed, console_tail })
 }
 
 /// Capped exponential backoff across a run of transient failures.
@@ -146,11 +141,7 @@ struct Retry {
 
 impl Retry {
     fn new(give_up_after: Duration) -> Self {
-        Retry {
-            give_up_after,
-            failing_since: None,
-            pause: Duration::from_millis(FIRST_BACKOFF_MILLIS),
-        }
+        Retry { give_up_after, failing_since: None, pause: Duration::from_millis(FIRST_BACKOFF_MILLIS) }
     }
 
     fn reset(&mut self) {
@@ -183,11 +174,7 @@ mod tests {
     use serde_json::json;
 
     fn process(status: ProcessStatus, console: &str) -> Process {
-        Process {
-            status,
-            console: console.into(),
-            ..Default::default()
-        }
+        Process { status, console: console.into(), ..Default::default() }
     }
 
     #[test]

@@ -26,6 +26,6 @@ mod types;
 pub use client::{process_path, Client, RestSettings, MAX_BODY_BYTES};
 pub use error::{RestError, RestErrorKind};
 pub use follow::{follow, FollowOptions, ProcessUpdate};
-pub use tasks::{task_path, Task, TaskChoice, TaskQuery, TaskStatus};
 pub use params::{format_assignment, parse_assignment, string_literal, ParamValue, Parameters};
+pub use tasks::{task_path, Task, TaskChoice, TaskQuery, TaskStatus};
 pub use types::{ExecuteRequest, KompiraObject, MonitoringMode, Page, Process, ProcessStatus};

@@ -131,9 +131,8 @@ impl Serialize for Parameters {
 /// Reads `-p`/template notation: `KEY=TEXT` is text, `KEY:=EXPR` an expression. The error
 /// says what is wrong, for the caller to put in front of the input.
 pub fn parse_assignment(arg: &str) -> Result<(String, ParamValue), String> {
-    let (key, value) = arg
-        .split_once('=')
-        .ok_or("write KEY=TEXT for text or KEY:=EXPRESSION for a Kompira expression")?;
+    let (key, value) =
+        arg.split_once('=').ok_or("write KEY=TEXT for text or KEY:=EXPRESSION for a Kompira expression")?;
     let (key, value) = match key.strip_suffix(':') {
         Some(key) => {
             if value.trim().is_empty() {
@@ -182,10 +181,7 @@ mod tests {
         p.set("count", ParamValue::Expression("3".into()));
         p.set_text("n", "42");
         p.set_text("host", "web2");
-        assert_eq!(
-            serde_json::to_string(&p).unwrap(),
-            r#"{"host":"\"web2\"","count":"3","n":"\"42\""}"#
-        );
+        assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"host":"\"web2\"","count":"3","n":"\"42\""}"#);
         assert_eq!(p.len(), 3);
     }
 

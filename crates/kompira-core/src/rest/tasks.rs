@@ -200,9 +200,7 @@ impl Task {
         if self.assigned_users.iter().any(|u| u == user) {
             return true;
         }
-        self.assigned_users.is_empty()
-            && self.assigned_groups.is_empty()
-            && self.owner.as_deref() == Some(user)
+        self.assigned_users.is_empty() && self.assigned_groups.is_empty() && self.owner.as_deref() == Some(user)
     }
 }
 
@@ -221,10 +219,7 @@ pub struct TaskQuery {
 impl TaskQuery {
     /// Waiting tasks with every field.
     pub fn waiting() -> Self {
-        TaskQuery {
-            status: Some(TaskStatus::Waiting),
-            ..TaskQuery::default()
-        }
+        TaskQuery { status: Some(TaskStatus::Waiting), ..TaskQuery::default() }
     }
 }
 
@@ -262,15 +257,7 @@ impl Client {
                     "report this to the Kompira server's administrator",
                 ));
             }
-            let page: Page<Value> = self
-                .call(
-                    Method::GET,
-                    TASK_ROOT,
-                    Body::None,
-                    "task",
-                    Some(url.clone()),
-                )
-                .await?;
+            let page: Page<Value> = self.call(Method::GET, TASK_ROOT, Body::None, "task", Some(url.clone())).await?;
             for item in page.results {
                 all.push(as_task(TASK_ROOT, item)?);
             }
@@ -286,37 +273,28 @@ impl Client {
     /// One task: `7`, `id_7` or `/task/id_7`.
     pub async fn task(&self, id_or_path: &str) -> Result<Task, RestError> {
         let path = task_path(id_or_path)?;
-        let answer: Value = self
-            .call(Method::GET, &path, Body::None, "task", None)
-            .await?;
+        let answer: Value = self.call(Method::GET, &path, Body::None, "task", None).await?;
         as_task(&path, answer)
     }
 
     /// Answers a task: `result` (any JSON value) becomes the waiting job flow's `$RESULT`;
     /// `None` sends no body, which the server answers as `"OK"`. A task nobody waits on any
     /// more (answered, cancelled, closed) fails with a sentence saying so.
-    pub async fn submit_task(
-        &self,
-        id_or_path: &str,
-        result: Option<&Value>,
-    ) -> Result<(), RestError> {
+    pub async fn submit_task(&self, id_or_path: &str, result: Option<&Value>) -> Result<(), RestError> {
         let path = format!("{}.submit", task_path(id_or_path)?);
         let body = result.map(|value| json!({ "result": value }));
         let body = match &body {
             Some(body) => Body::Json(body),
             None => Body::None,
         };
-        self.call_without_answer(Method::POST, &path, body, "task")
-            .await
-            .map_err(|e| not_waiting(e, &path))
+        self.call_without_answer(Method::POST, &path, body, "task").await.map_err(|e| not_waiting(e, &path))
     }
 
     /// Cancels a task. Kompira marks it CANCELED but does not wake the job flow waiting on
     /// it: that process stays WAITING until someone terminates it.
     pub async fn cancel_task(&self, id_or_path: &str) -> Result<(), RestError> {
         let path = format!("{}.cancel", task_path(id_or_path)?);
-        self.call_without_answer(Method::POST, &path, Body::Json(&json!({})), "task")
-            .await
+        self.call_without_answer(Method::POST, &path, Body::Json(&json!({})), "task").await
     }
 }
 
@@ -354,12 +332,10 @@ fn not_waiting(error: RestError, path: &str) -> RestError {
 /// A task from an answer: an object with an id or a path (every field is optional to serde,
 /// so a list or a string would otherwise pass as an empty task).
 fn as_task(path: &str, answer: Value) -> Result<Task, RestError> {
-    let invalid = |answer: &Value, problem: &str| {
-        RestError::invalid_answer(path, answer.to_string().as_bytes(), problem)
-    };
+    let invalid =
+        |answer: &Value, problem: &str| RestError::invalid_answer(path, answer.to_string().as_bytes(), problem);
     let is_task = answer.is_object()
-        && (answer.get("id").is_some_and(Value::is_i64)
-            || answer.get("abspath").is_some_and(Value::is_string));
+        && (answer.get("id").is_some_and(Value::is_i64) || answer.get("abspath").is_some_and(Value::is_string));
     if !is_task {
         return Err(invalid(&answer, "expected a task, an object with an id"));
     }
@@ -479,10 +455,7 @@ mod tests {
         assert!(with(json!("{\"a\": 1}")).choices().is_empty());
         let one = with(json!("\"only\"")).choices();
         assert_eq!(one[0].label, "only");
-        let mixed = with(json!(
-            "[\"a\", \"\", \" a \", null, 2, {\"k\": true}, \"b\"]"
-        ))
-        .choices();
+        let mixed = with(json!("[\"a\", \"\", \" a \", null, 2, {\"k\": true}, \"b\"]")).choices();
         let labels: Vec<_> = mixed.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(labels, ["a", "2", "{\"k\":true}", "b"]);
         assert_eq!(mixed[1].value, json!(2));
@@ -507,16 +480,10 @@ mod tests {
         assert!(t.is_meant_for(None));
         assert!(t.is_meant_for(Some(" ")));
         t.assigned_users.clear();
-        assert!(
-            t.is_meant_for(Some("root")),
-            "nobody assigned, owned by root"
-        );
+        assert!(t.is_meant_for(Some("root")), "nobody assigned, owned by root");
         assert!(!t.is_meant_for(Some("guest")));
         t.assigned_groups.push("ops".into());
-        assert!(
-            !t.is_meant_for(Some("root")),
-            "a group's task is the group's"
-        );
+        assert!(!t.is_meant_for(Some("root")), "a group's task is the group's");
     }
 
     #[test]
@@ -524,14 +491,7 @@ mod tests {
         for form in ["7", "id_7", "/task/id_7", "task/id_7/", " 7 "] {
             assert_eq!(task_path(form).unwrap(), "/task/id_7", "{form}");
         }
-        for bad in [
-            "",
-            "id_",
-            "/process/id_7",
-            "7x",
-            "/task/7/x",
-            "99999999999999999999",
-        ] {
+        for bad in ["", "id_", "/process/id_7", "7x", "/task/7/x", "99999999999999999999"] {
             let e = task_path(bad).unwrap_err().to_string();
             assert!(e.contains("is not a task"), "{bad}: {e}");
         }
@@ -539,26 +499,14 @@ mod tests {
 
     #[test]
     fn no_waiting_processes_reads_clearly() {
-        let raw = RestError::from_status(
-            500,
-            "/task/id_1.submit",
-            br#"{"detail": "No waiting processes"}"#,
-            "task",
-        );
-        assert!(
-            !raw.is_transient(),
-            "Kompira gave its reason: a retry gets the same answer"
-        );
+        let raw = RestError::from_status(500, "/task/id_1.submit", br#"{"detail": "No waiting processes"}"#, "task");
+        assert!(!raw.is_transient(), "Kompira gave its reason: a retry gets the same answer");
         let e = not_waiting(raw, "/task/id_1.submit");
         let text = e.to_string();
-        assert!(
-            text.starts_with("/task/id_1 is no longer waiting for an answer"),
-            "{text}"
-        );
+        assert!(text.starts_with("/task/id_1 is no longer waiting for an answer"), "{text}");
         assert!(text.contains("answered, cancelled or closed"), "{text}");
         assert!(!e.is_transient(), "answering again cannot help");
-        let other =
-            RestError::from_status(500, "/task/id_1.submit", br#"{"detail": "boom"}"#, "task");
+        let other = RestError::from_status(500, "/task/id_1.submit", br#"{"detail": "boom"}"#, "task");
         assert_eq!(not_waiting(other, "/task/id_1.submit").detail(), "boom");
     }
 }

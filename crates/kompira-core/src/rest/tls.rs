@@ -30,17 +30,10 @@ pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> Result<ClientCon
         Arc::new(LenientVerifier::accept_any(provider))
     } else {
         let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
-            .map_err(|e| {
-                setup(format!(
-                    "cannot load the system's trusted certificates: {e}"
-                ))
-            })?;
+            .map_err(|e| setup(format!("cannot load the system's trusted certificates: {e}")))?;
         Arc::new(verifier)
     };
-    Ok(builder
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
+    Ok(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth())
 }
 
 fn setup(message: String) -> RestError {
@@ -57,9 +50,9 @@ fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, RestError> 
             "set [rest] ca_file to a readable PEM file, or remove it to use the system's CAs",
         ),
         PemProblem::Invalid(e) => setup(format!("[rest] ca_file {shown} is not valid PEM: {e}")),
-        PemProblem::Empty => setup(format!(
-            "[rest] ca_file {shown} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"
-        )),
+        PemProblem::Empty => {
+            setup(format!("[rest] ca_file {shown} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"))
+        }
     })
 }
 
@@ -71,10 +64,7 @@ mod tests {
     fn missing_ca_file_is_named() {
         let e = client_config(Some(Path::new("/nonexistent/ca.pem")), false).unwrap_err();
         let text = e.to_string();
-        assert!(
-            text.contains("[rest] ca_file /nonexistent/ca.pem"),
-            "{text}"
-        );
+        assert!(text.contains("[rest] ca_file /nonexistent/ca.pem"), "{text}");
     }
 
     #[test]

@@ -220,9 +220,7 @@ impl FromStr for MonitoringMode {
             "NOTHING" => Ok(MonitoringMode::Nothing),
             "MAIL" => Ok(MonitoringMode::Mail),
             "ABORT_MAIL" => Ok(MonitoringMode::AbortMail),
-            _ => Err(format!(
-                "{s:?} is not a monitoring mode (use NOTHING, MAIL or ABORT_MAIL)"
-            )),
+            _ => Err(format!("{s:?} is not a monitoring mode (use NOTHING, MAIL or ABORT_MAIL)")),
         }
     }
 }
@@ -310,7 +308,9 @@ mod tests {
 
     #[test]
     fn elapsed_time_reads_numbers_and_clock_text() {
-        let at = |v: Value| serde_json::from_value::<Process>(json!({"status": "DONE", "elapsed_time": v})).unwrap().elapsed_time;
+        let at = |v: Value| {
+            serde_json::from_value::<Process>(json!({"status": "DONE", "elapsed_time": v})).unwrap().elapsed_time
+        };
         assert_eq!(at(json!(0.011039)), Some(0.011039));
         assert_eq!(at(json!("0:01:01.5")), Some(61.5));
         assert_eq!(at(json!("2.5")), Some(2.5));
@@ -359,10 +359,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(page.count, 2);
-        assert_eq!(
-            page.next.as_deref(),
-            Some("https://k/root.descendant?page=2")
-        );
+        assert_eq!(page.next.as_deref(), Some("https://k/root.descendant?page=2"));
         assert_eq!(page.results[0].type_object, "/system/types/Jobflow");
         assert_eq!(page.results[0].fields["source"], "[host] -> print(host)");
         let bare: Page<KompiraObject> = serde_json::from_str("{}").unwrap();
@@ -371,10 +368,7 @@ mod tests {
 
     #[test]
     fn execute_request_omits_unset_fields() {
-        assert_eq!(
-            serde_json::to_string(&ExecuteRequest::default()).unwrap(),
-            "{}"
-        );
+        assert_eq!(serde_json::to_string(&ExecuteRequest::default()).unwrap(), "{}");
         let mut req = ExecuteRequest {
             step_mode: Some(true),
             monitoring_mode: Some(MonitoringMode::AbortMail),

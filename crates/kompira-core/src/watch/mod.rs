@@ -26,5 +26,6 @@ pub use history::{AlertHistory, HistoryEntry, HISTORY_CAPACITY};
 pub use policy::{Decision, Deduplicator, Policy, QuietReason};
 pub use reading::{read_message, Notification, Severity};
 pub use watcher::{
-    AlertSink, ChannelSource, Connection, SourceError, WatchConfig, WatchState, Watcher, DEDUPE_WINDOW, FIRST_POLL, LONG_POLL,
+    AlertSink, ChannelSource, Connection, SourceError, WatchConfig, WatchState, Watcher, DEDUPE_WINDOW, FIRST_POLL,
+    LONG_POLL,
 };

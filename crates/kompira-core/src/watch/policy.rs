@@ -143,7 +143,10 @@ mod tests {
     #[test]
     fn daytime_quiet_hours_do_not_wrap() {
         let policy = Policy { quiet_hours: Some((at(12, 0), at(13, 0))), breakthrough: None, ..Policy::default() };
-        assert_eq!(policy.decide(&alert(Severity::Disaster), at(12, 30), false), Decision::Quiet(QuietReason::QuietHours));
+        assert_eq!(
+            policy.decide(&alert(Severity::Disaster), at(12, 30), false),
+            Decision::Quiet(QuietReason::QuietHours)
+        );
         assert_eq!(policy.decide(&alert(Severity::Disaster), at(13, 30), false), Decision::Show);
     }
 
@@ -159,7 +162,10 @@ mod tests {
     #[test]
     fn the_severity_floor_applies_first() {
         let policy = Policy { min_severity: Severity::Warning, ..Policy::default() };
-        assert_eq!(policy.decide(&alert(Severity::Information), at(9, 0), false), Decision::Quiet(QuietReason::BelowMinimum));
+        assert_eq!(
+            policy.decide(&alert(Severity::Information), at(9, 0), false),
+            Decision::Quiet(QuietReason::BelowMinimum)
+        );
         assert_eq!(policy.decide(&alert(Severity::Warning), at(9, 0), false), Decision::Show);
     }
 

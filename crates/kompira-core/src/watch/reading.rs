@@ -68,16 +68,13 @@ impl Severity {
             return Severity::ALL.get(usize::from(n)).copied();
         }
         let wanted = text.to_ascii_lowercase().replace(['_', '-'], " ");
-        Severity::ALL
-            .into_iter()
-            .find(|s| s.name().to_ascii_lowercase() == wanted)
-            .or(match wanted.as_str() {
-                "info" => Some(Severity::Information),
-                "warn" => Some(Severity::Warning),
-                "critical" | "fatal" => Some(Severity::Disaster),
-                "error" => Some(Severity::High),
-                _ => None,
-            })
+        Severity::ALL.into_iter().find(|s| s.name().to_ascii_lowercase() == wanted).or(match wanted.as_str() {
+            "info" => Some(Severity::Information),
+            "warn" => Some(Severity::Warning),
+            "critical" | "fatal" => Some(Severity::Disaster),
+            "error" => Some(Severity::High),
+            _ => None,
+        })
     }
 }
 
@@ -140,9 +137,8 @@ fn read_object(channel: &str, map: &Map<String, Value>) -> Reading {
                 .filter(|v| !v.trim().is_empty())
         })
     };
-    let severity = get(&["severity", "priority", "level"])
-        .and_then(|s| Severity::parse(&s))
-        .unwrap_or(Severity::NotClassified);
+    let severity =
+        get(&["severity", "priority", "level"]).and_then(|s| Severity::parse(&s)).unwrap_or(Severity::NotClassified);
     let status = get(&["status", "state"]).unwrap_or_default().to_ascii_uppercase();
     let resolved = matches!(status.as_str(), "OK" | "RESOLVED" | "RECOVERED");
     let subject = get(&["trigger_name", "title", "subject", "summary", "name", "event"]);
@@ -164,9 +160,26 @@ fn read_object(channel: &str, map: &Map<String, Value>) -> Reading {
     };
     // The body: the detail first, then the fields the title did not already say.
     let shown_in_title = [
-        "trigger_name", "title", "subject", "summary", "name", "event", "hostname", "host", "host_name",
-        "node", "detail", "message", "body", "description", "text", "severity", "priority", "level",
-        "status", "state",
+        "trigger_name",
+        "title",
+        "subject",
+        "summary",
+        "name",
+        "event",
+        "hostname",
+        "host",
+        "host_name",
+        "node",
+        "detail",
+        "message",
+        "body",
+        "description",
+        "text",
+        "severity",
+        "priority",
+        "level",
+        "status",
+        "state",
     ];
     let mut lines = Vec::new();
     if let Some(detail) = detail {
@@ -202,8 +215,7 @@ fn render(value: &Value, depth: usize) -> String {
             format!("[{}]", inner.join(", "))
         }
         Value::Object(map) => {
-            let inner: Vec<String> =
-                map.iter().map(|(k, v)| format!("{k}: {}", render_nested(v, depth + 1))).collect();
+            let inner: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {}", render_nested(v, depth + 1))).collect();
             format!("{{{}}}", inner.join(", "))
         }
     }

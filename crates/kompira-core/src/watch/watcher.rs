@@ -37,11 +37,8 @@ const STOP_MARGIN: Duration = Duration::from_secs(20);
 /// Where messages come from: Kompira's channel `.recv` (the REST client), or a test double.
 pub trait ChannelSource: Send + Sync + 'static {
     /// Takes the next message off `channel`, waiting up to `timeout`; `Ok(None)` when none came.
-    fn recv(
-        &self,
-        channel: &str,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+    fn recv(&self, channel: &str, timeout: Duration)
+        -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
 }
 
 /// A failed `.recv`.
@@ -143,9 +140,8 @@ impl Shared {
         let health = self.health.values();
         let connection = if health.clone().any(|h| *h == ChannelHealth::Offline) {
             Connection::Offline
-        } else if let Some(attempt) = health
-            .filter_map(|h| if let ChannelHealth::Reconnecting(a) = h { Some(*a) } else { None })
-            .max()
+        } else if let Some(attempt) =
+            health.filter_map(|h| if let ChannelHealth::Reconnecting(a) = h { Some(*a) } else { None }).max()
         {
             Connection::Reconnecting { attempt }
         } else {
@@ -295,11 +291,8 @@ impl<S: ChannelSource, K: AlertSink> ChannelTask<S, K> {
                 Err(error) => {
                     failures = failures.saturating_add(1);
                     answered = false;
-                    let health = if error.transient {
-                        ChannelHealth::Reconnecting(failures)
-                    } else {
-                        ChannelHealth::Offline
-                    };
+                    let health =
+                        if error.transient { ChannelHealth::Reconnecting(failures) } else { ChannelHealth::Offline };
                     tracing::warn!(channel = %self.channel, attempt = failures, "watching failed: {}", error.message);
                     self.set_health(health, Some(error.message));
                     let pause = self.backoff.pause(failures);

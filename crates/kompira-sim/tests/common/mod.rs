@@ -28,12 +28,7 @@ pub async fn sim(amqp_url: Option<String>) -> SimHandle {
 }
 
 /// An authenticated JSON request; `body` None sends no body. An empty answer is `null`.
-pub async fn call(
-    sim: &SimHandle,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
+pub async fn call(sim: &SimHandle, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
     let mut req = http_builder()
         .build()
         .unwrap()
@@ -47,11 +42,7 @@ pub async fn call(
     let status = resp.status();
     // `.send`, `.submit` and timeouts answer with an empty body: shown as null.
     let body = resp.bytes().await.expect("body");
-    let v = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body).expect("json body")
-    };
+    let v = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).expect("json body") };
     (status, v)
 }
 

@@ -86,7 +86,9 @@ async fn follow_tooltip(connection: Connection, bus: String, path: String) {
     };
     loop {
         match proxy.get_property::<ToolTip>("ToolTip").await {
-            Ok((_, _, title, description)) => emit(json!({"event": "tooltip", "title": title, "description": description})),
+            Ok((_, _, title, description)) => {
+                emit(json!({"event": "tooltip", "title": title, "description": description}))
+            }
             Err(e) => emit(json!({"event": "error", "detail": e.to_string()})),
         }
         if changes.next().await.is_none() {

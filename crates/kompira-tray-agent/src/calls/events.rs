@@ -49,7 +49,11 @@ pub struct SendOutcome {
 pub async fn send_event(agent: &Agent, form: SendForm) -> Result<SendOutcome, String> {
     let settings = agent.state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
     let Some(store) = crate::outbox::store(agent) else {
-        return send(&settings, form).await.map(|correlation_id| SendOutcome { correlation_id, queued: false, reason: None });
+        return send(&settings, form).await.map(|correlation_id| SendOutcome {
+            correlation_id,
+            queued: false,
+            reason: None,
+        });
     };
     let outcome = queue_and_wait(store, &settings, form, ACK_WAIT).await;
     crate::outbox::refresh_count(agent);
@@ -57,7 +61,12 @@ pub async fn send_event(agent: &Agent, form: SendForm) -> Result<SendOutcome, St
 }
 
 /// Writes the event to the outbox, then waits up to `wait` for a drainer to have it acked.
-pub async fn queue_and_wait(store: Arc<Outbox>, settings: &Settings, form: SendForm, wait: Duration) -> Result<SendOutcome, String> {
+pub async fn queue_and_wait(
+    store: Arc<Outbox>,
+    settings: &Settings,
+    form: SendForm,
+    wait: Duration,
+) -> Result<SendOutcome, String> {
     let envelope = Envelope::new(&build_event(settings, form)?, Stamp::now());
     let queuer = store.clone();
     let queued = tokio::task::spawn_blocking(move || queuer.enqueue(&envelope))
@@ -151,7 +160,8 @@ mod tests {
         assert!(bad(SendForm { fields: rows(&[("", "x")]), ..SendForm::default() }).contains("the key is empty"));
         let both = SendForm { fields: rows(&[("a", "1")]), raw: "text".into(), ..SendForm::default() };
         assert!(bad(both).contains("not both"));
-        assert!(bad(SendForm { channel: "Alert".into(), fields: rows(&[("a", "1")]), ..SendForm::default() }).contains("not a channel path"));
+        assert!(bad(SendForm { channel: "Alert".into(), fields: rows(&[("a", "1")]), ..SendForm::default() })
+            .contains("not a channel path"));
     }
 
     /// The broker's URL and an empty io_queue, held for this test alone.
@@ -179,9 +189,13 @@ mod tests {
     /// An outbox in a temporary directory with a drainer following it, as the agent runs one,
     /// except that it reads the file only once a minute when idle: only the wake-up that
     /// queueing sends gets an event out within a test's wait. Returns once the drainer is idle.
-    async fn outbox_with_drainer(s: &Settings, dir: &std::path::Path) -> (Arc<Outbox>, tokio::sync::watch::Sender<bool>) {
+    async fn outbox_with_drainer(
+        s: &Settings,
+        dir: &std::path::Path,
+    ) -> (Arc<Outbox>, tokio::sync::watch::Sender<bool>) {
         use kompira_core::outbox::{drain, DrainOptions, DrainProgress, Limits};
-        let store = Arc::new(Outbox::open(&dir.join("outbox.sqlite"), Limits { max_events: 10, max_bytes: 1 << 20 }).unwrap());
+        let store =
+            Arc::new(Outbox::open(&dir.join("outbox.sqlite"), Limits { max_events: 10, max_bytes: 1 << 20 }).unwrap());
         let mut options = DrainOptions::new(ConnectOptions::from_settings(&s.amqp(), ONE_SHOT_FRAME_MAX));
         options.follow = true;
         options.idle_poll = Duration::from_secs(60);
@@ -239,7 +253,13 @@ mod tests {
     async fn a_full_outbox_refuses_the_form_with_a_sentence() {
         let s = settings("");
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Outbox::open(&dir.path().join("o.sqlite"), kompira_core::outbox::Limits { max_events: 1, max_bytes: 1 << 20 }).unwrap());
+        let store = Arc::new(
+            Outbox::open(
+                &dir.path().join("o.sqlite"),
+                kompira_core::outbox::Limits { max_events: 1, max_bytes: 1 << 20 },
+            )
+            .unwrap(),
+        );
         let form = || SendForm { fields: rows(&[("a", "1")]), ..SendForm::default() };
         assert!(queue_and_wait(store.clone(), &s, form(), Duration::ZERO).await.unwrap().queued);
         let err = queue_and_wait(store.clone(), &s, form(), Duration::ZERO).await.unwrap_err();

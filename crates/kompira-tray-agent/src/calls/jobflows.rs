@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use kompira_core::rest::{ExecuteRequest, MonitoringMode};
-use serde::{Deserialize, Serialize};
 use crate::agent::Agent;
 use crate::rows::{self, Row};
 use crate::runs::{self, RunSpec};
+use kompira_core::rest::{ExecuteRequest, MonitoringMode};
+use serde::{Deserialize, Serialize};
 
 /// The directory whose job flows the path field offers (as `kompira jobflow list` does).
 const JOBFLOW_LIST_DIR: &str = "/root";
@@ -96,10 +96,7 @@ pub struct RemedyChoice {
 /// The configured remedies (`[notify] remedies`), so the Alerts view can offer them.
 pub fn list_remedies(agent: &Agent) -> Vec<RemedyChoice> {
     let remedies = agent.state.settings().map(|s| s.notify().remedies).unwrap_or_default();
-    remedies
-        .into_iter()
-        .map(|r| RemedyChoice { label: r.label(), channel: r.channel, jobflow: r.jobflow })
-        .collect()
+    remedies.into_iter().map(|r| RemedyChoice { label: r.label(), channel: r.channel, jobflow: r.jobflow }).collect()
 }
 
 #[cfg(test)]
@@ -136,9 +133,16 @@ mod tests {
         let bad = |form: RunForm| run_spec(&form).unwrap_err();
         assert!(bad(RunForm::default()).starts_with("enter the job flow's path"));
         assert!(bad(RunForm { jobflow: "root/x".into(), ..RunForm::default() }).contains("must start with /"));
-        let with = |pairs: &[(&str, &str)]| RunForm { jobflow: "/root/x".into(), parameters: rows(pairs), ..RunForm::default() };
+        let with = |pairs: &[(&str, &str)]| RunForm {
+            jobflow: "/root/x".into(),
+            parameters: rows(pairs),
+            ..RunForm::default()
+        };
         assert_eq!(bad(with(&[("", "web1")])), "parameters: row 1: the key is empty; name it or clear the row");
-        assert_eq!(bad(with(&[("host", "a"), ("host", "b")])), "parameters: row 2: the key \"host\" is already used in row 1");
+        assert_eq!(
+            bad(with(&[("host", "a"), ("host", "b")])),
+            "parameters: row 2: the key \"host\" is already used in row 1"
+        );
         assert!(bad(with(&[("a=b", "c")])).contains("contains '='"));
         let mode = RunForm { jobflow: "/root/x".into(), monitoring_mode: "loud".into(), ..RunForm::default() };
         assert!(bad(mode).contains("is not a monitoring mode"));
@@ -205,7 +209,10 @@ mod tests {
         let aborted = last(&updates);
         assert_eq!((aborted.status.as_str(), aborted.exit_status), ("ABORTED", Some(1)));
         // Kompira puts where it aborted in front of the reason.
-        assert!(aborted.error.as_deref().is_some_and(|e| e.ends_with("simulated failure: no route to host")), "{aborted:?}");
+        assert!(
+            aborted.error.as_deref().is_some_and(|e| e.ends_with("simulated failure: no route to host")),
+            "{aborted:?}"
+        );
         let console: String = updates.iter().map(|u| u.console_tail.as_str()).collect();
         assert!(console.contains("giving up"), "{console:?}");
     }

@@ -80,7 +80,6 @@ pub fn os_locale() -> Option<String> {
     ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-
 /// The fixed labels of the menu.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MenuLabels {
@@ -219,7 +218,9 @@ pub struct Rgba {
 #[cfg(any(target_os = "linux", windows))]
 pub fn decode_png(png_bytes: &[u8]) -> Result<Rgba, String> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16);
+    decoder.set_transformations(
+        png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16,
+    );
     let mut reader = decoder.read_info().map_err(|e| format!("tray icon: {e}"))?;
     let mut buffer = vec![0; reader.output_buffer_size().ok_or("tray icon: too large")?];
     let info = reader.next_frame(&mut buffer).map_err(|e| format!("tray icon: {e}"))?;
@@ -401,7 +402,10 @@ mod tests {
             tooltip(Lang::Ja, Some(&state(Connection::Reconnecting { attempt: 2 }, true)), 1, 0),
             "Kompira Tray: 再接続中（2 回目）、通知停止中、未読 1 件"
         );
-        assert_eq!(tooltip(Lang::Ja, Some(&state(Connection::Connected, false)), 0, 0), "Kompira Tray: 接続中、未読 0 件");
+        assert_eq!(
+            tooltip(Lang::Ja, Some(&state(Connection::Connected, false)), 0, 0),
+            "Kompira Tray: 接続中、未読 0 件"
+        );
         assert!(tooltip(Lang::Ja, None, 0, 0).contains("[rest] の url と token"));
     }
 

@@ -30,7 +30,10 @@ pub async fn start(model: TrayModel, actions: UnboundedSender<TrayAction>) -> Re
 
 /// Serves the item and registers it whenever a StatusNotifierWatcher appears (a panel that
 /// starts after the app at login, or is restarted); an error only without a session bus.
-pub async fn start_when_host_appears(model: TrayModel, actions: UnboundedSender<TrayAction>) -> Result<TrayHandle, String> {
+pub async fn start_when_host_appears(
+    model: TrayModel,
+    actions: UnboundedSender<TrayAction>,
+) -> Result<TrayHandle, String> {
     let tray = SniTray::new(model, actions)?;
     tray.assume_sni_available(true).spawn().await.map(TrayHandle).map_err(|e| e.to_string())
 }

@@ -33,7 +33,10 @@ pub async fn start(model: TrayModel, actions: UnboundedSender<TrayAction>) -> Re
 }
 
 /// The notification area is part of the shell and always there: a failed start is final.
-pub async fn start_when_host_appears(_model: TrayModel, _actions: UnboundedSender<TrayAction>) -> Result<TrayHandle, String> {
+pub async fn start_when_host_appears(
+    _model: TrayModel,
+    _actions: UnboundedSender<TrayAction>,
+) -> Result<TrayHandle, String> {
     Err("the notification area refused the icon".into())
 }
 
@@ -138,7 +141,11 @@ fn build(model: &TrayModel, items: &Items) -> Result<TrayIcon, String> {
         .map_err(|e| e.to_string())
 }
 
-fn run(model: TrayModel, actions: UnboundedSender<TrayAction>, ready: tokio::sync::oneshot::Sender<Result<TrayHandle, String>>) {
+fn run(
+    model: TrayModel,
+    actions: UnboundedSender<TrayAction>,
+    ready: tokio::sync::oneshot::Sender<Result<TrayHandle, String>>,
+) {
     let event_loop = EventLoopBuilder::<TrayModel>::with_user_event().with_any_thread(true).build();
     let items = Items::new(&model);
     let tray = match build(&model, &items) {
