@@ -11,6 +11,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh   # exports KOMPIRA_TEST_PKI, KOMPIRA_TEST_AMQP_URL, KOMPIRA_TESTKIT
 
 # --- suites: add a function suite_<name> and list <name> in KT_SUITES --------
+# One style and no lint warnings, for the workspace and the fuzz crate's formatting (rustfmt.toml;
+# `cargo fmt --all` fixes the first). First, because it is quick to fail and quick to fix.
+suite_lint() {
+    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy >/dev/null
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy >/dev/null
+    cargo fmt --all -- --check &&
+        (cd fuzz && cargo fmt -- --check) &&
+        cargo clippy --workspace --all-targets -- -D warnings
+}
+
 suite_build() {
     cargo build --workspace --all-targets
 }
@@ -109,7 +119,7 @@ suite_fuzz() {
     done
 }
 
-KT_SUITES=(build cargo-test fault windows-check app-e2e fuzz)
+KT_SUITES=(lint build cargo-test fault windows-check app-e2e fuzz)
 # -----------------------------------------------------------------------------
 
 if (($# > 0)); then

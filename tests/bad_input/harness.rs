@@ -236,13 +236,12 @@ pub fn check(outcome: &Outcome, expect: Expect) -> Result<(), String> {
 
 /// Runs every case of a table, a few at a time, and fails with the list of cases that did
 /// not hold. Each case is a name and a closure that returns its verdict.
-pub fn run_table(table: &str, cases: Vec<(String, Box<dyn Fn() -> Result<(), String> + Send + Sync>)>) {
+pub fn run_table(table: &str, cases: Vec<crate::Case>) {
     let total = cases.len();
     let mut failures = Vec::new();
     for chunk in cases.chunks(PARALLEL_CASES) {
         let verdicts: Vec<(String, Result<(), String>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                chunk.iter().map(|(name, case)| (name.clone(), scope.spawn(move || case()))).collect();
+            let handles: Vec<_> = chunk.iter().map(|(name, case)| (name.clone(), scope.spawn(case))).collect();
             handles
                 .into_iter()
                 .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err("the case itself panicked".into()))))

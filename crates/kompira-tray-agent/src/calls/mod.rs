@@ -55,8 +55,14 @@ pub async fn dispatch(agent: &Arc<Agent>, call: &str, args: Value) -> Result<Val
         "ping" => answer(Ok::<_, String>(std::process::id())),
         "status" => answer(Ok::<_, String>(status::status(agent))),
         "list_alerts" => answer(Ok::<_, String>(alerts::list_alerts(agent, parse::<Query>(call, args)?.query))),
-        "mark_alerts_read" => answer(Ok::<_, String>(alerts::mark_alerts_read(agent))),
-        "clear_alerts" => answer(Ok::<_, String>(alerts::clear_alerts(agent))),
+        "mark_alerts_read" => {
+            alerts::mark_alerts_read(agent);
+            answer(Ok::<_, String>(()))
+        }
+        "clear_alerts" => {
+            alerts::clear_alerts(agent);
+            answer(Ok::<_, String>(()))
+        }
         "send_event" => answer(events::send_event(agent, parse::<Form<events::SendForm>>(call, args)?.form).await),
         "list_outbox" => answer(outbox::list_outbox(agent).await),
         "retry_outbox" => answer(outbox::retry_outbox(agent, parse::<OptionalId>(call, args)?.id).await),
@@ -71,8 +77,14 @@ pub async fn dispatch(agent: &Arc<Agent>, call: &str, args: Value) -> Result<Val
             answer(crate::tasks::submit_task(agent, id, result.filter(|r| !r.is_null())).await)
         }
         "cancel_task" => answer(crate::tasks::cancel_task(agent, parse::<TaskId>(call, args)?.id).await),
-        "settings_saved" => answer(Ok::<_, String>(settings_saved(agent).await)),
-        "autostart_changed" => answer(Ok::<_, String>(crate::tray::autostart_changed(agent))),
+        "settings_saved" => {
+            settings_saved(agent).await;
+            answer(Ok::<_, String>(()))
+        }
+        "autostart_changed" => {
+            crate::tray::autostart_changed(agent);
+            answer(Ok::<_, String>(()))
+        }
         "open" => answer(Ok::<_, String>(open(agent, parse::<Opening>(call, args)?))),
         _ => Err(Value::String(format!("the agent has no call named {call:?} (is it older than the window?)"))),
     }
