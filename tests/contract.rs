@@ -4,7 +4,7 @@
 //! `KOMPIRA_REAL_AMQP_URL`, default `amqp://kompira:kompira@127.0.0.1:5673/%2f`). Every case is
 //! one `async fn(&Peer)`; `contract!` makes a `sim` and a `real` test of it, and every assertion
 //! names the peer. The expected values are what the real Kompira 1.6.11 answered
-//! (`kompira-facts.md` §5 and the transcripts it cites).
+//! (recorded in docs/kompira-protocol.md §4–5).
 //!
 //! On a real server the suite reuses five job flows (`/root/contract_echo`, `_required`,
 //! `_sleeper`, `_paging`, `_ask`: the temporary licence allows 100), creating or updating them

@@ -385,7 +385,7 @@ async fn result_of(app: &Stack, process: &str) -> Value {
     }
 }
 
-/// The real server's `ask_person` (kompira-facts §5): the stand-in's TASK_JOBFLOW as Kompira code.
+/// The real server's `ask_person` (docs/kompira-protocol.md §5): the stand-in's TASK_JOBFLOW as Kompira code.
 const ASK_PERSON_SOURCE: &str = "[t = /task.add(name=\"ask_person\", title=\"Question from ask_person\", \
     message=\"Which host should be used?\", action=[\"web 1\", \"web 2\"])] ->\n[[\"root\"] >> t.assigned_users] ->\n\
     print(t) ->\n<t> ->\n[answer = $RESULT] ->\n[t.close] ->\nreturn(answer)\n";

@@ -1,4 +1,4 @@
-//! The command line of the official `kompira_sendevt`, option for option (facts §2).
+//! The command line of the official `kompira_sendevt`, option for option (docs/kompira-protocol.md §2).
 
 use std::ffi::OsString;
 use std::path::PathBuf;

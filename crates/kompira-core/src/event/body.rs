@@ -60,7 +60,7 @@ impl fmt::Display for KeyValueError {
 
 impl std::error::Error for KeyValueError {}
 
-/// Builds a body from KEY=VAL arguments with the reference's rules (facts §2): split on the
+/// Builds a body from KEY=VAL arguments with the reference's rules (docs/kompira-protocol.md §2): split on the
 /// first `=`, skip empty arguments, a repeated key keeps its first position and takes the
 /// last value. Returns `None` only when there is no argument at all, meaning "read standard
 /// input": arguments that are all empty still mean KEY=VAL mode and give `{}`, as the

@@ -1,5 +1,5 @@
 //! One event as an AMQP message: properties and the `channel`/`site_id`/`timestamp`/`ssl`
-//! headers, exactly as the official tool sets them (facts §3).
+//! headers, exactly as the official tool sets them (docs/kompira-protocol.md §3).
 
 use chrono::{NaiveDateTime, Timelike};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};

@@ -1,6 +1,6 @@
 //! Events to Kompira over AMQP 0-9-1, byte-compatible with the official `kompira_sendevt`.
 //!
-//! This module is the only place that knows the wire format (facts §3). It is split by job:
+//! This module is the only place that knows the wire format (docs/kompira-protocol.md §3). It is split by job:
 //! - [`body`]: what the user gives (KEY=VAL arguments or raw/decoded stdin) → body bytes;
 //! - [`pyfmt`]: Python-compatible renderings (compact JSON, `bytes` repr) the reference shows;
 //! - [`message`]: body + channel + site id → AMQP properties and headers;

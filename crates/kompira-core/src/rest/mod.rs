@@ -1,4 +1,4 @@
-//! A client for the Kompira REST API (facts §4).
+//! A client for the Kompira REST API (docs/kompira-protocol.md §4).
 //!
 //! [`Client`] holds one server and one token and offers the operations the tools need:
 //! running a job flow ([`Client::execute`]), reading and waiting for a process

@@ -1,4 +1,4 @@
-//! Tasks: a job flow waiting for a person (facts §5 "Tasks", transcripts `09*`).
+//! Tasks: a job flow waiting for a person (docs/kompira-protocol.md §5).
 //!
 //! A job flow creates a task with `/task.add(…)` and waits on it with `<t>`; the process is
 //! WAITING until someone answers. `POST /task/id_N.submit {"result": X}` hands X to the job

@@ -1,4 +1,4 @@
-//! The JSON shapes of the Kompira REST API (facts §4), read tolerantly: unknown fields are
+//! The JSON shapes of the Kompira REST API (docs/kompira-protocol.md §4), read tolerantly: unknown fields are
 //! ignored, missing or `null` optional fields take their default, and a text field that
 //! holds something else (a number, an object) keeps that value's JSON text.
 
