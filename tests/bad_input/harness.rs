@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,44 +46,7 @@ impl Outcome {
 }
 
 /// A scratch HOME, config directory and working directory, so no real kompira.conf is read.
-pub struct Sandbox {
-    pub dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    pub fn new() -> Sandbox {
-        let dir = tempfile::tempdir().expect("temp dir");
-        for sub in ["home", "config", "cwd", "log"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("sandbox dir");
-        }
-        Sandbox { dir }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Writes `bytes` to `name` in the sandbox and returns its path.
-    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, bytes).expect("write sandbox file");
-        path
-    }
-
-    /// The log directory given to the tools.
-    pub fn log_dir(&self) -> PathBuf {
-        self.path("log")
-    }
-
-    /// Every log file's text.
-    pub fn logs(&self) -> String {
-        let mut text = String::new();
-        for entry in std::fs::read_dir(self.log_dir()).into_iter().flatten().flatten() {
-            text.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap_or_default()));
-        }
-        text
-    }
-}
+pub use kompira_testkit::Sandbox;
 
 /// One run of a workspace binary.
 pub struct Run<'a> {
@@ -131,15 +94,11 @@ impl<'a> Run<'a> {
     /// [`CASE_TIMEOUT`].
     pub fn run(&self, sandbox: &Sandbox) -> Outcome {
         let mut command = Command::new(kompira_e2e::workspace_binary(self.program));
-        command
+        sandbox
+            .isolate(&mut command)
             .args(&self.args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", sandbox.path("home"))
-            .env("XDG_CONFIG_HOME", sandbox.path("config"))
             .env("LOGGING_DIR", sandbox.log_dir())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(sandbox.path("cwd"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

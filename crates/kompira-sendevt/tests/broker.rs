@@ -6,7 +6,7 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{assert_uuid4, Sandbox, LOCAL_CONF};
+use common::{assert_uuid4, RunSendevt, Sandbox, LOCAL_CONF};
 use kompira_testkit::{self as testkit, Received};
 use lapin::types::AMQPValue;
 
@@ -41,7 +41,7 @@ fn pki(name: &str) -> String {
 
 #[tokio::test]
 async fn key_values_arrive_as_ascii_json_with_every_property_and_header() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let before = chrono::Utc::now().timestamp() as u64;
     let (run, msg) =
         send_and_receive(|| sandbox.run(&["host=web1", "b=x=y", "empty=", "障害=値", "host=web2"], b"")).await;
@@ -85,7 +85,7 @@ async fn key_values_arrive_as_ascii_json_with_every_property_and_header() {
 
 #[tokio::test]
 async fn only_empty_arguments_send_an_empty_json_object_and_leave_stdin_alone() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let (run, msg) = send_and_receive(|| sandbox.run(&[""], b"not to be read")).await;
     assert_eq!(run.code, 0, "{run:?}");
     let msg = msg.expect("the event reached io_queue");
@@ -97,7 +97,7 @@ async fn only_empty_arguments_send_an_empty_json_object_and_leave_stdin_alone() 
 
 #[tokio::test]
 async fn raw_stdin_is_sent_untouched_without_content_type() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let body = b"\xff\x00raw \x82\xa0 bytes\n".to_vec();
     let (run, msg) = send_and_receive(|| sandbox.run(&[], &body)).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -109,7 +109,7 @@ async fn raw_stdin_is_sent_untouched_without_content_type() {
 
 #[tokio::test]
 async fn empty_stdin_sends_an_empty_body() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let (run, msg) = send_and_receive(|| sandbox.run(&[], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(msg.unwrap().body, b"");
@@ -117,7 +117,7 @@ async fn empty_stdin_sends_an_empty_body() {
 
 #[tokio::test]
 async fn decoded_stdin_is_sent_as_utf8() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("ディスク障害①");
     let (run, msg) = send_and_receive(|| sandbox.run(&["--decode-stdin", "--encoding", "cp932"], &sjis)).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -126,7 +126,7 @@ async fn decoded_stdin_is_sent_as_utf8() {
 
 #[tokio::test]
 async fn undecodable_stdin_fails_with_the_offset_and_sends_nothing() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--decode-stdin", "--encoding", "utf-8"], b"ok\xff");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("offset 2"), "{}", run.stderr);
@@ -135,7 +135,7 @@ async fn undecodable_stdin_fails_with_the_offset_and_sends_nothing() {
 #[tokio::test]
 async fn channel_and_site_id_come_from_file_env_and_flags_in_that_order() {
     let conf = format!("{LOCAL_CONF}[kompira]\nsite_id = 7\n[event]\nchannel = /root/from_file\n");
-    let sandbox = Sandbox::new(&conf);
+    let sandbox = Sandbox::with_conf(&conf);
     let (run, msg) = send_and_receive(|| sandbox.run(&["k=v"], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
     let msg = msg.unwrap();
@@ -155,7 +155,7 @@ async fn channel_and_site_id_come_from_file_env_and_flags_in_that_order() {
 /// library of the Kompira server, and in RabbitMQ and lapin. `I` reads alike in all of them.
 #[tokio::test]
 async fn negative_and_large_site_ids_arrive_as_signed_integers() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let cases: [(&[&str], AMQPValue); 6] = [
         (&["--site-id", "1"], AMQPValue::ShortShortInt(1)),
         (&["--site-id", "-1"], AMQPValue::LongInt(-1)),
@@ -171,7 +171,7 @@ async fn negative_and_large_site_ids_arrive_as_signed_integers() {
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
         assert_eq!(msg.unwrap().header("site_id"), Some(&expected), "{args:?}");
     }
-    let in_file = Sandbox::new(&format!("{LOCAL_CONF}[kompira]\nsite_id = -1\n"));
+    let in_file = Sandbox::with_conf(&format!("{LOCAL_CONF}[kompira]\nsite_id = -1\n"));
     let (run, msg) = send_and_receive(|| in_file.run(&["k=v"], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(msg.unwrap().header("site_id"), Some(&AMQPValue::LongInt(-1)));
@@ -181,7 +181,7 @@ async fn negative_and_large_site_ids_arrive_as_signed_integers() {
 /// A log monitor that greps for ERROR must stay quiet when nothing failed.
 #[tokio::test]
 async fn a_successful_send_and_a_connection_test_log_no_error() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     for _ in 0..2 {
         // Exit status 0 is the broker's confirm. The event is taken off io_queue only to leave
         // the queue clean: other test processes purge it too, so its arrival is not asserted.
@@ -197,14 +197,14 @@ async fn a_successful_send_and_a_connection_test_log_no_error() {
 
 #[test]
 fn a_refused_login_and_an_unreachable_broker_still_log_errors() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--password", "wrong", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     let log = sandbox.log();
     assert!(log.contains("] ERROR: failed to connect: "), "{log}");
     assert!(log.contains("ACCESS_REFUSED"), "{log}");
 
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--port", "1", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(sandbox.log().contains("] ERROR: failed to connect: "), "{}", sandbox.log());
@@ -212,7 +212,7 @@ fn a_refused_login_and_an_unreachable_broker_still_log_errors() {
 
 #[tokio::test]
 async fn amqp_url_from_the_environment_is_used() {
-    let sandbox = Sandbox::new("[amqp-connection]\nserver = nowhere.invalid\nmax_retry = 0\n")
+    let sandbox = Sandbox::with_conf("[amqp-connection]\nserver = nowhere.invalid\nmax_retry = 0\n")
         .with_env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672");
     let (run, msg) = send_and_receive(|| sandbox.run(&["via=env"], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -223,7 +223,7 @@ async fn amqp_url_from_the_environment_is_used() {
 async fn remote_server_defaults_to_user_kompira_without_tls() {
     // 127.0.0.2 is loopback but not "local" by the reference's rule: user and password
     // default to kompira, and (as observed in sendevt 2.0.0) TLS stays off on port 5672.
-    let sandbox = Sandbox::new("[amqp-connection]\nserver = 127.0.0.2\nmax_retry = 0\n");
+    let sandbox = Sandbox::with_conf("[amqp-connection]\nserver = 127.0.0.2\nmax_retry = 0\n");
     let (run, msg) = send_and_receive(|| sandbox.run(&["remote=yes"], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(msg.unwrap().header("ssl"), Some(&AMQPValue::Void));
@@ -233,7 +233,7 @@ async fn remote_server_defaults_to_user_kompira_without_tls() {
 async fn verified_tls_sends_with_the_tls_version_in_the_ssl_header() {
     // The server certificate names broker.kompira.invalid, not 127.0.0.1: the chain is
     // verified, the host name deliberately is not (as the official tool does).
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let (ca, cert, key) = (pki("ca.crt"), pki("client.crt"), pki("client.key"));
     let args = ["--ssl", "--ssl-verify", "--ssl-cacertfile", &ca, "--ssl-certfile", &cert, "--ssl-keyfile", &key];
     let mut with_event = args.to_vec();
@@ -253,7 +253,7 @@ async fn verified_tls_sends_with_the_tls_version_in_the_ssl_header() {
 
 #[tokio::test]
 async fn unverified_tls_still_encrypts() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let (run, msg) = send_and_receive(|| sandbox.run(&["--ssl", "--no-ssl-verify", "x=1"], b"")).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert!(long_string(msg.unwrap().header("ssl")).starts_with("TLSv1."));
@@ -261,7 +261,7 @@ async fn unverified_tls_still_encrypts() {
 
 #[test]
 fn a_server_certificate_from_another_ca_is_refused_without_retry() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let (ca, cert, key) = (pki("rogue-ca.crt"), pki("client.crt"), pki("client.key"));
     let run = sandbox.run(
         &[
@@ -288,7 +288,7 @@ fn a_server_certificate_from_another_ca_is_refused_without_retry() {
 
 #[test]
 fn missing_certificate_files_fail_before_connecting() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--ssl", "--ssl-verify", "--ssl-cacertfile", "/nonexistent/ca.crt", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.starts_with("Failed to setup amqp: cannot read CA file /nonexistent/ca.crt"), "{}", run.stderr);
@@ -296,7 +296,7 @@ fn missing_certificate_files_fail_before_connecting() {
 
 #[test]
 fn an_unreachable_broker_is_retried_as_configured_then_given_up() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--port", "1", "--max-retry", "2", "--retry-interval", "1", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stderr.matches("Failed to connect:").count(), 3, "{}", run.stderr);
@@ -309,7 +309,7 @@ fn an_unreachable_broker_is_retried_as_configured_then_given_up() {
 
 #[test]
 fn zero_retry_interval_means_a_single_attempt() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--port", "1", "--max-retry", "5", "--retry-interval", "0", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stderr.matches("Failed to connect:").count(), 1, "{}", run.stderr);
@@ -317,7 +317,7 @@ fn zero_retry_interval_means_a_single_attempt() {
 
 #[test]
 fn a_wrong_password_fails_at_once() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--password", "not-the-password", "--max-retry", "3", "--retry-interval", "1", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stderr.matches("Failed to connect:").count(), 1, "{}", run.stderr);
@@ -330,7 +330,7 @@ async fn a_missing_io_queue_is_an_error_not_a_silent_drop() {
     let url = testkit::broker_url();
     let _guard = testkit::lock_io_queue().await;
     testkit::delete_queue(&url, testkit::IO_QUEUE).await.unwrap();
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["x=1"], b"");
     testkit::declare_io_queue(&url).await.unwrap();
     assert_eq!(run.code, 1, "{run:?}");
@@ -347,7 +347,7 @@ fn a_peer_that_never_speaks_amqp_times_out() {
         let _held: Vec<_> = listener.incoming().take(4).collect();
         std::thread::sleep(Duration::from_secs(30));
     });
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--port", &port, "--connect-timeout", "1", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("within 1 s"), "{}", run.stderr);
@@ -356,7 +356,7 @@ fn a_peer_that_never_speaks_amqp_times_out() {
 
 #[test]
 fn test_connection_reports_both_socket_ends() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let run = sandbox.run(&["--test-connection"], b"");
     assert_eq!(run.code, 0, "{run:?}");
     let line = run.stdout.trim_end();
@@ -366,7 +366,7 @@ fn test_connection_reports_both_socket_ends() {
 
 #[tokio::test]
 async fn a_missing_log_directory_warns_and_still_sends() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let conf = sandbox.path("kompira.conf");
     let logdir = sandbox.path("no-such-dir");
     let (run, msg) = send_and_receive(|| {
@@ -381,7 +381,7 @@ async fn a_missing_log_directory_warns_and_still_sends() {
 
 #[test]
 fn the_default_localhost_server_is_reached_over_loopback() {
-    let sandbox = Sandbox::new("[amqp-connection]\nmax_retry = 0\n");
+    let sandbox = Sandbox::with_conf("[amqp-connection]\nmax_retry = 0\n");
     let run = sandbox.run(&["--test-connection"], b"");
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.trim_end().ends_with("->127.0.0.1:5672)"), "{}", run.stdout);
@@ -389,14 +389,14 @@ fn the_default_localhost_server_is_reached_over_loopback() {
 
 fn sandbox_outbox(sandbox: &Sandbox) -> kompira_core::outbox::Outbox {
     // The sandbox's HOME is its directory, so the default per-user data directory is inside.
-    let path = sandbox.path(".local/share/kompira/outbox.sqlite3");
+    let path = sandbox.path("home/.local/share/kompira/outbox.sqlite3");
     let limits = kompira_core::outbox::Limits { max_events: 100, max_bytes: 1 << 20 };
     kompira_core::outbox::Outbox::open(&path, limits).unwrap()
 }
 
 #[test]
 fn queue_on_failure_keeps_an_unsendable_event_in_the_outbox_under_its_correlation_id() {
-    let sandbox = Sandbox::new(LOCAL_CONF);
+    let sandbox = Sandbox::with_conf(LOCAL_CONF);
     let without = sandbox.run(&["--port", "1", "host=web0"], b"");
     assert_eq!(without.code, 1, "without the flag nothing changes: {without:?}");
 
@@ -421,7 +421,7 @@ fn queue_on_failure_keeps_an_unsendable_event_in_the_outbox_under_its_correlatio
 
 #[test]
 fn queue_on_failure_still_fails_on_errors_a_retry_cannot_fix_and_on_a_full_outbox() {
-    let sandbox = Sandbox::new(&format!("{LOCAL_CONF}[outbox]\nmax_events = 1\n"));
+    let sandbox = Sandbox::with_conf(&format!("{LOCAL_CONF}[outbox]\nmax_events = 1\n"));
     let refused = sandbox.run(&["--password", "wrong", "--queue-on-failure", "x=1"], b"");
     assert_eq!(refused.code, 1, "{refused:?}");
     assert_eq!(sandbox_outbox(&sandbox).pending_count().unwrap(), 0);

@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{run_binary, Sandbox};
+use common::{run_binary, RunSendevt, Sandbox};
 
 const NOWHERE_CONF: &str = "[amqp-connection]\nserver = 127.0.0.1\nport = 1\nmax_retry = 0\n";
 
 #[test]
 fn bad_arguments_exit_with_status_2() {
-    let sandbox = Sandbox::new(NOWHERE_CONF);
+    let sandbox = Sandbox::with_conf(NOWHERE_CONF);
     for args in [
         &["--bogus"][..],
         &["--port", "abc"],
@@ -27,7 +27,7 @@ fn bad_arguments_exit_with_status_2() {
 
 #[test]
 fn a_named_config_file_that_does_not_exist_is_an_error() {
-    let sandbox = Sandbox::new(NOWHERE_CONF);
+    let sandbox = Sandbox::with_conf(NOWHERE_CONF);
     let run = sandbox.run_raw(&["-c", "/nonexistent/kompira.conf", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("/nonexistent/kompira.conf"), "{}", run.stderr);
@@ -45,7 +45,7 @@ fn config_errors_name_the_file_and_line() {
         ("[amqp-connection]\nport = 99999\n", ":2"),
     ];
     for (conf, line) in cases {
-        let sandbox = Sandbox::new(conf);
+        let sandbox = Sandbox::with_conf(conf);
         let run = sandbox.run(&["--dry-run", "x=1"], b"");
         assert_eq!(run.code, 1, "{conf:?}: {run:?}");
         let expected = format!("{}{line}", sandbox.path("kompira.conf").display());
@@ -55,7 +55,7 @@ fn config_errors_name_the_file_and_line() {
 
 #[test]
 fn bad_environment_values_are_named() {
-    let sandbox = Sandbox::new(NOWHERE_CONF).with_env("AMQP_MAX_RETRY", "many");
+    let sandbox = Sandbox::with_conf(NOWHERE_CONF).with_env("AMQP_MAX_RETRY", "many");
     let run = sandbox.run(&["--dry-run", "x=1"], b"");
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("AMQP_MAX_RETRY"), "{}", run.stderr);
@@ -63,7 +63,7 @@ fn bad_environment_values_are_named() {
 
 #[test]
 fn dry_run_prints_the_reference_shape_with_the_password_masked() {
-    let sandbox = Sandbox::new("[amqp-connection]\nserver = mq.example\npassword = s3cret\n");
+    let sandbox = Sandbox::with_conf("[amqp-connection]\nserver = mq.example\npassword = s3cret\n");
     let run = sandbox.run(&["--dry-run", "--site-id", "3", "host=web1", "msg=障害"], b"");
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stdout.contains("s3cret"), "{}", run.stdout);
@@ -101,7 +101,7 @@ fn dry_run_prints_the_reference_shape_with_the_password_masked() {
 fn dry_run_with_only_empty_arguments_shows_an_empty_dict_and_reads_no_stdin() {
     // `kompira_sendevt ''`: the empty arguments are skipped, but their presence means KEY=VAL
     // mode, so the reference reports `"message_dict": {}` and ignores standard input.
-    let sandbox = Sandbox::new(NOWHERE_CONF);
+    let sandbox = Sandbox::with_conf(NOWHERE_CONF);
     for args in [&["--dry-run", ""][..], &["--dry-run", "", ""]] {
         let run = sandbox.run(args, b"not to be read");
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
@@ -122,7 +122,7 @@ fn a_negative_site_id_is_accepted_from_the_command_line_and_the_file() {
         (&in_file, &["--dry-run", "x=1"]),
     ];
     for (conf, args) in cases {
-        let sandbox = Sandbox::new(conf);
+        let sandbox = Sandbox::with_conf(conf);
         let run = sandbox.run(args, b"");
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
         let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -133,7 +133,7 @@ fn a_negative_site_id_is_accepted_from_the_command_line_and_the_file() {
 
 #[test]
 fn dry_run_shows_raw_stdin_as_python_bytes() {
-    let sandbox = Sandbox::new(NOWHERE_CONF);
+    let sandbox = Sandbox::with_conf(NOWHERE_CONF);
     let run = sandbox.run(&["--dry-run"], b"it's\n");
     assert_eq!(run.code, 0, "{run:?}");
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -142,8 +142,8 @@ fn dry_run_shows_raw_stdin_as_python_bytes() {
 
 #[test]
 fn test_settings_lists_values_with_their_sources() {
-    let sandbox =
-        Sandbox::new("[amqp-connection]\nserver = 127.0.0.1\npassword = s3cret\n").with_env("AMQP_MAX_RETRY", "4");
+    let sandbox = Sandbox::with_conf("[amqp-connection]\nserver = 127.0.0.1\npassword = s3cret\n")
+        .with_env("AMQP_MAX_RETRY", "4");
     let conf = sandbox.path("kompira.conf");
     let run = sandbox.run_raw(&["-c", conf.to_str().unwrap(), "-t", "--port", "5673"], b"");
     assert_eq!(run.code, 0, "{run:?}");

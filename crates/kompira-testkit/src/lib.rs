@@ -3,7 +3,16 @@
 //! tests (and the demo script) can show every property and every header with
 //! its AMQP type.
 //!
+//! Also the test set-ups every suite shares: [`Sandbox`] (a scratch HOME, config, working and
+//! log directory) and [`sim_with_conf`] (the stand-in with a kompira.conf pointing at it).
+//!
 //! This crate is never linked into the product.
+
+mod sandbox;
+mod stand_in;
+
+pub use sandbox::Sandbox;
+pub use stand_in::{sim_with_conf, SimWithConf};
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //! Running the real `kompira_sendevt` binary against the real broker.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,62 +18,63 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
-/// A scratch directory with a config file, a log directory and a clean environment.
-pub struct Sandbox {
-    pub dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
+pub use kompira_testkit::Sandbox;
+
+/// Runs the real `kompira_sendevt` in a [`Sandbox`].
+pub trait RunSendevt {
+    /// Runs with `-c <sandbox>/kompira.conf --logdir <sandbox>/log` before `args`.
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Run;
+    /// Runs with exactly `args`, in the sandbox, with no inherited Kompira or AMQP variables.
+    fn run_raw(&self, args: &[&str], stdin: &[u8]) -> Run;
+    /// The text of `kompira_sendevt.log`.
+    fn log(&self) -> String;
 }
 
-impl Sandbox {
-    /// `conf` is the text of `kompira.conf` (passed with `-c`).
-    pub fn new(conf: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("kompira.conf"), conf).unwrap();
-        std::fs::create_dir(dir.path().join("log")).unwrap();
-        Self { dir, env: Vec::new() }
-    }
-
-    pub fn with_env(mut self, name: &str, value: &str) -> Self {
-        self.env.push((name.into(), value.into()));
-        self
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.path("log/kompira_sendevt.log")).unwrap_or_default()
-    }
-
-    /// Runs with `-c <sandbox>/kompira.conf --logdir <sandbox>/log` before `args`.
-    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Run {
-        let conf = self.path("kompira.conf");
-        let log = self.path("log");
+impl RunSendevt for Sandbox {
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let conf = self.conf();
+        let log = self.log_dir();
         let mut full = vec!["-c", conf.to_str().unwrap(), "--logdir", log.to_str().unwrap()];
         full.extend_from_slice(args);
         self.run_raw(&full, stdin)
     }
 
-    /// Runs with exactly `args`, in the sandbox, with no inherited Kompira or AMQP variables.
-    pub fn run_raw(&self, args: &[&str], stdin: &[u8]) -> Run {
-        run_binary(self.dir.path(), args, stdin, &self.env)
+    fn run_raw(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kompira_sendevt"));
+        self.isolate(&mut command);
+        pass_locale(&mut command);
+        spawn(command, args, stdin)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_dir().join("kompira_sendevt.log")).unwrap_or_default()
     }
 }
 
-pub fn run_binary(cwd: &Path, args: &[&str], stdin: &[u8], env: &[(String, String)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kompira_sendevt"));
-    command.args(args).current_dir(cwd).env_clear();
-    for inherited in ["PATH", "LANG", "LC_ALL", "TZ"] {
+/// The locale and time zone of the machine: `--decode-stdin` and the log's local times follow them.
+fn pass_locale(command: &mut Command) {
+    for inherited in ["LANG", "LC_ALL", "TZ"] {
         if let Ok(value) = std::env::var(inherited) {
             command.env(inherited, value);
         }
     }
+}
+
+/// Runs `kompira_sendevt` in `cwd` with only PATH, the locale and `env`.
+pub fn run_binary(cwd: &Path, args: &[&str], stdin: &[u8], env: &[(String, String)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kompira_sendevt"));
+    command.current_dir(cwd).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    pass_locale(&mut command);
     // A per-user kompira.conf must not leak in from the machine running the tests.
     command.env("HOME", cwd).env("XDG_CONFIG_HOME", cwd.join("xdg"));
     for (name, value) in env {
         command.env(name, value);
     }
+    spawn(command, args, stdin)
+}
+
+fn spawn(mut command: Command, args: &[&str], stdin: &[u8]) -> Run {
+    command.args(args);
     let started = Instant::now();
     let mut child = command
         .stdin(Stdio::piped())

@@ -1,0 +1,43 @@
+//! The stand-in and a kompira.conf that points at it: the set-up of every test that runs a tool
+//! or the agent against `kompira-sim`.
+
+use std::path::PathBuf;
+
+use kompira_sim::{Definitions, SimConfig, SimHandle};
+
+use crate::Sandbox;
+
+/// A running stand-in (plain HTTP on a free loopback port, no AMQP) and a sandbox whose
+/// `kompira.conf` has its `[rest]` section.
+pub struct SimWithConf {
+    pub sim: SimHandle,
+    pub sandbox: Sandbox,
+}
+
+impl SimWithConf {
+    /// The sandbox's kompira.conf.
+    pub fn conf(&self) -> PathBuf {
+        self.sandbox.conf()
+    }
+}
+
+/// Starts the stand-in accepting `token`, serving `definitions`, and writes a kompira.conf with
+/// `[rest] url`, `token = conf_token` and `timeout = 10`, followed by `more` (other sections).
+/// `conf_token` differs from `token` in tests of a refused token.
+pub async fn sim_with_conf(token: &str, conf_token: &str, definitions: Definitions, more: &str) -> SimWithConf {
+    let sim = kompira_sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().expect("a loopback address"),
+        token: token.to_owned(),
+        amqp_url: None,
+        definitions,
+        tls: None,
+    })
+    .await
+    .expect("the stand-in starts");
+    let sandbox = Sandbox::with_conf(&format!(
+        "[rest]\nurl = {}\ntoken = {conf_token}\ntimeout = 10\n{}{more}",
+        sim.base_url,
+        if more.is_empty() { "" } else { "\n" }
+    ));
+    SimWithConf { sim, sandbox }
+}
