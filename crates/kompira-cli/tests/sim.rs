@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use kompira_sim::{Definitions, SimConfig, SimHandle};
+use kompira_sim::Definitions;
+use kompira_testkit::{sim_with_conf, SimWithConf};
 use serde_json::Value;
 
 const TOKEN: &str = "sim-token-do-not-print";
@@ -12,8 +13,7 @@ const TOKEN: &str = "sim-token-do-not-print";
 struct Setup {
     // Keeps the simulator's tasks alive while the binary runs.
     _runtime: tokio::runtime::Runtime,
-    _sim: SimHandle,
-    dir: tempfile::TempDir,
+    stand_in: SimWithConf,
     conf: PathBuf,
 }
 
@@ -29,19 +29,9 @@ impl Setup {
     /// The simulator accepts [`TOKEN`] and serves `definitions`; the config file holds `token`.
     fn with(token: &str, definitions: Definitions) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let sim = runtime
-            .block_on(kompira_sim::start(SimConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                token: TOKEN.to_string(),
-                amqp_url: None,
-                definitions,
-                tls: None,
-            }))
-            .expect("sim starts");
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("kompira.conf");
-        std::fs::write(&conf, format!("[rest]\nurl = {}\ntoken = {token}\ntimeout = 10\n", sim.base_url)).unwrap();
-        Setup { _runtime: runtime, _sim: sim, dir, conf }
+        let stand_in = runtime.block_on(sim_with_conf(TOKEN, token, definitions, ""));
+        let conf = stand_in.conf();
+        Setup { _runtime: runtime, stand_in, conf }
     }
 
     fn kompira(&self, args: &[&str]) -> Run {
@@ -49,7 +39,7 @@ impl Setup {
             .arg("-c")
             .arg(&self.conf)
             .args(args)
-            .current_dir(self.dir.path())
+            .current_dir(self.stand_in.sandbox.dir.path())
             .env_remove("KOMPIRA_URL")
             .env_remove("KOMPIRA_TOKEN")
             .env_remove("RUST_LOG")
