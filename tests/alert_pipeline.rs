@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kompira_core::rest::{Client, RestSettings};
 use kompira_core::secret::Secret;
+use kompira_core::watch::reading::english_title;
 use kompira_core::watch::{Connection, Decision, Severity, WatchConfig, Watcher};
 use kompira_e2e::{workspace_binary, RecordingSink};
 use kompira_sim::{Definitions, SimConfig};
@@ -81,7 +82,7 @@ async fn an_event_sent_with_sendevt_pops_up_as_a_readable_notification() {
 
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let (alert, decision, _) = &alerts[0];
-    assert_eq!(alert.title, "High: Disk full on web1");
+    assert_eq!(english_title(alert), "High: Disk full on web1");
     assert_eq!(alert.body, "free space 2%\ntrigger_key: vfs.fs.size[/,pfree]");
     assert_eq!(alert.severity, Severity::High);
     assert_eq!(alert.channel, ALERT);

@@ -11,11 +11,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let alert = read_message("/root/channels/Fuzz", &message, chrono::Utc::now());
-    for text in [&alert.title, &alert.body] {
+    let short = [&alert.subject, &alert.host].map(|part| part.clone().unwrap_or_default());
+    for text in short.iter().chain([&alert.body]) {
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "control character in {text:?}");
     }
-    assert!(!alert.title.contains('\n'), "title spans lines: {:?}", alert.title);
-    // The caps of reading.rs (120 and 1000 characters), plus the `…` that marks a cut.
-    assert!(alert.title.chars().count() <= 121, "title too long");
+    for text in &short {
+        assert!(!text.contains('\n'), "subject or host spans lines: {text:?}");
+        // The caps of reading.rs (120 and 1000 characters), plus the `…` that marks a cut.
+        assert!(text.chars().count() <= 121, "subject or host too long");
+    }
     assert!(alert.body.chars().count() <= 1001, "body too long");
 });

@@ -37,11 +37,16 @@ fn watched(name: &str, payload: Vec<u8>, expect: Expect, shows: &'static [&'stat
         if let Some(missing) = shows.iter().find(|s| !outcome.stdout.contains(*s)) {
             return Err(format!("does not show {missing:?}:\n{}", outcome.stdout));
         }
-        // The engine's reader on the same message: capped, no control characters in the title.
+        // The engine's reader on the same message: capped, no line breaks in subject or host.
         if let Ok(message) = serde_json::from_slice::<Value>(&payload) {
             let alert = kompira_core::watch::read_message("/root/channels/Desktop", &message, chrono::Utc::now());
-            if alert.title.chars().count() > 121 || alert.body.chars().count() > 1001 || alert.title.contains('\n') {
-                return Err(format!("reader exceeds its caps: title {:?}", alert.title));
+            for part in [&alert.subject, &alert.host].into_iter().flatten() {
+                if part.chars().count() > 121 || part.contains('\n') {
+                    return Err(format!("reader exceeds its caps: {part:?}"));
+                }
+            }
+            if alert.body.chars().count() > 1001 {
+                return Err(format!("reader exceeds its caps: body of {} characters", alert.body.chars().count()));
             }
         }
         Ok(())

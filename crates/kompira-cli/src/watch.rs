@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use kompira_core::rest::Client;
+use kompira_core::watch::reading::english_title;
 use kompira_core::watch::{AlertSink, Connection, Decision, Notification, Policy, WatchConfig, WatchState, Watcher};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -72,7 +73,10 @@ pub async fn run(
 fn print_alert(alert: &Notification, decision: Decision, json: bool) {
     let mut out = std::io::stdout().lock();
     if json {
-        let line = json!({ "alert": alert, "decision": decision });
+        // The engine gives the parts; the English title is kept in the line as it always was.
+        let mut alert_json = json!(alert);
+        alert_json["title"] = json!(english_title(alert));
+        let line = json!({ "alert": alert_json, "decision": decision });
         let _ = writeln!(out, "{line}");
     } else {
         let time = alert.received.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S");
@@ -80,7 +84,7 @@ fn print_alert(alert: &Notification, decision: Decision, json: bool) {
             Decision::Show => String::new(),
             Decision::Quiet(reason) => format!(" (quiet: {reason:?})"),
         };
-        let _ = writeln!(out, "{time} [{}] {}{quiet}", alert.severity.name(), alert.title);
+        let _ = writeln!(out, "{time} [{}] {}{quiet}", alert.severity.name(), english_title(alert));
         for line in alert.body.lines() {
             let _ = writeln!(out, "    {line}");
         }

@@ -80,7 +80,7 @@ async fn alerts_arrive_in_order_and_duplicates_once() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let got_later = sink.0.lock().unwrap().len();
     watcher.stop().await;
-    let titles: Vec<_> = got.iter().map(|(n, _)| n.title.as_str()).collect();
+    let titles: Vec<_> = got.iter().map(|(n, _)| kompira_core::watch::reading::english_title(n)).collect();
     assert_eq!(titles, ["High: Disk full on web1", "plain text"]);
     assert_eq!(got_later, 2, "the duplicate was not delivered");
     assert!(got.iter().all(|(_, d)| *d == Decision::Show));

@@ -85,7 +85,7 @@ impl AlertHistory {
         self.entries.iter().find(|e| e.id == id)
     }
 
-    /// Newest first, filtered: every word of `query` must appear (any case) in the title, body,
+    /// Newest first, filtered: every word of `query` must appear (any case) in the subject, host, body,
     /// channel or a field; `min_severity` drops milder alerts.
     pub fn search(&self, query: &str, min_severity: Severity) -> Vec<&HistoryEntry> {
         let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
@@ -116,7 +116,8 @@ impl AlertHistory {
 }
 
 fn searchable_text(alert: &Notification) -> String {
-    let mut text = format!("{}\n{}\n{}", alert.title, alert.body, alert.channel);
+    let [subject, host] = [&alert.subject, &alert.host].map(|part| part.as_deref().unwrap_or(""));
+    let mut text = format!("{subject}\n{host}\n{}\n{}", alert.body, alert.channel);
     for (key, value) in &alert.fields {
         text.push('\n');
         text.push_str(key);

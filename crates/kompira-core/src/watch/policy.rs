@@ -116,7 +116,8 @@ mod tests {
     fn alert(severity: Severity) -> Notification {
         Notification {
             key: "k".into(),
-            title: "t".into(),
+            subject: Some("t".into()),
+            host: None,
             body: String::new(),
             severity,
             resolved: false,

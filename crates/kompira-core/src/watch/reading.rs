@@ -1,13 +1,15 @@
-//! Turning a channel message (any JSON value) into a notification a person can read at a
-//! glance: Zabbix-style events get "High: Disk full on web1", anything else a sensible title and
-//! a `key: value` body. Text is cleaned of control characters and cut to popup-friendly sizes;
-//! it stays plain text (renderers must not interpret it as markup).
+//! Turning a channel message (any JSON value) into the parts of a notification: severity,
+//! subject (a Zabbix trigger name, a title, a text's first line), host, resolved, and detail
+//! lines (`key: value` for the fields the other parts do not say). The engine builds no
+//! sentence for a person: the app words a title in the user's language, and terminals and logs
+//! use [`english_title`] ("High: Disk full on web1"). Text is cleaned of control characters and
+//! cut to popup-friendly sizes; it stays plain text (renderers must not interpret it as markup).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Longest title kept, in characters.
+/// Longest subject (and host) kept, in characters.
 const TITLE_MAX_CHARS: usize = 120;
 /// Longest body kept, in characters.
 const BODY_MAX_CHARS: usize = 1000;
@@ -17,9 +19,10 @@ const FIELD_MAX_CHARS: usize = 300;
 const NESTING_MAX_DEPTH: usize = 4;
 
 /// Zabbix severities 0–5, the scale alerts are usually written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Severity {
     /// 0
+    #[default]
     NotClassified,
     /// 1
     Information,
@@ -49,7 +52,7 @@ impl Severity {
         self as u8
     }
 
-    /// Zabbix's English name.
+    /// Zabbix's English name (the app's Japanese names are in its text table).
     pub fn name(self) -> &'static str {
         match self {
             Severity::NotClassified => "Not classified",
@@ -78,14 +81,17 @@ impl Severity {
     }
 }
 
-/// One alert, ready for a popup, a history list or a log line.
+/// One alert in parts, for a popup, a history list or a log line to word.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Notification {
     /// Stable identity for de-duplication: an id in the message, else a digest of its content.
     pub key: String,
-    /// Short headline.
-    pub title: String,
-    /// A few lines of detail.
+    /// What it is about: a trigger name, title or summary, or a text message's first line.
+    pub subject: Option<String>,
+    /// The host it concerns.
+    pub host: Option<String>,
+    /// Detail lines: the message's detail first, then `key: value` for the fields that the
+    /// subject, host, severity and status do not say (a text message: its whole text).
     pub body: String,
     /// How bad; messages without a severity count as `NotClassified`.
     pub severity: Severity,
@@ -101,18 +107,19 @@ pub struct Notification {
 
 /// Reads one message from `channel`.
 pub fn read_message(channel: &str, message: &Value, received: DateTime<Utc>) -> Notification {
-    let (title, body, severity, resolved, fields) = match message {
-        Value::Object(map) => read_object(channel, map),
+    let Reading { subject, host, body, severity, resolved, fields } = match message {
+        Value::Object(map) => read_object(map),
         Value::String(text) => {
             let text = clean(text, BODY_MAX_CHARS, true);
-            let title = first_line(&text).unwrap_or_else(|| default_title(channel));
-            (title, text, Severity::NotClassified, false, Vec::new())
+            Reading { subject: first_line(&text), body: text, ..Reading::default() }
         }
-        other => (default_title(channel), render(other, 0), Severity::NotClassified, false, Vec::new()),
+        other => Reading { body: render(other, 0), ..Reading::default() },
     };
+    let short = |text: Option<String>| text.map(|t| clean(&t, TITLE_MAX_CHARS, false)).filter(|t| !t.is_empty());
     Notification {
         key: identity(channel, message),
-        title: clean(&title, TITLE_MAX_CHARS, false),
+        subject: short(subject),
+        host: short(host),
         body: clean(&body, BODY_MAX_CHARS, true),
         severity,
         resolved,
@@ -122,9 +129,44 @@ pub fn read_message(channel: &str, message: &Value, received: DateTime<Utc>) -> 
     }
 }
 
-type Reading = (String, String, Severity, bool, Vec<(String, String)>);
+impl Notification {
+    /// The last part of the channel's path (`Alert` for `/system/channels/Alert`).
+    pub fn channel_name(&self) -> &str {
+        self.channel.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&self.channel)
+    }
+}
 
-fn read_object(channel: &str, map: &Map<String, Value>) -> Reading {
+/// The alert's headline in English, for terminals and logs: "High: Disk full on web1",
+/// "Resolved: Down on db1", "Alert on web1", "Message on Alert". (The app words its own, in
+/// the user's language.)
+pub fn english_title(alert: &Notification) -> String {
+    let title = match (&alert.subject, &alert.host) {
+        (Some(s), Some(h)) => format!("{s} on {h}"),
+        (Some(s), None) => s.clone(),
+        (None, Some(h)) => format!("Alert on {h}"),
+        (None, None) => format!("Message on {}", alert.channel_name()),
+    };
+    if alert.resolved {
+        format!("Resolved: {title}")
+    } else if alert.severity > Severity::NotClassified {
+        format!("{}: {title}", alert.severity.name())
+    } else {
+        title
+    }
+}
+
+/// The parts read from one message, before cleaning.
+#[derive(Default)]
+struct Reading {
+    subject: Option<String>,
+    host: Option<String>,
+    body: String,
+    severity: Severity,
+    resolved: bool,
+    fields: Vec<(String, String)>,
+}
+
+fn read_object(map: &Map<String, Value>) -> Reading {
     let fields: Vec<(String, String)> = map
         .iter()
         .map(|(k, v)| (clean(k, FIELD_MAX_CHARS, false), clean(&render(v, 0), FIELD_MAX_CHARS, true)))
@@ -145,20 +187,7 @@ fn read_object(channel: &str, map: &Map<String, Value>) -> Reading {
     let host = get(&["hostname", "host", "host_name", "node"]);
     let detail = get(&["detail", "message", "body", "description", "text"]);
 
-    let title = match (&subject, &host) {
-        (Some(s), Some(h)) => format!("{s} on {h}"),
-        (Some(s), None) => s.clone(),
-        (None, Some(h)) => format!("Alert on {h}"),
-        (None, None) => default_title(channel),
-    };
-    let title = if resolved {
-        format!("Resolved: {title}")
-    } else if severity > Severity::NotClassified {
-        format!("{}: {title}", severity.name())
-    } else {
-        title
-    };
-    // The body: the detail first, then the fields the title did not already say.
+    // The body: the detail first, then the fields the other parts do not already say.
     let shown_in_title = [
         "trigger_name",
         "title",
@@ -190,12 +219,7 @@ fn read_object(channel: &str, map: &Map<String, Value>) -> Reading {
             lines.push(format!("{key}: {value}"));
         }
     }
-    (title, lines.join("\n"), severity, resolved, fields)
-}
-
-fn default_title(channel: &str) -> String {
-    let name = channel.rsplit('/').find(|s| !s.is_empty()).unwrap_or(channel);
-    format!("Message on {name}")
+    Reading { subject, host, body: lines.join("\n"), severity, resolved, fields }
 }
 
 fn first_line(text: &str) -> Option<String> {
@@ -286,7 +310,8 @@ mod tests {
             "trigger_name": "Disk full", "trigger_key": "vfs.fs.size[/,pfree]",
             "detail": "free space 2%"
         }));
-        assert_eq!(n.title, "High: Disk full on web1");
+        assert_eq!((n.subject.as_deref(), n.host.as_deref()), (Some("Disk full"), Some("web1")));
+        assert_eq!(english_title(&n), "High: Disk full on web1");
         assert_eq!(n.body, "free space 2%\ntrigger_key: vfs.fs.size[/,pfree]");
         assert_eq!(n.severity, Severity::High);
         assert!(!n.resolved);
@@ -296,7 +321,7 @@ mod tests {
     #[test]
     fn zabbix_recovery_reads_as_resolved() {
         let n = read(json!({"status": "OK", "severity": 5, "hostname": "db1", "trigger_name": "Down"}));
-        assert_eq!(n.title, "Resolved: Down on db1");
+        assert_eq!(english_title(&n), "Resolved: Down on db1");
         assert!(n.resolved);
         assert_eq!(n.severity, Severity::Disaster);
     }
@@ -313,7 +338,8 @@ mod tests {
     #[test]
     fn other_objects_get_a_channel_title_and_field_lines() {
         let n = read(json!({"job": "backup", "ok": false, "files": [1, 2]}));
-        assert_eq!(n.title, "Message on Alert");
+        assert_eq!((&n.subject, &n.host), (&None, &None));
+        assert_eq!(english_title(&n), "Message on Alert");
         assert_eq!(n.body, "job: backup\nok: false\nfiles: [1, 2]");
         assert_eq!(n.severity, Severity::NotClassified);
     }
@@ -321,31 +347,36 @@ mod tests {
     #[test]
     fn text_messages_use_their_first_line_as_title() {
         let n = read(json!("\n  backup finished\nall 12 files"));
-        assert_eq!(n.title, "backup finished");
+        assert_eq!(n.subject.as_deref(), Some("backup finished"));
+        assert_eq!(english_title(&n), "backup finished");
         assert_eq!(n.body, "backup finished\nall 12 files");
         let n = read(json!(42));
-        assert_eq!((n.title.as_str(), n.body.as_str()), ("Message on Alert", "42"));
+        assert_eq!((english_title(&n).as_str(), n.body.as_str()), ("Message on Alert", "42"));
+        let n = read(json!({"host": "web1", "x": 1}));
+        assert_eq!(english_title(&n), "Alert on web1");
     }
 
     #[test]
     fn control_characters_and_bidi_overrides_are_neutralised() {
         let n = read(json!({"trigger_name": "a\u{7}b\u{202e}c\td", "detail": "x\r\ny"}));
-        assert_eq!(n.title, "a\u{fffd}b\u{fffd}c d");
+        assert_eq!(n.subject.as_deref(), Some("a\u{fffd}b\u{fffd}c d"));
         assert_eq!(n.body, "x\ny");
     }
 
     #[test]
     fn html_stays_literal_text() {
         let n = read(json!({"trigger_name": "<img src=x onerror=alert(1)>"}));
-        assert_eq!(n.title, "<img src=x onerror=alert(1)>");
+        assert_eq!(n.subject.as_deref(), Some("<img src=x onerror=alert(1)>"));
     }
 
     #[test]
     fn long_and_deep_values_are_cut() {
         let long = "x".repeat(5000);
-        let n = read(json!({"trigger_name": long, "detail": long}));
-        assert_eq!(n.title.chars().count(), TITLE_MAX_CHARS + 1);
-        assert!(n.title.ends_with('…'));
+        let n = read(json!({"trigger_name": long, "hostname": long, "detail": long}));
+        for part in [n.subject.as_deref().unwrap(), n.host.as_deref().unwrap()] {
+            assert_eq!(part.chars().count(), TITLE_MAX_CHARS + 1);
+            assert!(part.ends_with('…'));
+        }
         assert!(n.body.chars().count() <= BODY_MAX_CHARS + 1);
         let mut deep = json!("bottom");
         for _ in 0..200 {
