@@ -28,6 +28,8 @@ const DISK_FULL: [&str; 6] = [
     "detail=free space 2%",
 ];
 const DISK_FULL_TITLE: &str = "High: Disk full on web1";
+/// The same alert on a Japanese desktop: Zabbix's Japanese severity name, the host in brackets.
+const DISK_FULL_TITLE_JA: &str = "重度の障害: Disk full (web1)";
 const DISK_FULL_BODY: &str = "free space 2%\ntrigger_key: vfs.fs.size[/,pfree]";
 /// The `urgency` hint of a critical popup.
 const CRITICAL: u8 = 2;
@@ -145,24 +147,29 @@ async fn an_event_kompira_sendevt_queued_while_the_broker_was_away_is_sent_by_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alert_sent_with_kompira_sendevt_pops_up_and_is_listed() {
-    let app = Stack::start("alert", Lang::En).await;
+async fn an_alert_sent_with_kompira_sendevt_pops_up_and_is_listed_in_english_and_japanese() {
+    for (lang, title, open, remedy) in [
+        (Lang::En, DISK_FULL_TITLE, "Open", "Run restart_process"),
+        (Lang::Ja, DISK_FULL_TITLE_JA, "開く", "restart_process を実行"),
+    ] {
+        let app = Stack::start(&format!("alert-{}", lang.code()), lang).await;
 
-    send_alert(&app, &DISK_FULL);
-    let popup = app.popup("for the disk-full alert", |n| n.summary == DISK_FULL_TITLE).await;
-    app.show_view("alerts").await;
-    let listed = listed_alerts(&app, 1).await;
-    app.stop().await;
+        send_alert(&app, &DISK_FULL);
+        let popup = app.popup("for the disk-full alert", |n| n.body == DISK_FULL_BODY).await;
+        app.show_view("alerts").await;
+        let listed = listed_alerts(&app, 1).await;
+        app.stop().await;
 
-    assert_eq!(popup.app_name, "Kompira Tray");
-    assert_eq!(popup.body, DISK_FULL_BODY);
-    assert_eq!(popup.urgency, Some(CRITICAL));
-    assert_eq!(
-        popup.actions,
-        actions(&[(OPEN, "Open"), (REMEDY, "Run restart_process")]),
-        "the Alert channel has a remedy"
-    );
-    assert_eq!(listed, [json!({"title": DISK_FULL_TITLE, "body": DISK_FULL_BODY, "severity": "High", "children": 0})]);
+        assert_eq!(popup.summary, title, "the popup's headline on a {lang:?} desktop");
+        assert_eq!(popup.app_name, "Kompira Tray");
+        assert_eq!(popup.urgency, Some(CRITICAL));
+        assert_eq!(popup.actions, actions(&[(OPEN, open), (REMEDY, remedy)]), "the Alert channel has a remedy");
+        assert_eq!(
+            listed,
+            [json!({"title": title, "body": DISK_FULL_BODY, "severity": "High", "children": 0})],
+            "the window lists it as the popup words it"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
