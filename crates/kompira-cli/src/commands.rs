@@ -7,7 +7,7 @@ use kompira_core::event::{self, EventBody};
 use kompira_core::rest::{self, Client, ExecuteRequest, FollowOptions, Parameters, Process, ProcessStatus, RestError};
 use serde_json::Value;
 
-use kompira_core::config::NotifySettings;
+use kompira_core::watch::NotifySettings;
 
 use crate::args::{ChannelCommand, Command, JobflowCommand, ProcessCommand};
 use crate::output;

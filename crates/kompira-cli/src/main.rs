@@ -13,7 +13,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kompira_core::config::{self, LoadOptions, Os, Settings};
-use kompira_core::rest::Client;
+use kompira_core::rest::{Client, RestSettings};
+use kompira_core::watch::NotifySettings;
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command};
@@ -46,12 +47,11 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         // The outbox talks AMQP: it needs [amqp-connection] and [outbox], not [rest].
         Command::Outbox(command) => runtime.block_on(outbox::run(command, &settings)),
-        command => match settings
-            .rest()
+        command => match RestSettings::from_settings(&settings)
             .map_err(|e| e.to_string())
             .and_then(|rest| Client::new(&rest).map_err(|e| e.to_string()))
         {
-            Ok(client) => runtime.block_on(commands::run(command, client, settings.notify())),
+            Ok(client) => runtime.block_on(commands::run(command, client, NotifySettings::from_settings(&settings))),
             Err(message) => Err(Failure::Runtime(message)),
         },
     };

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use kompira_core::config::Settings;
 use kompira_core::event::{ConnectOptions, ONE_SHOT_FRAME_MAX};
-use kompira_core::outbox::{self, DrainOptions, DrainProgress, EntrySummary, Limits, Outbox, OutboxStatus};
+use kompira_core::outbox::{
+    self, DrainOptions, DrainProgress, EntrySummary, Limits, Outbox, OutboxSettings, OutboxStatus,
+};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -15,7 +17,7 @@ use crate::commands::Failure;
 
 pub async fn run(command: OutboxCommand, settings: &Settings) -> Result<(), Failure> {
     let env = |name: &str| std::env::var(name).ok();
-    let config = settings.outbox(&env).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let config = OutboxSettings::from_settings(settings, &env).map_err(|e| Failure::Runtime(e.to_string()))?;
     let store = Outbox::open(&config.path, Limits::from(&config)).map_err(runtime)?;
     match command {
         OutboxCommand::Status { json } => {
@@ -90,7 +92,7 @@ async fn drain(
     follow: bool,
     once: bool,
 ) -> Result<(), Failure> {
-    let mut options = DrainOptions::new(ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX));
+    let mut options = DrainOptions::new(ConnectOptions::from_settings(settings, ONE_SHOT_FRAME_MAX));
     options.follow = follow;
     options.once = once;
     if let Some(queue) = &target.queue {

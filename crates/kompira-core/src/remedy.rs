@@ -10,6 +10,7 @@
 //!
 //! Nothing runs by itself: the app offers the action and the user chooses it.
 
+use crate::config::{parse_remedy_lines, Settings, NOTIFY};
 use crate::rest::{ExecuteRequest, ParamValue, Parameters};
 use crate::watch::Notification;
 
@@ -44,28 +45,38 @@ pub fn remedy_for<'a>(remedies: &'a [Remedy], alert: &Notification) -> Option<&'
 }
 
 /// Parses `CHANNEL JOBFLOW` lines (blank lines skipped); the error says which line is wrong.
+/// The grammar is the one the settings check `[notify] remedies` with when they are loaded.
 pub fn parse_remedies(text: &str) -> Result<Vec<Remedy>, String> {
-    let mut remedies = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        match parts.as_slice() {
-            [channel, jobflow] if channel.starts_with('/') && jobflow.starts_with('/') => {
-                if remedies.iter().any(|r: &Remedy| r.channel == *channel) {
-                    return Err(format!("names {channel} twice"));
-                }
-                remedies.push(Remedy { channel: (*channel).to_owned(), jobflow: (*jobflow).to_owned() });
-            }
-            _ => return Err(format!("has {line:?}, which is not `CHANNEL JOBFLOW` (two paths starting with /)")),
-        }
-    }
-    Ok(remedies)
+    let pairs = parse_remedy_lines(text)?;
+    Ok(pairs.into_iter().map(|(channel, jobflow)| Remedy { channel, jobflow }).collect())
+}
+
+/// The configured remedies (`[notify] remedies`, checked when the settings were loaded).
+pub fn from_settings(settings: &Settings) -> Vec<Remedy> {
+    settings.value(NOTIFY, "remedies").as_str().and_then(|text| parse_remedies(text).ok()).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::testing::Fixture;
     use crate::watch::read_message;
     use serde_json::json;
+
+    #[test]
+    fn remedies_come_from_the_notify_section() {
+        let s = Fixture::new()
+            .load_text(
+                "[notify]\nchannels = /root/channels/Desktop,\n  /system/channels/Alert\nmin_severity = 2\n\
+                 quiet_hours = 22:00 - 7:30\nbreakthrough = none\nsound = off\n",
+            )
+            .unwrap();
+        assert!(from_settings(&s).is_empty());
+        let s = Fixture::new()
+            .load_text("[notify]\nremedies =\n    /system/channels/Alert /root/restart_process\n")
+            .unwrap();
+        assert_eq!(from_settings(&s)[0].jobflow, "/root/restart_process");
+    }
 
     #[test]
     fn an_alert_offers_its_channels_remedy_with_its_fields_as_parameters() {

@@ -94,7 +94,7 @@ fn main() -> ExitCode {
 /// `--queue-on-failure`: the event, with the stamp it was to be sent with, into the outbox.
 fn queue(settings: &Settings, event: &Event, stamp: event::Stamp) -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
-    let config = match settings.outbox(&env) {
+    let config = match outbox::OutboxSettings::from_settings(settings, &env) {
         Ok(config) => config,
         Err(e) => return fail("queue the event", &e.to_string()),
     };

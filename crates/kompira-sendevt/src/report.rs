@@ -10,12 +10,12 @@ use serde_json::{json, Map, Value};
 
 /// Engine connection options from `[amqp-connection]`, derived defaults applied.
 pub fn connect_options(settings: &Settings) -> ConnectOptions {
-    ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX)
+    ConnectOptions::from_settings(settings, ONE_SHOT_FRAME_MAX)
 }
 
 /// `max_retry` further attempts, `retry_interval` seconds apart.
 pub fn retry_policy(settings: &Settings) -> RetryPolicy {
-    RetryPolicy::from_settings(&settings.amqp())
+    RetryPolicy::from_settings(settings)
 }
 
 /// `amqp[s]://[user@]server[:port]<channel>` from the settings as given (not derived), which

@@ -7,9 +7,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kompira_core::remedy::{remedy_for, Remedy};
+use kompira_core::remedy::{self, remedy_for, Remedy};
 use kompira_core::rest::Client;
-use kompira_core::watch::{AlertSink, Connection, Decision, Notification, WatchConfig, WatchState, Watcher};
+use kompira_core::watch::{
+    AlertSink, Connection, Decision, Notification, NotifySettings, WatchConfig, WatchState, Watcher,
+};
 
 use crate::agent::Agent;
 use crate::connection_notice::{ConnectionNotices, Notice, CONNECTION_POPUP_GAP};
@@ -50,7 +52,7 @@ pub fn start_watching(agent: &Arc<Agent>) {
             return;
         }
     };
-    let notify = settings.notify();
+    let notify = NotifySettings::from_settings(&settings);
     popups::set_sound(notify.sound);
     let mut config = WatchConfig::new(notify.channels);
     config.policy = notify.policy;
@@ -180,7 +182,7 @@ fn popup_actions(remedy: Option<&Remedy>) -> Vec<(String, String)> {
 }
 
 fn configured_remedies(agent: &Agent) -> Vec<Remedy> {
-    agent.state.settings().map(|s| s.notify().remedies).unwrap_or_default()
+    agent.state.settings().map(|s| remedy::from_settings(&s)).unwrap_or_default()
 }
 
 fn popup(agent: &Arc<Agent>, id: u64, alert: &Notification) {

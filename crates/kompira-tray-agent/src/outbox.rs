@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kompira_core::event::{ConnectOptions, ONE_SHOT_FRAME_MAX};
-use kompira_core::outbox::{drain, DrainOptions, DrainProgress, Limits, Outbox};
+use kompira_core::outbox::{drain, DrainOptions, DrainProgress, Limits, Outbox, OutboxSettings};
 use tokio::sync::watch;
 
 use crate::agent::Agent;
@@ -30,8 +30,7 @@ pub fn start(agent: &Arc<Agent>) {
     let state = &agent.state;
     let Ok(settings) = state.settings() else { return };
     let env = |name: &str| std::env::var(name).ok();
-    let opened = settings
-        .outbox(&env)
+    let opened = OutboxSettings::from_settings(&settings, &env)
         .map_err(|e| e.to_string())
         .and_then(|config| Outbox::open(&config.path, Limits::from(&config)).map_err(|e| e.to_string()));
     let store = match opened {
@@ -45,7 +44,7 @@ pub fn start(agent: &Arc<Agent>) {
     tracing::info!("outbox: {}", store.path().display());
     *lock(&state.outbox_error) = None;
     let (stop, stopped) = watch::channel(false);
-    let mut options = DrainOptions::new(ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX));
+    let mut options = DrainOptions::new(ConnectOptions::from_settings(&settings, ONE_SHOT_FRAME_MAX));
     options.follow = true;
     // Quick send wakes it at once; events other programs queue are found within a second.
     options.idle_poll = IDLE_POLL;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use kompira_core::config::{self, LoadOptions, Os, Settings};
-use kompira_core::rest::Client;
+use kompira_core::rest::{Client, RestSettings};
 use kompira_core::watch::{AlertHistory, WatchState, Watcher};
 
 /// Settings as last loaded, or the sentence saying why they could not be.
@@ -136,7 +136,7 @@ impl AppState {
     /// A REST client from the current `[rest]` settings, or why there is none.
     pub fn rest_client(&self) -> Result<Client, String> {
         let settings = self.settings()?;
-        let rest = settings.rest().map_err(|e| e.to_string())?;
+        let rest = RestSettings::from_settings(&settings).map_err(|e| e.to_string())?;
         Client::new(&rest).map_err(|e| e.to_string())
     }
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kompira_core::rest::{Client, Task, TaskChoice, TaskQuery, TaskStatus};
-use kompira_core::watch::Backoff;
+use kompira_core::watch::{Backoff, NotifySettings};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -152,7 +152,7 @@ pub fn restart_watching(agent: &Arc<Agent>) {
 /// The client, the pause and the user from the settings; `None` (logged) when not asking.
 fn watch_settings(agent: &Agent) -> Option<(Arc<Client>, Duration, Option<String>)> {
     let settings = agent.state.settings().ok()?;
-    let notify = settings.notify();
+    let notify = NotifySettings::from_settings(&settings);
     let Some(poll) = notify.task_poll else {
         tracing::info!("not asking for tasks: [notify] task_poll is 0");
         return None;

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use kompira_core::config::{self, ConfigError, Edit, LoadOptions, Resolved, Settings, Source, Value, LANGUAGES};
-use kompira_core::event::{self, ConnectOptions, ONE_SHOT_FRAME_MAX};
-use kompira_core::rest::Client;
-use kompira_core::watch::Severity;
+use kompira_core::event::{self, AmqpSettings, ConnectOptions, ONE_SHOT_FRAME_MAX};
+use kompira_core::rest::{Client, RestSettings};
+use kompira_core::watch::{NotifySettings, Severity};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, State};
 
@@ -184,7 +184,9 @@ pub fn view(settings: &Settings, target: &Result<PathBuf, String>) -> SettingsVi
             let effective = f.effective(settings);
             let placeholder = match (f.section, f.key) {
                 // Unset, the watched channels are the [event] channel: show that, not "(not set)".
-                ("notify", "channels") if effective.value == Value::Null => settings.notify().channels.join(", "),
+                ("notify", "channels") if effective.value == Value::Null => {
+                    NotifySettings::from_settings(settings).channels.join(", ")
+                }
                 _ => effective.shown(f.section, f.key),
             };
             FieldView {
@@ -333,7 +335,11 @@ pub fn plan_edits(settings: &Settings, form: &SettingsForm) -> Result<Plan, Fiel
     let ssl_edited = plan.edits.iter().any(|e| e.section == AMQP && e.key == "ssl");
     let ssl = settings.get(AMQP, "ssl").map(|r| &r.source);
     if touches_amqp && !ssl_edited && matches!(ssl, Some(Source::Default | Source::Derived(_))) {
-        plan.edits.push(Edit { section: AMQP.into(), key: "ssl".into(), value: Some(settings.amqp().ssl.to_string()) });
+        plan.edits.push(Edit {
+            section: AMQP.into(),
+            key: "ssl".into(),
+            value: Some(AmqpSettings::from_settings(settings).ssl.to_string()),
+        });
     }
     Ok(plan)
 }
@@ -430,7 +436,7 @@ pub fn save(
 
 /// Opens and closes one AMQP connection with `settings`, as `kompira_sendevt --test-connection`.
 pub async fn test_amqp(settings: &Settings) -> Result<String, String> {
-    let options = ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX);
+    let options = ConnectOptions::from_settings(settings, ONE_SHOT_FRAME_MAX);
     event::test_connection(&options)
         .await
         .map(|session| format!("Connection OK: {}", session.describe()))
@@ -442,7 +448,7 @@ const REST_PROBE: &str = "/system";
 
 /// One authenticated REST request with `settings`.
 pub async fn test_rest(settings: &Settings) -> Result<String, String> {
-    let rest = settings.rest().map_err(|e| e.to_string())?;
+    let rest = RestSettings::from_settings(settings).map_err(|e| e.to_string())?;
     let client = Client::new(&rest).map_err(|e| e.to_string())?;
     client.get_object(REST_PROBE).await.map_err(|e| e.to_string())?;
     Ok(format!("REST OK: {} accepted the token", client.origin()))
@@ -678,7 +684,10 @@ token = tok-old
         assert_eq!(String::from_utf8(conf.bytes()).unwrap(), expected.replace('\n', "\r\n"));
         let settings = conf.settings();
         assert_eq!(settings.language(), "ja");
-        assert_eq!(settings.amqp().password.expose(), "s3cret   ; not a comment: part of the value");
+        assert_eq!(
+            AmqpSettings::from_settings(&settings).password.expose(),
+            "s3cret   ; not a comment: part of the value"
+        );
     }
 
     #[test]
@@ -751,7 +760,7 @@ token = tok-old
             .with_opts(|opts| with_form(opts, &current, Some(&conf.path), &form(&[("rest.token", "tok-typed")])))
             .unwrap()
             .0;
-        assert_eq!(typed.rest().unwrap().token.expose(), "tok-typed");
+        assert_eq!(RestSettings::from_settings(&typed).unwrap().token.expose(), "tok-typed");
         assert_eq!(field(&view(&typed, &Ok(conf.path.clone())), "rest.token").source, "OS keyring");
     }
 
@@ -761,8 +770,8 @@ token = tok-old
         conf.save(&[("rest.token", "tok-new"), ("amqp-connection.password", "")]).unwrap();
         assert_eq!(String::from_utf8(conf.bytes()).unwrap(), CONF.replace("tok-old", "tok-new"));
         let settings = conf.settings();
-        assert_eq!(settings.rest().unwrap().token.expose(), "tok-new");
-        assert!(settings.amqp().password.expose().starts_with("s3cret"));
+        assert_eq!(RestSettings::from_settings(&settings).unwrap().token.expose(), "tok-new");
+        assert!(AmqpSettings::from_settings(&settings).password.expose().starts_with("s3cret"));
     }
 
     #[test]

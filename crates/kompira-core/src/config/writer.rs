@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
 use super::ini::{is_py_space, section_header};
-use super::settings::is_secret;
+use super::keys::is_secret;
 
 /// Indentation of continuation lines in values this editor writes.
 const CONTINUATION_INDENT: &str = "    ";

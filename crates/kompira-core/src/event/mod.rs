@@ -17,6 +17,7 @@ pub mod message;
 mod publisher;
 pub mod pyfmt;
 mod send;
+mod settings;
 mod tls;
 mod transport;
 
@@ -28,3 +29,4 @@ pub use send::{
     send_event, test_connection, ClientPki, ConnectOptions, RetryPolicy, SendReport, SessionInfo, TlsOptions,
     ONE_SHOT_FRAME_MAX,
 };
+pub use settings::AmqpSettings;

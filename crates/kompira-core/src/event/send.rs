@@ -12,6 +12,7 @@ pub use super::transport::SessionInfo;
 
 use super::error::{broker_reply, SendError, Stage};
 use super::message::{self, Event, Stamp, IO_QUEUE};
+use super::settings::AmqpSettings;
 use super::transport;
 use crate::secret::Secret;
 
@@ -48,7 +49,8 @@ pub const ONE_SHOT_FRAME_MAX: u32 = 8192;
 impl ConnectOptions {
     /// From `[amqp-connection]` (derived defaults applied), with the frame size for the caller:
     /// [`ONE_SHOT_FRAME_MAX`] for a process that sends and exits.
-    pub fn from_settings(amqp: &crate::config::AmqpSettings, frame_max: u32) -> Self {
+    pub fn from_settings(settings: &crate::config::Settings, frame_max: u32) -> Self {
+        let amqp = AmqpSettings::from_settings(settings);
         let tls = amqp.ssl.then(|| TlsOptions {
             verify: amqp.ssl_verify.then(|| ClientPki {
                 ca_file: amqp.ca_file.clone(),
@@ -71,7 +73,8 @@ impl ConnectOptions {
 
 impl RetryPolicy {
     /// `max_retry` further attempts, `retry_interval` seconds apart.
-    pub fn from_settings(amqp: &crate::config::AmqpSettings) -> Self {
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let amqp = AmqpSettings::from_settings(settings);
         Self { max_retry: amqp.max_retry, interval: Duration::from_secs(amqp.retry_interval_secs) }
     }
 }

@@ -17,8 +17,10 @@
 
 mod drain;
 mod error;
+mod settings;
 mod store;
 
 pub use drain::{drain, DrainOptions, DrainProgress, DrainReport, DEFAULT_WINDOW, WINDOWS_IN_FLIGHT};
 pub use error::OutboxError;
+pub use settings::OutboxSettings;
 pub use store::{EntrySummary, Limits, Outbox, OutboxStatus, Queued};

@@ -111,8 +111,8 @@ pub struct Limits {
     pub max_bytes: u64,
 }
 
-impl From<&crate::config::OutboxSettings> for Limits {
-    fn from(settings: &crate::config::OutboxSettings) -> Self {
+impl From<&super::OutboxSettings> for Limits {
+    fn from(settings: &super::OutboxSettings) -> Self {
         Self { max_events: settings.max_events, max_bytes: settings.max_bytes }
     }
 }

@@ -19,6 +19,7 @@ mod client;
 mod error;
 mod follow;
 mod params;
+mod settings;
 mod tasks;
 mod tls;
 mod types;

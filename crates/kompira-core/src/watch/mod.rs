@@ -19,12 +19,14 @@ pub mod backoff;
 pub mod history;
 pub mod policy;
 pub mod reading;
+mod settings;
 mod watcher;
 
 pub use backoff::Backoff;
 pub use history::{AlertHistory, HistoryEntry, HISTORY_CAPACITY};
 pub use policy::{Decision, Deduplicator, Policy, QuietReason};
 pub use reading::{read_message, Notification, Severity};
+pub use settings::NotifySettings;
 pub use watcher::{
     AlertSink, ChannelSource, Connection, SourceError, WatchConfig, WatchState, Watcher, DEDUPE_WINDOW, FIRST_POLL,
     LONG_POLL,

@@ -94,7 +94,7 @@ pub async fn queue_and_wait(
 /// Sends directly, without the outbox (when it cannot be opened; tested against the real broker).
 pub async fn send(settings: &Settings, form: SendForm) -> Result<String, String> {
     let event = build_event(settings, form)?;
-    let options = ConnectOptions::from_settings(&settings.amqp(), ONE_SHOT_FRAME_MAX);
+    let options = ConnectOptions::from_settings(settings, ONE_SHOT_FRAME_MAX);
     // Interactive: report the first failure at once rather than retry behind a spinner.
     let retry = RetryPolicy { max_retry: 0, interval: std::time::Duration::ZERO };
     let stamp = Stamp::now();
@@ -196,7 +196,7 @@ mod tests {
         use kompira_core::outbox::{drain, DrainOptions, DrainProgress, Limits};
         let store =
             Arc::new(Outbox::open(&dir.join("outbox.sqlite"), Limits { max_events: 10, max_bytes: 1 << 20 }).unwrap());
-        let mut options = DrainOptions::new(ConnectOptions::from_settings(&s.amqp(), ONE_SHOT_FRAME_MAX));
+        let mut options = DrainOptions::new(ConnectOptions::from_settings(s, ONE_SHOT_FRAME_MAX));
         options.follow = true;
         options.idle_poll = Duration::from_secs(60);
         let (stop, stopped) = tokio::sync::watch::channel(false);

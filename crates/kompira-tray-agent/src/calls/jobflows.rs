@@ -95,7 +95,7 @@ pub struct RemedyChoice {
 
 /// The configured remedies (`[notify] remedies`), so the Alerts view can offer them.
 pub fn list_remedies(agent: &Agent) -> Vec<RemedyChoice> {
-    let remedies = agent.state.settings().map(|s| s.notify().remedies).unwrap_or_default();
+    let remedies = agent.state.settings().map(|s| kompira_core::remedy::from_settings(&s)).unwrap_or_default();
     remedies.into_iter().map(|r| RemedyChoice { label: r.label(), channel: r.channel, jobflow: r.jobflow }).collect()
 }
 
