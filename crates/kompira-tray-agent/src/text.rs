@@ -87,8 +87,13 @@ pub fn current(setting: &str) -> Lang {
 /// code of ours): the preferred UI language when one was chosen, else the installed one.
 #[cfg(windows)]
 fn windows_ui() -> Option<String> {
+    use std::os::windows::process::CommandExt as _;
+    /// No console window flashes up for `reg.exe` (the agent has none of its own).
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
     let query = |key: &str, value: &str| {
-        let output = std::process::Command::new("reg").args(["query", key, "/v", value]).output().ok()?;
+        let mut command = std::process::Command::new("reg");
+        command.args(["query", key, "/v", value]).creation_flags(CREATE_NO_WINDOW);
+        let output = command.output().ok()?;
         output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     };
     query(r"HKCU\Control Panel\Desktop", "PreferredUILanguages")
