@@ -24,10 +24,10 @@ pub struct Remedy {
 }
 
 impl Remedy {
-    /// The label of the action, e.g. "Run restart_process".
-    pub fn label(&self) -> String {
-        let name = self.jobflow.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&self.jobflow);
-        format!("Run {name}")
+    /// The job flow's name, the last part of its path (`restart_process`): what the app's
+    /// action button names, in the user's language.
+    pub fn jobflow_name(&self) -> &str {
+        self.jobflow.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&self.jobflow)
     }
 
     /// The execute request for `alert`: its fields become text parameters, always sent as
@@ -85,7 +85,7 @@ mod tests {
         let alert =
             read_message("/system/channels/Alert", &json!({"hostname": "web1", "severity": 4}), chrono::Utc::now());
         let remedy = remedy_for(&remedies, &alert).expect("configured for the Alert channel");
-        assert_eq!(remedy.label(), "Run restart_process");
+        assert_eq!(remedy.jobflow_name(), "restart_process");
         let request = remedy.request(&alert);
         assert_eq!(
             serde_json::to_value(&request).unwrap(),

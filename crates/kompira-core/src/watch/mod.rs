@@ -1,6 +1,6 @@
 //! Watching Kompira channels for alerts and turning them into notifications.
 //!
-//! - [`reading`]: a channel message (any JSON) → a [`Notification`] that reads well, with
+//! - [`reading`]: a channel message (any JSON) → a [`Notification`] in parts, with
 //!   Zabbix-style events (severity 0–5, hostname, trigger_name, status, detail) understood;
 //! - [`policy`]: pause, quiet hours, severity floor, "critical still gets through", and
 //!   de-duplication;
@@ -25,7 +25,7 @@ mod watcher;
 pub use backoff::Backoff;
 pub use history::{AlertHistory, HistoryEntry, HISTORY_CAPACITY};
 pub use policy::{Decision, Deduplicator, Policy, QuietReason};
-pub use reading::{read_message, Notification, Severity};
+pub use reading::{english_title, read_message, Notification, Severity};
 pub use settings::NotifySettings;
 pub use watcher::{
     AlertSink, ChannelSource, Connection, SourceError, WatchConfig, WatchState, Watcher, DEDUPE_WINDOW, FIRST_POLL,
