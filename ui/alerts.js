@@ -3,9 +3,8 @@
 // "Run <job flow>" and shows how that run goes. Alert text comes from the server, so it is
 // only ever put in the page with textContent.
 import { register, language, t } from "./i18n.js";
+import { call, on } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
-const { listen } = window.__TAURI__.event;
 
 register({
   en: {
@@ -27,7 +26,7 @@ let focusedId = null;
 const runs = new Map();
 
 export async function refresh() {
-  const alerts = await invoke("list_alerts", { query: $("search").value });
+  const alerts = await call("list_alerts", { query: $("search").value });
   $("alert-list").replaceChildren(...alerts.map(renderAlert));
   $("no-alerts").hidden = alerts.length > 0;
   const focused = focusedId === null ? null : $("alert-list").querySelector(`li[data-id="${focusedId}"]`);
@@ -54,7 +53,8 @@ function renderAlert(entry) {
   }
   const title = document.createElement("div");
   title.className = "title";
-  title.textContent = entry.alert.title;
+  // Worded by the agent in its language, as in the popup.
+  title.textContent = entry.title;
   const body = document.createElement("p");
   body.className = "body";
   body.textContent = entry.alert.body;
@@ -97,19 +97,19 @@ function runChanged(id, run) {
 
 async function runRemedy(id) {
   try {
-    await invoke("run_remedy", { id });
+    await call("run_remedy", { id });
   } catch (message) {
     runChanged(id, String(message));
   }
 }
 
 async function loadRemedies() {
-  const list = await invoke("list_remedies");
+  const list = await call("list_remedies");
   remedies = new Map(list.map((r) => [r.channel, r]));
 }
 
 // Opening the view reads everything in it.
-export const shown = () => invoke("mark_alerts_read").then(refresh);
+export const shown = () => call("mark_alerts_read").then(refresh);
 
 // Marks alert `id` (a popup's "Open"), even if the search would hide it.
 export function focus(id) {
@@ -120,12 +120,12 @@ export function focus(id) {
 
 export function init() {
   $("search").addEventListener("input", refresh);
-  $("clear-alerts").addEventListener("click", () => invoke("clear_alerts").then(refresh));
-  listen("alerts-changed", refresh);
+  $("clear-alerts").addEventListener("click", () => call("clear_alerts").then(refresh));
+  on("alerts-changed", refresh);
   // A popup's "Open": show that alert, even if the search would hide it.
-  listen("focus-alert", ({ payload }) => focus(payload));
+  on("focus-alert", ({ payload }) => focus(payload));
   // Remedy runs, started here or from a popup, show on their alert.
-  listen("run-update", ({ payload }) => {
+  on("run-update", ({ payload }) => {
     if (payload.alert !== null) runChanged(payload.alert, payload);
   });
   document.addEventListener("language-changed", refresh);

@@ -1,15 +1,14 @@
 // The window's shell: views as tabs, the status bar, keyboard shortcuts. Each view lives in its
 // own module with its own texts; this file only wires them together.
-import { register, t, translate } from "./i18n.js";
+import { followAgent, register, t, translate } from "./i18n.js";
 import * as send from "./send.js";
 import * as outbox from "./outbox.js";
 import * as alerts from "./alerts.js";
 import * as tasks from "./tasks.js";
 import * as jobflow from "./jobflow.js";
 import * as settings from "./settings.js";
+import { call, command, on } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
-const { listen } = window.__TAURI__.event;
 
 register({
   en: { "nav.views": "Views", "status.waiting": "{channel}: {n} waiting on the server" },
@@ -31,7 +30,8 @@ export function showView(name) {
 const visibleView = () => Object.keys(VIEWS).find((v) => !document.getElementById(`view-${v}`).hidden);
 
 async function refreshStatus() {
-  const status = await invoke("status");
+  const status = await call("status");
+  followAgent(status.language);
   const parts = [status.summary];
   if (status.last_error) parts.push(status.last_error);
   if (status.settings_error) parts.push(status.settings_error);
@@ -57,14 +57,14 @@ document.addEventListener("keydown", (e) => {
   if (e.key === "Escape") window.__TAURI__.window.getCurrentWindow().close();
 });
 // The tray asks for a view ("send", "alerts", …) when it opens the window.
-listen("show-view", (e) => showView(e.payload));
+on("show-view", (e) => showView(e.payload));
 // A window opened by a popup or the tray menu was created just now: ask which view (and which
 // alert) was meant; an empty view keeps the first one.
-invoke("initial_view").then((opening) => {
+command("initial_view").then((opening) => {
   if (!opening) return;
   if (opening.alert !== null) alerts.focus(opening.alert);
   if (opening.view) showView(opening.view);
 });
-listen("alerts-changed", refreshStatus);
-listen("status-changed", refreshStatus);
+on("alerts-changed", refreshStatus);
+on("status-changed", refreshStatus);
 refreshStatus();

@@ -4,9 +4,8 @@
 import { register, t } from "./i18n.js";
 import { createRowsEditor } from "./rows.js";
 import { createTemplatePicker } from "./templates.js";
+import { call, on } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
-const { listen } = window.__TAURI__.event;
 
 register({
   en: {
@@ -54,7 +53,7 @@ async function loadJobflows() {
   note.classList.remove("error");
   note.textContent = t("jf.loading");
   try {
-    const choices = await invoke("list_jobflows");
+    const choices = await call("list_jobflows");
     $("jobflow-choices").replaceChildren(...choices.map((c) => {
       const option = document.createElement("option");
       option.value = c.path;
@@ -139,7 +138,7 @@ async function run(event) {
   button.disabled = true;
   starting = true;
   try {
-    currentRun = await invoke("run_jobflow", { form });
+    currentRun = await call("run_jobflow", { form });
     consoleText = "";
     $("jobflow-output").hidden = true;
     for (const update of early.get(currentRun) ?? []) showUpdate(update);
@@ -164,7 +163,7 @@ export function init() {
   });
   $("jobflow-form").addEventListener("submit", run);
   $("jobflow-refresh").addEventListener("click", loadJobflows);
-  listen("run-update", ({ payload }) => {
+  on("run-update", ({ payload }) => {
     if (payload.run === currentRun) showUpdate(payload);
     else if (starting && payload.alert === null) {
       // Perhaps ours, arriving before `run_jobflow` answered with its number.

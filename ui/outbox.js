@@ -1,9 +1,8 @@
 // The outbox panel under quick send: events queued and not yet acked by the broker, with
 // "Retry now" and "Discard" (which asks twice: a discarded event is gone).
 import { register, t } from "./i18n.js";
+import { call, on } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
-const { listen } = window.__TAURI__.event;
 
 register({
   en: {
@@ -53,10 +52,10 @@ function describe(entry) {
   return parts.join(" · ");
 }
 
-async function act(command, args) {
+async function act(name, args) {
   const error = $("outbox-error");
   try {
-    await invoke(command, args);
+    await call(name, args);
     error.hidden = true;
   } catch (message) {
     error.textContent = String(message);
@@ -68,7 +67,7 @@ async function act(command, args) {
 export async function refresh() {
   let entries;
   try {
-    entries = await invoke("list_outbox");
+    entries = await call("list_outbox");
   } catch {
     entries = []; // no outbox: the status line says why
   }
@@ -100,7 +99,7 @@ export async function refresh() {
 export function init() {
   $("outbox-retry-all").addEventListener("click", () => act("retry_outbox", { id: null }));
   confirmOnSecondClick($("outbox-discard-all"), "outbox.discardAll", () => act("discard_outbox", { id: null }));
-  listen("outbox-changed", refresh);
+  on("outbox-changed", refresh);
   document.addEventListener("language-changed", refresh);
   refresh();
 }

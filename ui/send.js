@@ -3,8 +3,8 @@
 import { register, t } from "./i18n.js";
 import { createRowsEditor } from "./rows.js";
 import { createTemplatePicker } from "./templates.js";
+import { call } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
 
 register({
   en: {
@@ -61,7 +61,7 @@ async function send(event) {
   const button = $("send-button");
   button.disabled = true;
   try {
-    const outcome = await invoke("send_event", { form });
+    const outcome = await call("send_event", { form });
     result.textContent = (outcome.queued ? t("send.queued") : t("send.sent")) + outcome.correlation_id;
     result.classList.toggle("queued", outcome.queued);
     result.hidden = false;

@@ -3,9 +3,8 @@
 // login. Secrets never come here: their fields start empty, and empty means "keep"; with the
 // keyring chosen, a typed secret is stored there by the app, not in the file.
 import { register, setLanguage, t, translate } from "./i18n.js";
+import { call, command, on } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
-const { listen } = window.__TAURI__.event;
 
 register({
   en: {
@@ -229,7 +228,7 @@ function showError(error, where) {
 
 async function load() {
   try {
-    const view = await invoke("get_settings");
+    const view = await command("get_settings");
     render(view);
     setLanguage(view.language);
   } catch (message) {
@@ -245,7 +244,7 @@ async function save(event) {
   const button = $("settings-save");
   button.disabled = true;
   try {
-    const saved = await invoke("save_settings", { form: formValues() });
+    const saved = await command("save_settings", { form: formValues() });
     await load();
     const result = $("settings-result");
     result.textContent = saved.changed ? t("set.saved") + saved.path : t("set.unchanged");
@@ -258,7 +257,7 @@ async function save(event) {
   }
 }
 
-async function runTest(command, buttonId, resultId) {
+async function runTest(name, buttonId, resultId) {
   clearMessages();
   const button = $(buttonId);
   const result = $(resultId);
@@ -267,7 +266,7 @@ async function runTest(command, buttonId, resultId) {
   result.textContent = t("set.testing");
   result.hidden = false;
   try {
-    result.textContent = await invoke(command, { form: formValues() });
+    result.textContent = await command(name, { form: formValues() });
     result.className = "result";
   } catch (error) {
     showError(error, result);
@@ -285,7 +284,7 @@ async function showAutostart(promise) {
   } catch (message) {
     error.textContent = String(message);
     error.hidden = false;
-    box.checked = await invoke("get_autostart").catch(() => false);
+    box.checked = await call("get_autostart").catch(() => false);
   }
 }
 
@@ -299,9 +298,9 @@ export function init() {
   });
   $("test-amqp").addEventListener("click", () => runTest("test_amqp_connection", "test-amqp", "test-amqp-result"));
   $("test-rest").addEventListener("click", () => runTest("test_rest_token", "test-rest", "test-rest-result"));
-  $("autostart").addEventListener("change", (e) => showAutostart(invoke("set_autostart", { enabled: e.target.checked })));
-  listen("autostart-changed", (e) => { $("autostart").checked = e.payload; });
-  showAutostart(invoke("get_autostart"));
+  $("autostart").addEventListener("change", (e) => showAutostart(call("set_autostart", { enabled: e.target.checked })));
+  on("autostart-changed", (e) => { $("autostart").checked = e.payload; });
+  showAutostart(call("get_autostart"));
   translate($("view-settings"));
   load();
 }

@@ -3,9 +3,8 @@
 // answer submits it, Cancel cancels it, and an answered task leaves the list. The agent reads
 // the tasks; task text comes from the server, so it only ever reaches the page as textContent.
 import { register, language, t } from "./i18n.js";
+import { call, on } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
-const { listen } = window.__TAURI__.event;
 
 register({
   en: {
@@ -29,7 +28,7 @@ const $ = (id) => document.getElementById(id);
 export async function refresh() {
   let list;
   try {
-    list = await invoke("list_tasks");
+    list = await call("list_tasks");
   } catch (message) {
     list = { tasks: [], error: String(message), enabled: true };
   }
@@ -110,10 +109,10 @@ function outcome(text, failed) {
   $("tasks-result").classList.toggle("error", failed);
 }
 
-async function answer(id, call, args, done) {
+async function answer(id, name, args, done) {
   setBusy(id, true);
   try {
-    await invoke(call, { id, ...args });
+    await call(name, { id, ...args });
     outcome(t(done), false);
   } catch (message) {
     outcome(String(message), true);
@@ -126,7 +125,7 @@ const cancelTask = (id) => answer(id, "cancel_task", {}, "tasks.cancelled");
 
 export function init() {
   $("tasks-refresh").addEventListener("click", refresh);
-  listen("tasks-changed", () => {
+  on("tasks-changed", () => {
     if (!$("view-tasks").hidden) refresh();
   });
   document.addEventListener("language-changed", () => {

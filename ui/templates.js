@@ -2,8 +2,8 @@
 // form, "Save as template…" with a name, and delete. Both forms share one list, refreshed
 // whenever either changes it.
 import { register, t, translate } from "./i18n.js";
+import { command } from "./calls.js";
 
-const { invoke } = window.__TAURI__.core;
 
 register({
   en: {
@@ -28,7 +28,7 @@ function publish(list) {
 
 async function loadTemplates() {
   try {
-    publish(await invoke("list_templates"));
+    publish(await command("list_templates"));
   } catch (message) {
     for (const picker of pickers) picker.showError(String(message));
   }
@@ -118,7 +118,7 @@ export function createTemplatePicker(container, kind, { fill, collect }) {
       return say(error, String(message));
     }
     try {
-      publish(await invoke("save_template", { template }));
+      publish(await command("save_template", { template }));
       select.value = name.value.trim();
       remove.disabled = !select.value;
       nameBox.hidden = true;
@@ -138,7 +138,7 @@ export function createTemplatePicker(container, kind, { fill, collect }) {
     const chosen = select.value;
     if (!chosen) return;
     try {
-      publish(await invoke("delete_template", { name: chosen }));
+      publish(await command("delete_template", { name: chosen }));
       say(done, t("tpl.deleted") + chosen);
     } catch (message) {
       say(error, String(message));

@@ -8,7 +8,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use kompira_core::config::Os;
-use kompira_tray_agent::ipc::{self, Opening, Reply, Request, WireEvent};
+use kompira_tray_ipc::wire::{self as ipc, Reply, Request, SUBSCRIBE};
+use kompira_tray_ipc::{Call, Event, Opening};
 use serde_json::Value;
 use tauri::{AppHandle, Emitter};
 use tokio::io::BufReader;
@@ -60,11 +61,10 @@ pub fn become_agent() -> ExitCode {
 /// open: that one shows `opening` and this launch is handed over.
 pub async fn start_or_hand_over(opening: &Opening) -> Result<Launch, String> {
     let address = ipc::current_address();
-    if ipc::call(&address, "ping", Value::Null).await.is_err() {
+    if ipc::call(&address, &Call::Ping).await.is_err() {
         start_agent(&address).await?;
     }
-    let args = serde_json::to_value(opening).map_err(|e| e.to_string())?;
-    match ipc::call(&address, "open", args).await? {
+    match ipc::call(&address, &Call::Open(opening.clone())).await? {
         Reply::Ok(Value::Bool(true)) => Ok(Launch::HandedOver),
         Reply::Ok(_) => Ok(Launch::Window),
         Reply::Err(e) => Err(text(e)),
@@ -85,14 +85,14 @@ async fn start_agent(address: &str) -> Result<(), String> {
     let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
     let deadline = Instant::now() + AGENT_START_TIMEOUT;
     loop {
-        if ipc::call(address, "ping", Value::Null).await.is_ok() {
+        if ipc::call(address, &Call::Ping).await.is_ok() {
             // Reaped in the background: it outlives this window.
             std::thread::spawn(move || child.wait());
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
             // Another agent may have won the race to listen; then it answers now.
-            if ipc::call(address, "ping", Value::Null).await.is_ok() {
+            if ipc::call(address, &Call::Ping).await.is_ok() {
                 return Ok(());
             }
             return Err(format!("{} exited at start ({status}); see its log", exe.display()));
@@ -105,8 +105,8 @@ async fn start_agent(address: &str) -> Result<(), String> {
 }
 
 /// Forwards one of the window's calls to the agent; its answer, or the error sentence.
-pub async fn forward(call: &str, args: Value) -> Result<Value, String> {
-    match ipc::call(&ipc::current_address(), call, args).await? {
+pub async fn forward(call: &Call) -> Result<Value, String> {
+    match ipc::call(&ipc::current_address(), call).await? {
         Reply::Ok(value) => Ok(value),
         Reply::Err(error) => Err(text(error)),
     }
@@ -133,8 +133,8 @@ pub fn relay_events(app: AppHandle) {
                 tracing::error!("{reason}");
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
-            for event in ["status-changed", "alerts-changed", "outbox-changed", "tasks-changed"] {
-                let _ = app.emit(event, ());
+            for event in Event::RELOAD {
+                let _ = app.emit(&event.name(), ());
             }
         }
     });
@@ -144,20 +144,18 @@ pub fn relay_events(app: AppHandle) {
 async fn relay(app: &AppHandle) -> Result<(), String> {
     let stream = ipc::connect(&ipc::current_address()).await.map_err(|e| e.to_string())?;
     let (read, mut write) = tokio::io::split(stream);
-    ipc::write_line(&mut write, &Request { call: "subscribe".into(), args: Value::Null })
+    ipc::write_line(&mut write, &Request { call: SUBSCRIBE.into(), args: Value::Null })
         .await
         .map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(read);
     loop {
-        let event: WireEvent = ipc::read_line(&mut reader).await?.ok_or("the agent closed the connection")?;
-        match event.event.as_str() {
-            "quit" => return Ok(()),
-            "show-window" => match serde_json::from_value::<Opening>(event.payload) {
-                Ok(opening) => crate::window::open(app, &opening),
-                Err(e) => tracing::warn!("the agent asked to show {e}"),
-            },
-            name => {
-                let _ = app.emit(name, event.payload);
+        let event: Event = ipc::read_line(&mut reader).await?.ok_or("the agent closed the connection")?;
+        match event {
+            Event::Quit => return Ok(()),
+            Event::ShowWindow(opening) => crate::window::open(app, &opening),
+            // Everything else goes to the page under its own name (ui/calls.js lists them).
+            other => {
+                let _ = app.emit(&other.name(), other.payload());
             }
         }
     }

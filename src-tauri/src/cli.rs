@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kompira_tray_agent::ipc::Opening;
+use kompira_tray_ipc::Opening;
 
 #[derive(Debug, Parser)]
 #[command(name = "kompira-tray", version, about = "Kompira Tray: the desktop companion for Kompira Enterprise")]
@@ -37,7 +37,7 @@ impl Args {
 
 /// `--config-files`: answers without starting any window, so it works on a headless machine.
 pub fn print_config_files() -> ExitCode {
-    match kompira_tray_agent::state::load_settings() {
+    match kompira_tray_ipc::settings::load_settings() {
         Ok(settings) if settings.files_read().is_empty() => {
             let searched: Vec<String> = settings.files_searched().iter().map(|p| p.display().to_string()).collect();
             eprintln!("kompira-tray: no kompira.conf found (searched: {})", searched.join(", "));

@@ -4,7 +4,6 @@
 //! when it is not running; see `agent_link.rs`. It holds no Kompira logic of its own.
 
 mod agent_link;
-mod autostart;
 mod cli;
 mod commands;
 mod graphics;
@@ -36,7 +35,7 @@ pub fn run() -> ExitCode {
         return agent_link::become_agent();
     }
     graphics::disable_gtk_gl_unless_chosen();
-    kompira_tray_agent::init_logging();
+    kompira_tray_ipc::init_logging();
     let opening = args.opening();
     if !args.from_agent {
         match tauri::async_runtime::block_on(agent_link::start_or_hand_over(&opening)) {
@@ -49,28 +48,10 @@ pub fn run() -> ExitCode {
     window::set_initial(opening);
 
     let app = tauri::Builder::default()
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            Some(vec!["--minimized"]),
-        ))
         .manage(WindowState::load())
         .invoke_handler(tauri::generate_handler![
             window::initial_view,
-            commands::forwarded::status,
-            commands::forwarded::send_event,
-            commands::forwarded::list_outbox,
-            commands::forwarded::retry_outbox,
-            commands::forwarded::discard_outbox,
-            commands::forwarded::list_alerts,
-            commands::forwarded::mark_alerts_read,
-            commands::forwarded::clear_alerts,
-            commands::forwarded::run_jobflow,
-            commands::forwarded::list_jobflows,
-            commands::forwarded::run_remedy,
-            commands::forwarded::list_remedies,
-            commands::forwarded::list_tasks,
-            commands::forwarded::submit_task,
-            commands::forwarded::cancel_task,
+            commands::forwarded::call,
             commands::templates::list_templates,
             commands::templates::save_template,
             commands::templates::delete_template,
@@ -78,8 +59,6 @@ pub fn run() -> ExitCode {
             commands::settings::save_settings,
             commands::settings::test_amqp_connection,
             commands::settings::test_rest_token,
-            commands::settings::get_autostart,
-            commands::settings::set_autostart,
         ])
         .setup(|app| {
             let handle = app.handle().clone();

@@ -1,9 +1,9 @@
 //! What the window process keeps: the settings its Settings and template views read and write.
 //! Everything else lives in the agent.
 
-use kompira_tray_agent::state::{LoadedSettings, SettingsCell};
+use kompira_tray_ipc::settings::{LoadedSettings, SettingsCell};
 
-pub use kompira_tray_agent::state::{user_config_file, with_load_options};
+pub use kompira_tray_ipc::settings::{user_config_file, with_load_options};
 
 pub struct WindowState {
     settings: SettingsCell,
@@ -14,7 +14,7 @@ pub struct WindowState {
 impl WindowState {
     /// Loads kompira.conf as the agent does.
     pub fn load() -> Self {
-        Self::with_settings(kompira_tray_agent::state::load_settings())
+        Self::with_settings(kompira_tray_ipc::settings::load_settings())
     }
 
     /// A state around already-loaded settings (tests build it this way).

@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kompira_tray_agent::ipc::Opening;
-use kompira_tray_agent::state::lock;
+use kompira_tray_ipc::{lock, Opening};
 use tauri::{AppHandle, Emitter, Manager, WebviewWindow};
 
 const LABEL: &str = "main";

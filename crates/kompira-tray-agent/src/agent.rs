@@ -1,7 +1,8 @@
 //! The agent: the resident half of Kompira Tray, one per desktop session. It owns the tray icon,
 //! the alert watcher and its popups, remedy and job-flow runs and the outbox drainer; the window
 //! (`kompira-tray`, a Tauri process that comes and goes) reads and changes all of that through
-//! [`crate::ipc`], and hears about changes as events.
+//! `kompira_tray_ipc`, and hears about changes as events. Its parts see it as a
+//! [`Shell`]; only the top (`lib.rs`, `server.rs`) names this type.
 //!
 //! Why two processes: a process that links WebKitGTK holds ~60 MB before it shows anything, and
 //! keeps most of a webview's memory after the webview is gone. The agent links neither GTK nor
@@ -12,11 +13,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use kompira_tray_ipc::{lock, Event, Opening};
 use tokio::sync::{broadcast, watch};
 
-use crate::ipc::{Opening, WireEvent};
-use crate::state::{lock, AppState};
+use crate::shell::{Shell, Task};
+use crate::state::AppState;
 use crate::tray::TrayHandle;
 
 /// Events a slow window may fall behind by before it misses some (it then reloads its views).
@@ -27,8 +28,8 @@ const WINDOW_START_GRACE: Duration = Duration::from_secs(15);
 
 /// The agent's state and its links to the tray and the window.
 pub struct Agent {
-    pub state: AppState,
-    events: broadcast::Sender<WireEvent>,
+    state: AppState,
+    events: broadcast::Sender<Event>,
     tray: Mutex<Option<TrayHandle>>,
     /// When a window process was last started and had not yet connected.
     window_started: Mutex<Option<Instant>>,
@@ -52,22 +53,8 @@ impl Agent {
         })
     }
 
-    /// Runs `future` on the agent's runtime, from any thread (popup buttons answer on their own).
-    pub fn spawn<F>(&self, future: F)
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        self.runtime.spawn(future);
-    }
-
-    /// Tells every connected window (none is fine: a window reads the state when it opens).
-    pub fn emit(&self, event: &str, payload: impl Serialize) {
-        let payload = serde_json::to_value(payload).unwrap_or(serde_json::Value::Null);
-        let _ = self.events.send(WireEvent { event: event.to_owned(), payload });
-    }
-
     /// A new window's stream of events.
-    pub fn subscribe(&self) -> broadcast::Receiver<WireEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         lock(&self.window_started).take();
         self.events.subscribe()
     }
@@ -77,18 +64,36 @@ impl Agent {
         self.events.receiver_count() > 0
     }
 
-    /// Whether a window is connected, or one the agent started is still on its way.
-    pub fn window_present(&self) -> bool {
+    /// Keeps the tray backend's handle (see [`crate::tray::start`]).
+    pub fn set_tray(&self, tray: TrayHandle) {
+        *lock(&self.tray) = Some(tray);
+    }
+
+    /// Resolves when [`Shell::quit`] was called.
+    pub async fn quitting(&self) {
+        let mut quit = self.quit.subscribe();
+        let _ = quit.wait_for(|q| *q).await;
+    }
+}
+
+impl Shell for Agent {
+    fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn window_present(&self) -> bool {
         self.has_window() || lock(&self.window_started).is_some_and(|at| at.elapsed() < WINDOW_START_GRACE)
     }
 
-    /// Shows the window on `view` (with `alert` marked): the connected one if there is one, else
-    /// a new window process.
-    pub fn open_window(&self, view: &str, alert: Option<u64>) {
+    fn open_window(&self, view: &str, alert: Option<u64>) {
         let opening = Opening { view: view.to_owned(), alert };
         if self.window_present() {
             // A window on its way opens on the view it was started with; this one is dropped.
-            return self.emit("show-window", opening);
+            return self.emit(Event::ShowWindow(opening));
         }
         *lock(&self.window_started) = Some(Instant::now());
         let mut command = Command::new(&self.window_exe);
@@ -105,27 +110,18 @@ impl Agent {
         }
     }
 
-    /// Keeps the tray backend's handle (see [`crate::tray::start`]).
-    pub fn set_tray(&self, tray: TrayHandle) {
-        *lock(&self.tray) = Some(tray);
-    }
-
-    /// Redraws the tray from the current state.
-    pub fn refresh_tray(&self) {
+    fn refresh_tray(&self) {
         if let Some(tray) = lock(&self.tray).as_ref() {
             tray.show(crate::tray::model(self));
         }
     }
 
-    /// Ends the agent: windows are told to close first.
-    pub fn quit(&self) {
-        self.emit("quit", ());
+    fn quit(&self) {
+        self.emit(Event::Quit);
         let _ = self.quit.send(true);
     }
 
-    /// Resolves when [`Agent::quit`] was called.
-    pub async fn quitting(&self) {
-        let mut quit = self.quit.subscribe();
-        let _ = quit.wait_for(|q| *q).await;
+    fn spawn_task(&self, task: Task) {
+        self.runtime.spawn(task);
     }
 }

@@ -1,7 +1,7 @@
 //! The engine's watcher, wired to the agent: each alert goes into the history, to the window
 //! (an `alerts-changed` event) and, unless kept quiet, to a desktop popup with an "Open" button
-//! and, where its channel has a remedy, a "Run <job flow>" button. Connection losses and returns
-//! pop up too (see `connection_notice`).
+//! and, where its channel has a remedy, a "Run <job flow>" button, worded by `text` in the
+//! agent's language. Connection losses and returns pop up too (see `connection_notice`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,12 +12,15 @@ use kompira_core::rest::Client;
 use kompira_core::watch::{
     AlertSink, Connection, Decision, Notification, NotifySettings, WatchConfig, WatchState, Watcher,
 };
+use kompira_tray_ipc::Event;
 
-use crate::agent::Agent;
 use crate::connection_notice::{ConnectionNotices, Notice, CONNECTION_POPUP_GAP};
 use crate::popups::{self, Loudness};
 use crate::runs::{self, RunSpec};
+use crate::shell::Shell;
 use crate::state::{lock, ChannelDepth};
+use crate::text::{self, Lang, Text};
+use crate::tray::current_lang;
 
 /// How often the messages waiting on the watched channels are counted (one GET per channel).
 const DEPTH_INTERVAL: Duration = Duration::from_secs(30);
@@ -27,13 +30,13 @@ const OPEN_ACTION: &str = "open";
 const REMEDY_ACTION: &str = "remedy";
 
 struct AgentSink {
-    agent: Arc<Agent>,
+    agent: Arc<dyn Shell>,
 }
 
 impl AlertSink for AgentSink {
     fn alert(&self, alert: &Notification, decision: Decision) {
-        let id = lock(&self.agent.state.history).push(alert.clone(), decision);
-        self.agent.emit("alerts-changed", ());
+        let id = lock(&self.agent.state().history).push(alert.clone(), decision);
+        self.agent.emit(Event::AlertsChanged);
         self.agent.refresh_tray();
         if decision == Decision::Show {
             popup(&self.agent, id, alert);
@@ -42,8 +45,8 @@ impl AlertSink for AgentSink {
 }
 
 /// Starts watching when `[rest]` is configured; otherwise says why in the log and the status.
-pub fn start_watching(agent: &Arc<Agent>) {
-    let state = &agent.state;
+pub fn start_watching(agent: &Arc<dyn Shell>) {
+    let state = &agent.state();
     let Ok(settings) = state.settings() else { return };
     let client = match state.rest_client() {
         Ok(client) => client,
@@ -62,7 +65,7 @@ pub fn start_watching(agent: &Arc<Agent>) {
     let client = Arc::new(client);
     agent.spawn(count_waiting_messages(agent.clone(), client.clone(), config.channels.clone(), generation));
     agent.clone().spawn(async move {
-        let state = &agent.state;
+        let state = &agent.state();
         let current_generation = || state.watch_generation.load(Ordering::SeqCst);
         let watcher = Watcher::spawn(client, Arc::new(AgentSink { agent: agent.clone() }), config);
         state.apply_pause(&watcher);
@@ -90,10 +93,10 @@ pub fn start_watching(agent: &Arc<Agent>) {
             };
             let connected = current.connection == Connection::Connected;
             if let Some(notice) = notices.observe(connected, current.paused, Instant::now()) {
-                let (summary, body) = connection_popup(notice, &current);
+                let (summary, body) = connection_popup(current_lang(&agent), notice, &current);
                 popups::show(summary, body, Loudness::Normal);
             }
-            agent.emit("status-changed", ());
+            agent.emit(Event::StatusChanged);
             agent.refresh_tray();
             if states.changed().await.is_err() {
                 break;
@@ -105,8 +108,8 @@ pub fn start_watching(agent: &Arc<Agent>) {
 /// Reads how many messages wait on each watched channel (Kompira's `message_count`, which takes
 /// nothing off the channel) now and every `DEPTH_INTERVAL`, for the status line, until the
 /// watcher of `generation` is replaced.
-async fn count_waiting_messages(agent: Arc<Agent>, client: Arc<Client>, channels: Vec<String>, generation: u64) {
-    let state = &agent.state;
+async fn count_waiting_messages(agent: Arc<dyn Shell>, client: Arc<Client>, channels: Vec<String>, generation: u64) {
+    let state = &agent.state();
     while state.watch_generation.load(Ordering::SeqCst) == generation {
         let mut depths = Vec::with_capacity(channels.len());
         for channel in &channels {
@@ -129,7 +132,7 @@ async fn count_waiting_messages(agent: Arc<Agent>, client: Arc<Client>, channels
             changed
         };
         if changed {
-            agent.emit("status-changed", ());
+            agent.emit(Event::StatusChanged);
         }
         tokio::time::sleep(DEPTH_INTERVAL).await;
     }
@@ -138,8 +141,8 @@ async fn count_waiting_messages(agent: Arc<Agent>, client: Arc<Client>, channels
 /// Starts a watcher from the current settings (after a save) and stops the old one beside it:
 /// the old one's polls in flight finish and their alerts still reach this agent's history and
 /// popups, so a restart loses nothing and waits for nothing.
-pub async fn restart_watching(agent: &Arc<Agent>) {
-    let state = &agent.state;
+pub async fn restart_watching(agent: &Arc<dyn Shell>) {
+    let state = &agent.state();
     state.watch_generation.fetch_add(1, Ordering::SeqCst);
     let old = lock(&state.watcher).take();
     if let Some(old) = old {
@@ -147,14 +150,14 @@ pub async fn restart_watching(agent: &Arc<Agent>) {
     }
     *lock(&state.watch_state) = None;
     start_watching(agent);
-    agent.emit("status-changed", ());
+    agent.emit(Event::StatusChanged);
     agent.refresh_tray();
 }
 
 /// Stops watching for good (Quit, logout): waits for the polls in flight, so an alert that
 /// Kompira already handed out still pops up instead of vanishing with the process.
-pub async fn stop_watching(agent: &Arc<Agent>) {
-    let state = &agent.state;
+pub async fn stop_watching(agent: &Arc<dyn Shell>) {
+    let state = &agent.state();
     state.watch_generation.fetch_add(1, Ordering::SeqCst);
     let old = lock(&state.watcher).take();
     if let Some(old) = old {
@@ -163,34 +166,36 @@ pub async fn stop_watching(agent: &Arc<Agent>) {
 }
 
 /// The words of a connection popup; a loss carries the error that caused it.
-fn connection_popup(notice: Notice, state: &WatchState) -> (String, String) {
+fn connection_popup(lang: Lang, notice: Notice, state: &WatchState) -> (String, String) {
     match notice {
-        Notice::Lost => {
-            ("Connection to Kompira lost".into(), state.last_error.clone().unwrap_or_else(|| "Trying again.".into()))
-        }
-        Notice::Restored => ("Connection to Kompira restored".into(), "Alerts are coming in again.".into()),
+        Notice::Lost => (
+            Text::ConnectionLost.get(lang).into(),
+            state.last_error.clone().unwrap_or_else(|| Text::TryingAgain.get(lang).into()),
+        ),
+        Notice::Restored => (Text::ConnectionRestored.get(lang).into(), Text::AlertsComingIn.get(lang).into()),
     }
 }
 
 /// The buttons of an alert's popup: always "Open", and its channel's remedy if any.
-fn popup_actions(remedy: Option<&Remedy>) -> Vec<(String, String)> {
-    let mut actions = vec![(OPEN_ACTION.to_owned(), "Open".to_owned())];
+fn popup_actions(lang: Lang, remedy: Option<&Remedy>) -> Vec<(String, String)> {
+    let mut actions = vec![(OPEN_ACTION.to_owned(), Text::Open.get(lang).to_owned())];
     if let Some(remedy) = remedy {
-        actions.push((REMEDY_ACTION.to_owned(), remedy.label()));
+        actions.push((REMEDY_ACTION.to_owned(), text::remedy_label(lang, remedy.jobflow_name())));
     }
     actions
 }
 
-fn configured_remedies(agent: &Agent) -> Vec<Remedy> {
-    agent.state.settings().map(|s| remedy::from_settings(&s)).unwrap_or_default()
+fn configured_remedies(agent: &dyn Shell) -> Vec<Remedy> {
+    agent.state().settings().map(|s| remedy::from_settings(&s)).unwrap_or_default()
 }
 
-fn popup(agent: &Arc<Agent>, id: u64, alert: &Notification) {
+fn popup(agent: &Arc<dyn Shell>, id: u64, alert: &Notification) {
+    let lang = current_lang(agent);
     let remedies = configured_remedies(agent);
-    let actions = popup_actions(remedy_for(&remedies, alert));
+    let actions = popup_actions(lang, remedy_for(&remedies, alert));
     let agent = agent.clone();
     popups::show_with_actions(
-        alert.title.clone(),
+        text::alert_title(lang, alert),
         alert.body.clone(),
         Loudness::of(alert.severity),
         actions,
@@ -200,7 +205,8 @@ fn popup(agent: &Arc<Agent>, id: u64, alert: &Notification) {
                 OPEN_ACTION | "default" => open_alert(&agent, id),
                 REMEDY_ACTION => {
                     if let Err(reason) = run_remedy(&agent, id) {
-                        popups::show("Remedy not started".into(), reason, Loudness::Normal);
+                        let summary = Text::RemedyNotStarted.get(current_lang(&agent)).into();
+                        popups::show(summary, reason, Loudness::Normal);
                     }
                 }
                 _ => {}
@@ -210,27 +216,27 @@ fn popup(agent: &Arc<Agent>, id: u64, alert: &Notification) {
 }
 
 /// Shows the window on the Alerts view with alert `id` marked.
-pub fn open_alert(agent: &Agent, id: u64) {
+pub fn open_alert(agent: &dyn Shell, id: u64) {
     agent.open_window("alerts", Some(id));
 }
 
 /// What running the remedy of `alert` means: its channel's job flow with its fields, followed to
 /// the end; or why there is none.
-pub fn remedy_run(remedies: &[Remedy], id: u64, alert: &Notification) -> Result<RunSpec, String> {
-    let remedy = remedy_for(remedies, alert)
-        .ok_or_else(|| format!("no remedy is configured for {} ([notify] remedies)", alert.channel))?;
+pub fn remedy_run(lang: Lang, remedies: &[Remedy], id: u64, alert: &Notification) -> Result<RunSpec, String> {
+    let remedy = remedy_for(remedies, alert).ok_or_else(|| text::no_remedy(lang, &alert.channel))?;
     Ok(RunSpec { jobflow: remedy.jobflow.clone(), request: remedy.request(alert), wait: true, alert: Some(id) })
 }
 
 /// Starts the remedy of history entry `id`; the run number, or why it cannot start.
-pub fn run_remedy(agent: &Arc<Agent>, id: u64) -> Result<u64, String> {
-    let state = &agent.state;
+pub fn run_remedy(agent: &Arc<dyn Shell>, id: u64) -> Result<u64, String> {
+    let state = &agent.state();
+    let lang = current_lang(agent);
     let alert = lock(&state.history)
         .get(id)
         .map(|entry| entry.alert.clone())
-        .ok_or_else(|| "this alert is no longer in the list".to_owned())?;
-    let spec = remedy_run(&configured_remedies(agent), id, &alert)?;
-    let client = state.rest_client().map_err(|reason| format!("cannot run {}: {reason}", spec.jobflow))?;
+        .ok_or_else(|| Text::AlertGone.get(lang).to_owned())?;
+    let spec = remedy_run(lang, &configured_remedies(agent), id, &alert)?;
+    let client = state.rest_client().map_err(|reason| text::cannot_run(lang, &spec.jobflow, &reason))?;
     Ok(runs::start(agent, Arc::new(client), spec))
 }
 
@@ -245,10 +251,14 @@ mod tests {
     fn every_alert_popup_opens_and_a_remedy_adds_its_run_button() {
         let remedies = parse_remedies("/system/channels/Alert /root/restart_process").unwrap();
         let open = ("open".to_owned(), "Open".to_owned());
-        assert_eq!(popup_actions(None), vec![open.clone()]);
+        assert_eq!(popup_actions(Lang::En, None), vec![open.clone()]);
         assert_eq!(
-            popup_actions(remedies.first()),
+            popup_actions(Lang::En, remedies.first()),
             vec![open, ("remedy".to_owned(), "Run restart_process".to_owned())]
+        );
+        assert_eq!(
+            popup_actions(Lang::Ja, remedies.first()),
+            vec![("open".to_owned(), "開く".to_owned()), ("remedy".to_owned(), "restart_process を実行".to_owned())]
         );
     }
 
@@ -257,7 +267,7 @@ mod tests {
         let remedies = parse_remedies("/system/channels/Alert /root/restart_process").unwrap();
         let alert =
             read_message("/system/channels/Alert", &json!({"hostname": "web1", "severity": 4}), chrono::Utc::now());
-        let spec = remedy_run(&remedies, 7, &alert).unwrap();
+        let spec = remedy_run(Lang::En, &remedies, 7, &alert).unwrap();
         assert_eq!((spec.jobflow.as_str(), spec.wait, spec.alert), ("/root/restart_process", true, Some(7)));
         assert_eq!(
             serde_json::to_value(&spec.request).unwrap(),
@@ -265,8 +275,12 @@ mod tests {
         );
         let elsewhere = read_message("/root/channels/Other", &json!("x"), chrono::Utc::now());
         assert_eq!(
-            remedy_run(&remedies, 8, &elsewhere).unwrap_err(),
+            remedy_run(Lang::En, &remedies, 8, &elsewhere).unwrap_err(),
             "no remedy is configured for /root/channels/Other ([notify] remedies)"
+        );
+        assert_eq!(
+            remedy_run(Lang::Ja, &remedies, 8, &elsewhere).unwrap_err(),
+            "/root/channels/Other の対処は設定されていません（[notify] remedies）"
         );
     }
 
@@ -278,9 +292,15 @@ mod tests {
             paused: false,
         };
         assert_eq!(
-            connection_popup(Notice::Lost, &state),
+            connection_popup(Lang::En, Notice::Lost, &state),
             ("Connection to Kompira lost".into(), "connection refused".into())
         );
-        assert_eq!(connection_popup(Notice::Restored, &state).0, "Connection to Kompira restored");
+        assert_eq!(connection_popup(Lang::En, Notice::Restored, &state).0, "Connection to Kompira restored");
+        assert_eq!(
+            connection_popup(Lang::Ja, Notice::Restored, &state),
+            ("Kompira との接続が回復しました".into(), "アラートの受信を再開しました。".into())
+        );
+        let quiet = WatchState { last_error: None, ..state };
+        assert_eq!(connection_popup(Lang::Ja, Notice::Lost, &quiet).1, "再接続しています。");
     }
 }

@@ -1,18 +1,19 @@
-//! Start at login for the tray's check item. The window's Settings checkbox uses
-//! `tauri-plugin-autostart`, which wraps the same `auto-launch` library; both register the same
-//! entry (`~/.config/autostart/Kompira Tray.desktop` on Linux, the Run key on Windows): the app's
-//! name, the window program `kompira-tray`, and `--minimized`, which hands over to this agent at
-//! once without opening a window.
+//! Start at login, the one implementation: the tray's check item and the window's Settings
+//! checkbox (through `Call::GetAutostart`/`Call::SetAutostart`) both use it. The entry
+//! (`~/.config/autostart/Kompira Tray.desktop` on Linux, the Run key on Windows) names the app,
+//! the window program `kompira-tray`, and `--minimized`, which hands over to this agent at once
+//! without opening a window.
 
 use auto_launch::{AutoLaunch, AutoLaunchBuilder};
 use kompira_core::config::Os;
 
-/// The name the entry is registered under: Tauri's `productName`, which the plugin uses.
+/// The name the entry is registered under: Tauri's `productName` (what the window's
+/// `tauri-plugin-autostart` registered under, before this was the only implementation).
 pub const APP_NAME: &str = "Kompira Tray";
 
 fn launcher() -> Result<AutoLaunch, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot tell where Kompira Tray is installed: {e}"))?;
-    let window = crate::ipc::sibling(&exe, "kompira-tray", Os::current());
+    let window = kompira_tray_ipc::wire::sibling(&exe, "kompira-tray", Os::current());
     AutoLaunchBuilder::new()
         .set_app_name(APP_NAME)
         .set_app_path(&window.display().to_string())

@@ -7,20 +7,25 @@ mod alerts;
 pub mod autostart;
 pub mod calls;
 mod connection_notice;
-pub mod ipc;
 mod outbox;
 pub mod popups;
-pub mod rows;
 pub mod runs;
 mod server;
+pub mod shell;
 pub mod state;
 pub mod tasks;
+pub mod text;
 pub mod tray;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use kompira_core::config::Os;
+use kompira_tray_ipc::init_logging;
+use kompira_tray_ipc::wire as ipc;
+
+use crate::shell::Shell;
 
 /// The agent's command line; people start `kompira-tray`, which starts this.
 #[derive(Debug, Parser)]
@@ -53,18 +58,6 @@ pub fn run() -> ExitCode {
     runtime.block_on(serve(args))
 }
 
-/// Logs to stderr, `RUST_LOG` deciding what (info by default; lapin's chatter only from warn).
-/// Both processes of the app log this way.
-pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,lapin=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 async fn serve(args: Args) -> ExitCode {
     let address = ipc::current_address();
     let listener = match ipc::listen(&address).await {
@@ -87,10 +80,12 @@ async fn serve(args: Args) -> ExitCode {
     };
     let agent = agent::Agent::new(state::AppState::load(), window_exe);
     tracing::info!("agent listening on {address}");
-    let tray_ready = tray::start(&agent).await;
-    alerts::start_watching(&agent);
-    tasks::start_watching(&agent);
-    outbox::start(&agent);
+    let shell: Arc<dyn Shell> = agent.clone();
+    let keeper = agent.clone();
+    let tray_ready = tray::start(&shell, move |handle| keeper.set_tray(handle)).await;
+    alerts::start_watching(&shell);
+    tasks::start_watching(&shell);
+    outbox::start(&shell);
     // Without a tray there is no other way in: show the window.
     if !tray_ready && !args.no_window {
         agent.open_window("", None);
@@ -102,7 +97,7 @@ async fn serve(args: Args) -> ExitCode {
     }
     // Windows hear "quit" before the socket goes away; meanwhile the watcher's polls in flight
     // end (at most one long poll), so no alert Kompira handed out is dropped.
-    tokio::join!(tokio::time::sleep(std::time::Duration::from_millis(200)), alerts::stop_watching(&agent));
+    tokio::join!(tokio::time::sleep(std::time::Duration::from_millis(200)), alerts::stop_watching(&shell));
     server.abort();
     ExitCode::SUCCESS
 }

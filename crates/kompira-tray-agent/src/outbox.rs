@@ -9,25 +9,20 @@ use std::time::Duration;
 
 use kompira_core::event::{ConnectOptions, ONE_SHOT_FRAME_MAX};
 use kompira_core::outbox::{drain, DrainOptions, DrainProgress, Limits, Outbox, OutboxSettings};
+use kompira_tray_ipc::Event;
 use tokio::sync::watch;
 
-use crate::agent::Agent;
-use crate::state::lock;
+use crate::shell::Shell;
+use crate::state::{lock, OutboxHandle};
 
 /// How often the idle drainer reads the file for events `kompira_sendevt --queue-on-failure`
 /// left there (the agent's own queueing wakes it at once).
 pub const IDLE_POLL: Duration = Duration::from_secs(1);
 
-/// The open outbox and the switch that stops its drainer.
-pub struct OutboxHandle {
-    pub store: Arc<Outbox>,
-    stop: watch::Sender<bool>,
-}
-
 /// Opens the outbox of the current settings and starts draining it. When it cannot be opened
 /// the reason goes to the log and the status line, and quick send sends directly (as before).
-pub fn start(agent: &Arc<Agent>) {
-    let state = &agent.state;
+pub fn start(agent: &Arc<dyn Shell>) {
+    let state = &agent.state();
     let Ok(settings) = state.settings() else { return };
     let env = |name: &str| std::env::var(name).ok();
     let opened = OutboxSettings::from_settings(&settings, &env)
@@ -54,7 +49,7 @@ pub fn start(agent: &Arc<Agent>) {
         let result = drain(drained.clone(), &options, stopped, |progress| report(&reporter, &drained, progress)).await;
         if let Err(e) = result {
             tracing::error!("the outbox drainer stopped: {e}");
-            *lock(&reporter.state.outbox_error) = Some(format!("outbox: {e}"));
+            *lock(&reporter.state().outbox_error) = Some(format!("outbox: {e}"));
             changed(&reporter);
         }
     });
@@ -64,23 +59,23 @@ pub fn start(agent: &Arc<Agent>) {
 
 /// Stops the drainer (it finishes the window in flight) and starts one from the current
 /// settings (after a save).
-pub fn restart(agent: &Arc<Agent>) {
-    if let Some(old) = lock(&agent.state.outbox).take() {
+pub fn restart(agent: &Arc<dyn Shell>) {
+    if let Some(old) = lock(&agent.state().outbox).take() {
         let _ = old.stop.send(true);
     }
     start(agent);
 }
 
 /// The open outbox, if any.
-pub fn store(agent: &Agent) -> Option<Arc<Outbox>> {
-    lock(&agent.state.outbox).as_ref().map(|h| h.store.clone())
+pub fn store(agent: &dyn Shell) -> Option<Arc<Outbox>> {
+    lock(&agent.state().outbox).as_ref().map(|h| h.store.clone())
 }
 
-fn report(agent: &Agent, store: &Outbox, progress: DrainProgress) {
+fn report(agent: &dyn Shell, store: &Outbox, progress: DrainProgress) {
     match progress {
         DrainProgress::Sent { pending, .. } => set_count(agent, pending, None),
         DrainProgress::Unreachable { error, retry_in } => {
-            let pending = store.pending_count().unwrap_or_else(|_| agent.state.outbox_pending.load(Ordering::SeqCst));
+            let pending = store.pending_count().unwrap_or_else(|_| agent.state().outbox_pending.load(Ordering::SeqCst));
             set_count(agent, pending, Some(format!("{error} (retrying in {})", seconds(retry_in))));
         }
         DrainProgress::Idle => set_count(agent, 0, None),
@@ -89,18 +84,18 @@ fn report(agent: &Agent, store: &Outbox, progress: DrainProgress) {
 }
 
 /// Reads the pending count from the file (after a queue, retry or discard from the window).
-pub fn refresh_count(agent: &Agent) {
+pub fn refresh_count(agent: &dyn Shell) {
     if let Some(store) = store(agent) {
         if let Ok(pending) = store.pending_count() {
-            let error = lock(&agent.state.outbox_error).clone();
+            let error = lock(&agent.state().outbox_error).clone();
             set_count(agent, pending, error);
         }
     }
 }
 
 /// Records the count and the drainer's trouble; tells the tray and the window when either moved.
-fn set_count(agent: &Agent, pending: u64, error: Option<String>) {
-    let state = &agent.state;
+fn set_count(agent: &dyn Shell, pending: u64, error: Option<String>) {
+    let state = &agent.state();
     let before = state.outbox_pending.swap(pending, Ordering::SeqCst);
     let error_changed = {
         let mut current = lock(&state.outbox_error);
@@ -113,9 +108,9 @@ fn set_count(agent: &Agent, pending: u64, error: Option<String>) {
     }
 }
 
-fn changed(agent: &Agent) {
-    agent.emit("outbox-changed", ());
-    agent.emit("status-changed", ());
+fn changed(agent: &dyn Shell) {
+    agent.emit(Event::OutboxChanged);
+    agent.emit(Event::StatusChanged);
     agent.refresh_tray();
 }
 

@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use kompira_core::rest::{follow, Client, ExecuteRequest, FollowOptions, Process, ProcessUpdate};
-use serde::Serialize;
+use kompira_tray_ipc::Event;
+pub use kompira_tray_ipc::RunUpdate;
 
-use crate::agent::Agent;
 use crate::popups::{self, Loudness};
+use crate::shell::Shell;
+use crate::text::{self, Lang};
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,44 +25,21 @@ pub struct RunSpec {
     pub alert: Option<u64>,
 }
 
-/// What the window hears about a run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RunUpdate {
-    /// The agent's number for the run (the form matches updates to its request by it).
-    pub run: u64,
-    pub jobflow: String,
-    /// The alert whose remedy this is (the Alerts view shows the run on it).
-    pub alert: Option<u64>,
-    /// `/process/id_N` once started.
-    pub process: Option<String>,
-    /// STARTED, NEW, RUNNING, DONE, ABORTED, … or `FAILED` when the run could not be started or
-    /// followed.
-    pub status: String,
-    pub exit_status: Option<i64>,
-    /// The result value as JSON text (`null` when none).
-    pub result: String,
-    pub error: Option<String>,
-    /// Console text added since the last update.
-    pub console_tail: String,
-    /// The last update of this run: it ended, failed, or was started without waiting.
-    pub finished: bool,
-}
-
 static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
 
 /// Starts the run and returns its number at once; the rest arrives as `run-update`s, and the
 /// end of a followed run (or a failure) as a popup.
-pub fn start(agent: &Arc<Agent>, client: Arc<Client>, spec: RunSpec) -> u64 {
+pub fn start(agent: &Arc<dyn Shell>, client: Arc<Client>, spec: RunSpec) -> u64 {
     let run = NEXT_RUN.fetch_add(1, Ordering::Relaxed);
     let reporter = agent.clone();
     agent.spawn(async move {
         let wait = spec.wait;
         execute_and_follow(&client, run, spec, |update| {
             if update.finished && (wait || update.status == "FAILED") {
-                let (summary, body, loudness) = result_popup(&update);
+                let (summary, body, loudness) = result_popup(crate::tray::current_lang(&reporter), &update);
                 popups::show(summary, body, loudness);
             }
-            reporter.emit("run-update", update);
+            reporter.emit(Event::RunUpdate(update));
         })
         .await;
     });
@@ -127,7 +106,7 @@ fn from_process(started: &RunUpdate, process: &Process, console_tail: &str) -> R
 }
 
 /// The popup for a finished run: the job flow's name and status, then exit status and error.
-pub fn result_popup(update: &RunUpdate) -> (String, String, Loudness) {
+pub fn result_popup(lang: Lang, update: &RunUpdate) -> (String, String, Loudness) {
     let name = update.jobflow.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&update.jobflow);
     let summary = format!("{name}: {}", update.status);
     let mut lines = Vec::new();
@@ -135,7 +114,7 @@ pub fn result_popup(update: &RunUpdate) -> (String, String, Loudness) {
         lines.push(process.clone());
     }
     if let Some(code) = update.exit_status {
-        lines.push(format!("exit status {code}"));
+        lines.push(text::exit_status(lang, code));
     }
     if let Some(error) = &update.error {
         lines.push(error.clone());
@@ -166,14 +145,16 @@ mod tests {
 
     #[test]
     fn a_finished_run_pops_up_its_name_status_and_error() {
-        let (summary, body, loudness) = result_popup(&update("DONE", Some(0), None));
+        let (summary, body, loudness) = result_popup(Lang::En, &update("DONE", Some(0), None));
         assert_eq!(
             (summary.as_str(), body.as_str(), loudness),
             ("restart_process: DONE", "/process/id_7\nexit status 0", Loudness::Low)
         );
-        let (summary, body, loudness) = result_popup(&update("ABORTED", Some(1), Some("host unreachable")));
+        let (summary, body, loudness) = result_popup(Lang::En, &update("ABORTED", Some(1), Some("host unreachable")));
         assert_eq!(summary, "restart_process: ABORTED");
         assert!(body.ends_with("exit status 1\nhost unreachable"), "{body}");
         assert_eq!(loudness, Loudness::Normal);
+        let (_, body, _) = result_popup(Lang::Ja, &update("ABORTED", Some(1), None));
+        assert_eq!(body, "/process/id_7\n終了ステータス 1");
     }
 }

@@ -1,13 +1,16 @@
-//! The agent's side of [`crate::ipc`]: accepts windows, answers their calls, streams events to
-//! the ones that subscribed.
+//! The agent's side of the wire (`kompira_tray_ipc::wire`): accepts windows, answers their
+//! calls, streams events to the ones that subscribed.
 
 use std::sync::Arc;
 
 use tokio::io::BufReader;
 use tokio::sync::broadcast::error::RecvError;
 
+use kompira_tray_ipc::wire::{self as ipc, Listener, Reply, Request, SUBSCRIBE};
+use kompira_tray_ipc::{Call, Event};
+
 use crate::agent::Agent;
-use crate::ipc::{self, Listener, Reply, Request};
+use crate::shell::Shell;
 
 /// Serves windows until the agent quits.
 pub async fn serve(agent: Arc<Agent>, listener: Listener) {
@@ -40,10 +43,15 @@ async fn connection(agent: Arc<Agent>, stream: ipc::Stream) {
             return;
         }
     };
-    if request.call == "subscribe" {
+    if request.call == SUBSCRIBE {
         return stream_events(&agent, reader, write).await;
     }
-    let reply = match crate::calls::dispatch(&agent, &request.call, request.args).await {
+    let shell: Arc<dyn Shell> = agent;
+    let answered = match Call::from_request(&request.call, request.args) {
+        Ok(call) => crate::calls::dispatch(&shell, call).await,
+        Err(sentence) => Err(sentence.into()),
+    };
+    let reply = match answered {
         Ok(value) => Reply::Ok(value),
         Err(value) => Reply::Err(value),
     };
@@ -78,8 +86,7 @@ where
             Err(RecvError::Lagged(missed)) => {
                 // Missed changes: have the window read everything again.
                 tracing::warn!("a window fell {missed} events behind");
-                for name in ["status-changed", "alerts-changed", "outbox-changed"] {
-                    let refresh = ipc::WireEvent { event: name.into(), payload: serde_json::Value::Null };
+                for refresh in Event::RELOAD {
                     if ipc::write_line(&mut write, &refresh).await.is_err() {
                         return;
                     }

@@ -1,42 +1,16 @@
-//! Everything the agent keeps between events: settings, the alert history, the watcher.
+//! Everything the agent keeps between events: settings, the alert history, the watcher, the
+//! outbox and the tasks. Plain data: this module uses no other module of the agent.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use kompira_core::config::{self, LoadOptions, Os, Settings};
-use kompira_core::rest::{Client, RestSettings};
+use kompira_core::outbox::Outbox;
+use kompira_core::rest::{Client, RestSettings, Task};
 use kompira_core::watch::{AlertHistory, WatchState, Watcher};
-
-/// Settings as last loaded, or the sentence saying why they could not be.
-pub type LoadedSettings = Result<Arc<Settings>, String>;
-
-/// Settings as loaded, replaced as a whole when the settings screen saves (see
-/// [`SettingsCell::reload`]). The window keeps one too, for the Settings and template views.
-pub struct SettingsCell(RwLock<LoadedSettings>);
-
-impl SettingsCell {
-    /// A cell around already-loaded settings.
-    pub fn new(settings: LoadedSettings) -> Self {
-        if let Err(reason) = &settings {
-            tracing::error!("settings not loaded: {reason}");
-        }
-        Self(RwLock::new(settings))
-    }
-
-    /// The current settings; callers take a snapshot and never hold the lock across awaits.
-    pub fn get(&self) -> LoadedSettings {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Reads kompira.conf again (after a save); returns the new settings.
-    pub fn reload(&self) -> LoadedSettings {
-        let fresh = load_settings();
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
-        fresh
-    }
-}
+use kompira_tray_ipc::settings::{load_settings, LoadedSettings, SettingsCell};
+use tokio::sync::watch;
 
 /// The agent's state, shared by the window's calls, the tray and the watcher.
 pub struct AppState {
@@ -52,7 +26,7 @@ pub struct AppState {
     /// Popups held back from the tray menu; kept here so a restarted watcher stays paused.
     pub pause: Mutex<Option<Pause>>,
     /// The outbox quick send queues into, and its drainer (None when it could not be opened).
-    pub outbox: Mutex<Option<crate::outbox::OutboxHandle>>,
+    pub outbox: Mutex<Option<OutboxHandle>>,
     /// Events waiting in the outbox, as last counted.
     pub outbox_pending: AtomicU64,
     /// Why the outbox is missing or its events are not going out, for the status line.
@@ -60,7 +34,33 @@ pub struct AppState {
     /// Messages waiting on each watched channel, as the server last counted them.
     pub channel_depths: Mutex<Vec<ChannelDepth>>,
     /// Tasks waiting for the user, as last read (see tasks.rs).
-    pub tasks: crate::tasks::TaskBoard,
+    pub tasks: TaskBoard,
+}
+
+/// The open outbox and the switch that stops its drainer (see outbox.rs).
+pub struct OutboxHandle {
+    pub store: Arc<Outbox>,
+    pub(crate) stop: watch::Sender<bool>,
+}
+
+/// The tasks as last read, for the window and the popups (see tasks.rs).
+#[derive(Default)]
+pub struct TaskBoard {
+    pub(crate) inner: Mutex<Board>,
+    /// Counts restarts, so the loop of replaced settings knows to stop.
+    pub(crate) generation: AtomicU64,
+}
+
+#[derive(Default)]
+pub(crate) struct Board {
+    /// Waiting tasks meant for the user, newest first.
+    pub(crate) waiting: Vec<Task>,
+    /// Tasks already popped up (only ids still waiting are kept).
+    pub(crate) popped: HashSet<i64>,
+    /// Why the last poll failed.
+    pub(crate) error: Option<String>,
+    /// Whether a poll has answered since the start.
+    pub(crate) loaded: bool,
 }
 
 /// A watched channel's queue on the server, read without taking a message.
@@ -110,7 +110,7 @@ impl AppState {
             outbox_pending: AtomicU64::new(0),
             outbox_error: Mutex::new(None),
             channel_depths: Mutex::new(Vec::new()),
-            tasks: crate::tasks::TaskBoard::default(),
+            tasks: TaskBoard::default(),
         }
     }
 
@@ -141,50 +141,4 @@ impl AppState {
     }
 }
 
-/// Reads kompira.conf from the places the official tools use, plus the per-user file;
-/// `KOMPIRA_CONF` names one file explicitly.
-pub fn load_settings() -> LoadedSettings {
-    with_load_options(|opts| config::load(opts).map(Arc::new).map_err(|e| e.to_string()))?
-}
-
-/// Runs `f` with the options the app loads kompira.conf with: the official search list plus
-/// the per-user file, or only `KOMPIRA_CONF` when that is set; the real environment.
-pub fn with_load_options<R>(f: impl FnOnce(&LoadOptions) -> R) -> Result<R, String> {
-    let env = |name: &str| std::env::var(name).ok();
-    let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
-    Ok(f(&LoadOptions {
-        os: Os::current(),
-        explicit_config: std::env::var_os("KOMPIRA_CONF").map(Into::into),
-        exe: std::env::current_exe().ok(),
-        cwd,
-        include_user_file: true,
-        env: &env,
-        overrides: Vec::new(),
-    }))
-}
-
-/// Settings read from `file` alone, as with `KOMPIRA_CONF` and an empty environment: what the
-/// unit tests of both processes load their scratch kompira.conf with.
-pub fn settings_from_file(file: &std::path::Path) -> Result<Settings, String> {
-    let no_env = |_: &str| None;
-    config::load(&LoadOptions {
-        os: Os::Linux,
-        explicit_config: Some(file.to_path_buf()),
-        exe: None,
-        cwd: file.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
-        include_user_file: false,
-        env: &no_env,
-        overrides: Vec::new(),
-    })
-    .map_err(|e| e.to_string())
-}
-
-/// The per-user kompira.conf (which may not exist yet).
-pub fn user_config_file() -> Option<PathBuf> {
-    config::user_config_path(Os::current(), &|name| std::env::var(name).ok())
-}
-
-/// A lock that survives a panic elsewhere: the data is still the best we have.
-pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub use kompira_tray_ipc::lock;

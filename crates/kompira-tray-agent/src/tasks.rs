@@ -13,19 +13,22 @@
 //! [`Backoff`]), while one answer brings the pace back at once.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kompira_core::rest::{Client, Task, TaskChoice, TaskQuery, TaskStatus};
 use kompira_core::watch::{Backoff, NotifySettings};
+use kompira_tray_ipc::Event;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::agent::Agent;
 use crate::popups::{self, Loudness};
-use crate::state::{lock, Pause};
-use crate::tray::{current_lang, Lang};
+use crate::shell::Shell;
+pub use crate::state::TaskBoard;
+use crate::state::{lock, Board, Pause};
+use crate::text::{self, Lang, Text};
+use crate::tray::current_lang;
 
 /// The fields a poll asks for: what the popup and the Tasks view show.
 const ATTRS: [&str; 9] =
@@ -45,26 +48,6 @@ const OPEN_ACTION: &str = "open";
 const CHOICE_PREFIX: &str = "choice:";
 /// The window's view of tasks.
 const VIEW: &str = "tasks";
-
-/// The tasks as last read, for the window and the popups.
-#[derive(Default)]
-pub struct TaskBoard {
-    inner: Mutex<Board>,
-    /// Counts restarts, so the loop of replaced settings knows to stop.
-    generation: AtomicU64,
-}
-
-#[derive(Default)]
-struct Board {
-    /// Waiting tasks meant for the user, newest first.
-    waiting: Vec<Task>,
-    /// Tasks already popped up (only ids still waiting are kept).
-    popped: HashSet<i64>,
-    /// Why the last poll failed.
-    error: Option<String>,
-    /// Whether a poll has answered since the start.
-    loaded: bool,
-}
 
 /// A task as the window shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -114,13 +97,13 @@ pub fn take_new(popped: &mut HashSet<i64>, current: &[Task]) -> Vec<Task> {
 }
 
 /// Starts asking for tasks when `[rest]` is set and `[notify] task_poll` is not 0.
-pub fn start_watching(agent: &Arc<Agent>) {
+pub fn start_watching(agent: &Arc<dyn Shell>) {
     let Some((client, poll, user)) = watch_settings(agent) else { return };
-    let generation = agent.state.tasks.generation.load(Ordering::SeqCst);
+    let generation = agent.state().tasks.generation.load(Ordering::SeqCst);
     tracing::info!("asking for waiting tasks every {} s", poll.as_secs());
     let agent = agent.clone();
     agent.clone().spawn(async move {
-        let board = &agent.state.tasks;
+        let board = &agent.state().tasks;
         let backoff = Backoff { initial: poll, cap: MAX_FAILURE_PAUSE.max(poll) };
         let mut failures = 0;
         while board.generation.load(Ordering::SeqCst) == generation {
@@ -141,23 +124,23 @@ pub fn start_watching(agent: &Arc<Agent>) {
 }
 
 /// After a settings save: the old loop stops at its next turn, a new one starts now.
-pub fn restart_watching(agent: &Arc<Agent>) {
-    let board = &agent.state.tasks;
+pub fn restart_watching(agent: &Arc<dyn Shell>) {
+    let board = &agent.state().tasks;
     board.generation.fetch_add(1, Ordering::SeqCst);
     *lock(&board.inner) = Board::default();
     start_watching(agent);
-    agent.emit("tasks-changed", ());
+    agent.emit(Event::TasksChanged);
 }
 
 /// The client, the pause and the user from the settings; `None` (logged) when not asking.
-fn watch_settings(agent: &Agent) -> Option<(Arc<Client>, Duration, Option<String>)> {
-    let settings = agent.state.settings().ok()?;
+fn watch_settings(agent: &dyn Shell) -> Option<(Arc<Client>, Duration, Option<String>)> {
+    let settings = agent.state().settings().ok()?;
     let notify = NotifySettings::from_settings(&settings);
     let Some(poll) = notify.task_poll else {
         tracing::info!("not asking for tasks: [notify] task_poll is 0");
         return None;
     };
-    match agent.state.rest_client() {
+    match agent.state().rest_client() {
         Ok(client) => Some((Arc::new(client), poll, notify.task_user)),
         Err(reason) => {
             tracing::info!("not asking for tasks: {reason}");
@@ -168,14 +151,14 @@ fn watch_settings(agent: &Agent) -> Option<(Arc<Client>, Duration, Option<String
 
 /// One poll: reads the waiting tasks, keeps those meant for the user, pops the new ones up
 /// and tells the window when the list changed.
-async fn poll_once(agent: &Arc<Agent>, client: &Client, user: Option<&str>, generation: u64) -> Result<(), String> {
+async fn poll_once(agent: &Arc<dyn Shell>, client: &Client, user: Option<&str>, generation: u64) -> Result<(), String> {
     let query = TaskQuery {
         status: Some(TaskStatus::Waiting),
         attrs: ATTRS.iter().map(|a| (*a).to_owned()).collect(),
         limit: Some(MAX_TASKS),
     };
     let read = client.tasks(&query).await.map_err(|e| e.to_string());
-    let board = &agent.state.tasks;
+    let board = &agent.state().tasks;
     let (changed, new) = {
         let mut inner = lock(&board.inner);
         if board.generation.load(Ordering::SeqCst) != generation {
@@ -191,7 +174,7 @@ async fn poll_once(agent: &Arc<Agent>, client: &Client, user: Option<&str>, gene
                     .cloned()
                     .collect();
                 // Popups paused from the tray: the new tasks pop up once the pause ends.
-                let paused = Pause::holds(*lock(&agent.state.pause), Instant::now());
+                let paused = Pause::holds(*lock(&agent.state().pause), Instant::now());
                 let new = if paused { Vec::new() } else { take_new(&mut inner.popped, &mine) };
                 let changed = inner.waiting != mine || inner.error.is_some() || !inner.loaded;
                 inner.waiting = mine;
@@ -210,105 +193,61 @@ async fn poll_once(agent: &Arc<Agent>, client: &Client, user: Option<&str>, gene
         pop_up(agent, &new);
     }
     if changed {
-        agent.emit("tasks-changed", ());
+        agent.emit(Event::TasksChanged);
     }
     read.map(drop)
 }
 
 /// The window's list: read now when the agent asks for tasks, so what the view shows is fresh.
-pub async fn list_tasks(agent: &Arc<Agent>) -> TaskList {
+pub async fn list_tasks(agent: &Arc<dyn Shell>) -> TaskList {
     let enabled = match watch_settings(agent) {
         Some((client, _, user)) => {
-            let generation = agent.state.tasks.generation.load(Ordering::SeqCst);
+            let generation = agent.state().tasks.generation.load(Ordering::SeqCst);
             let _ = poll_once(agent, &client, user.as_deref(), generation).await;
             true
         }
         None => false,
     };
-    let inner = lock(&agent.state.tasks.inner);
+    let inner = lock(&agent.state().tasks.inner);
     TaskList { tasks: inner.waiting.iter().map(TaskView::from).collect(), error: inner.error.clone(), enabled }
 }
 
 /// Answers task `id` (`None`: Kompira's default answer, "OK"); it leaves the list at once.
-pub async fn submit_task(agent: &Arc<Agent>, id: i64, result: Option<Value>) -> Result<(), String> {
-    let client = agent.state.rest_client()?;
+pub async fn submit_task(agent: &Arc<dyn Shell>, id: i64, result: Option<Value>) -> Result<(), String> {
+    let client = agent.state().rest_client()?;
     client.submit_task(&id.to_string(), result.as_ref()).await.map_err(|e| e.to_string())?;
     forget(agent, id);
     Ok(())
 }
 
 /// Cancels task `id`; it leaves the list at once.
-pub async fn cancel_task(agent: &Arc<Agent>, id: i64) -> Result<(), String> {
-    let client = agent.state.rest_client()?;
+pub async fn cancel_task(agent: &Arc<dyn Shell>, id: i64) -> Result<(), String> {
+    let client = agent.state().rest_client()?;
     client.cancel_task(&id.to_string()).await.map_err(|e| e.to_string())?;
     forget(agent, id);
     Ok(())
 }
 
-fn forget(agent: &Agent, id: i64) {
-    lock(&agent.state.tasks.inner).waiting.retain(|t| t.id != id);
-    agent.emit("tasks-changed", ());
-}
-
-/// The words the popups use, in the tray's language.
-struct Texts {
-    untitled: &'static str,
-    submit: &'static str,
-    cancel: &'static str,
-    answer: &'static str,
-    more_title: fn(usize) -> String,
-    more_body: &'static str,
-    open: &'static str,
-    sent: &'static str,
-    cancelled: &'static str,
-    cancelled_body: &'static str,
-    failed: &'static str,
-}
-
-fn texts(lang: Lang) -> Texts {
-    match lang {
-        Lang::En => Texts {
-            untitled: "A Kompira task is waiting for you",
-            submit: "Submit",
-            cancel: "Cancel task",
-            answer: "Answer…",
-            more_title: |n| format!("{n} more Kompira tasks are waiting for you"),
-            more_body: "Answer them in Kompira Tray's Tasks view.",
-            open: "Open",
-            sent: "Answer sent",
-            cancelled: "Task cancelled",
-            cancelled_body: "The job flow waiting on it stays WAITING until its process is terminated.",
-            failed: "Task not answered",
-        },
-        Lang::Ja => Texts {
-            untitled: "Kompira のタスクが回答を待っています",
-            submit: "送信",
-            cancel: "タスクをキャンセル",
-            answer: "回答…",
-            more_title: |n| format!("ほかに {n} 件の Kompira タスクが回答を待っています"),
-            more_body: "Kompira Tray の「タスク」画面で回答してください。",
-            open: "開く",
-            sent: "回答を送信しました",
-            cancelled: "タスクをキャンセルしました",
-            cancelled_body: "待っているジョブフローは、プロセスを停止するまで WAITING のままです。",
-            failed: "タスクに回答できませんでした",
-        },
-    }
+fn forget(agent: &dyn Shell, id: i64) {
+    lock(&agent.state().tasks.inner).waiting.retain(|t| t.id != id);
+    agent.emit(Event::TasksChanged);
 }
 
 /// A task's popup: summary, body and buttons (`(id, label)`): one per choice, Submit and
 /// Cancel when it offers none, "Answer…" (the window) when it offers more than fit.
 pub fn popup_for(lang: Lang, task: &Task) -> (String, String, Vec<(String, String)>) {
-    let words = texts(lang);
     let summary = [&task.title, &task.name].into_iter().find(|t| !t.trim().is_empty()).cloned();
-    let summary = summary.unwrap_or_else(|| words.untitled.to_owned());
+    let summary = summary.unwrap_or_else(|| Text::TaskUntitled.get(lang).to_owned());
     let choices = task.choices();
     let actions = if choices.is_empty() {
-        vec![(SUBMIT_ACTION.to_owned(), words.submit.to_owned()), (CANCEL_ACTION.to_owned(), words.cancel.to_owned())]
+        vec![
+            (SUBMIT_ACTION.to_owned(), Text::TaskSubmit.get(lang).to_owned()),
+            (CANCEL_ACTION.to_owned(), Text::TaskCancel.get(lang).to_owned()),
+        ]
     } else if choices.len() <= MAX_CHOICE_BUTTONS {
         choices.iter().enumerate().map(|(i, c)| (format!("{CHOICE_PREFIX}{i}"), c.label.clone())).collect()
     } else {
-        vec![(OPEN_ACTION.to_owned(), words.answer.to_owned())]
+        vec![(OPEN_ACTION.to_owned(), Text::TaskAnswer.get(lang).to_owned())]
     };
     (summary, task.message.clone(), actions)
 }
@@ -340,7 +279,7 @@ pub fn popup_answer(task: &Task, action: &str) -> PopupAnswer {
     }
 }
 
-fn pop_up(agent: &Arc<Agent>, new: &[Task]) {
+fn pop_up(agent: &Arc<dyn Shell>, new: &[Task]) {
     let lang = current_lang(agent);
     for task in new.iter().take(MAX_POPUPS_PER_POLL) {
         let (summary, body, actions) = popup_for(lang, task);
@@ -354,12 +293,11 @@ fn pop_up(agent: &Arc<Agent>, new: &[Task]) {
     }
     let rest = new.len().saturating_sub(MAX_POPUPS_PER_POLL);
     if rest > 0 {
-        let words = texts(lang);
         let agent = agent.clone();
-        let actions = vec![(OPEN_ACTION.to_owned(), words.open.to_owned())];
+        let actions = vec![(OPEN_ACTION.to_owned(), Text::Open.get(lang).to_owned())];
         popups::show_with_actions(
-            (words.more_title)(rest),
-            words.more_body.into(),
+            text::more_tasks(lang, rest),
+            Text::MoreTasksBody.get(lang).into(),
             Loudness::Normal,
             actions,
             move |_| {
@@ -369,8 +307,8 @@ fn pop_up(agent: &Arc<Agent>, new: &[Task]) {
     }
 }
 
-async fn answer_from_popup(agent: &Arc<Agent>, task: &Task, answer: PopupAnswer) {
-    let words = texts(current_lang(agent));
+async fn answer_from_popup(agent: &Arc<dyn Shell>, task: &Task, answer: PopupAnswer) {
+    let lang = current_lang(agent);
     let title = if task.title.is_empty() { task.path() } else { task.title.clone() };
     let outcome = match answer {
         PopupAnswer::Submit(result) => {
@@ -379,17 +317,19 @@ async fn answer_from_popup(agent: &Arc<Agent>, task: &Task, answer: PopupAnswer)
                 Some(other) => other.to_string(),
                 None => "OK".to_owned(),
             };
-            submit_task(agent, task.id, result).await.map(|()| (words.sent, format!("{title}: {shown}")))
+            submit_task(agent, task.id, result)
+                .await
+                .map(|()| (Text::AnswerSent.get(lang), format!("{title}: {shown}")))
         }
-        PopupAnswer::Cancel => {
-            cancel_task(agent, task.id).await.map(|()| (words.cancelled, words.cancelled_body.to_owned()))
-        }
+        PopupAnswer::Cancel => cancel_task(agent, task.id)
+            .await
+            .map(|()| (Text::TaskCancelled.get(lang), Text::TaskCancelledBody.get(lang).to_owned())),
         PopupAnswer::Open => return agent.open_window(VIEW, None),
         PopupAnswer::Nothing => return,
     };
     match outcome {
         Ok((summary, body)) => popups::show(summary.to_owned(), body, Loudness::Low),
-        Err(reason) => popups::show(words.failed.to_owned(), reason, Loudness::Normal),
+        Err(reason) => popups::show(Text::TaskNotAnswered.get(lang).to_owned(), reason, Loudness::Normal),
     }
 }
 
@@ -448,6 +388,6 @@ mod tests {
         bare.name.clear();
         assert_eq!(popup_for(Lang::En, &bare).0, "A Kompira task is waiting for you");
         assert_eq!(popup_for(Lang::Ja, &bare).0, "Kompira のタスクが回答を待っています");
-        assert_eq!((texts(Lang::Ja).more_title)(2), "ほかに 2 件の Kompira タスクが回答を待っています");
+        assert_eq!(text::more_tasks(Lang::Ja, 2), "ほかに 2 件の Kompira タスクが回答を待っています");
     }
 }

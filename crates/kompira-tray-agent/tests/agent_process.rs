@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kompira_tray_agent::ipc::{self, Reply, Request, WireEvent};
+use kompira_tray_ipc::wire::{self as ipc, Reply, Request};
+use kompira_tray_ipc::{Call, Event};
 use serde_json::{json, Value};
 use tokio::io::{AsyncWriteExt, BufReader};
 
@@ -49,7 +50,7 @@ async fn start() -> Agent {
     let socket = dir.path().join("agent.sock").display().to_string();
     let child = agent_command(dir.path(), &socket).spawn().expect("the agent starts");
     let deadline = Instant::now() + START_TIMEOUT;
-    while ipc::call(&socket, "ping", Value::Null).await.is_err() {
+    while ipc::call(&socket, &Call::Ping).await.is_err() {
         assert!(Instant::now() < deadline, "the agent did not answer within {START_TIMEOUT:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -57,7 +58,7 @@ async fn start() -> Agent {
 }
 
 async fn call(agent: &Agent, name: &str, args: Value) -> Reply {
-    ipc::call(&agent.socket, name, args).await.unwrap()
+    ipc::request(&agent.socket, &Request { call: name.into(), args }).await.unwrap()
 }
 
 fn error_text(reply: Reply) -> String {
@@ -118,15 +119,15 @@ async fn a_subscribed_window_hears_the_agents_events() {
         assert!(Instant::now() < deadline, "the subscription never counted as a window");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let shown: WireEvent = ipc::read_line(&mut events).await.unwrap().unwrap();
-    assert_eq!((shown.event.as_str(), shown.payload), ("show-window", json!({"view": "alerts", "alert": 3})));
+    let shown: Event = ipc::read_line(&mut events).await.unwrap().unwrap();
+    assert_eq!((shown.name(), shown.payload()), ("show-window".to_owned(), json!({"view": "alerts", "alert": 3})));
     // Settings saved by the window: the agent reloads and says its status changed.
     assert_eq!(call(&agent, "settings_saved", Value::Null).await, Reply::Ok(Value::Null));
     let mut names = Vec::new();
     while !names.iter().any(|n| n == "status-changed") {
-        let event: WireEvent =
+        let event: Event =
             tokio::time::timeout(START_TIMEOUT, ipc::read_line(&mut events)).await.unwrap().unwrap().unwrap();
-        names.push(event.event);
+        names.push(event.name());
     }
 }
 

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use kompira_core::rest::{Client, ExecuteRequest, RestSettings};
 use kompira_core::secret::Secret;
 use kompira_sim::{Definitions, SimConfig, SimHandle};
-use kompira_tray_agent::ipc::{self, Reply, Request, WireEvent};
+use kompira_tray_ipc::wire::{self as ipc, Reply, Request};
+use kompira_tray_ipc::{Call, Event};
 use serde_json::{json, Value};
 use tokio::io::BufReader;
 
@@ -62,7 +63,7 @@ async fn start_agent(sim: &SimHandle, notify: &str) -> Agent {
     let socket = dir.path().join("agent.sock").display().to_string();
     let child = agent_command(dir.path(), &socket).spawn().expect("the agent starts");
     let deadline = Instant::now() + LIMIT;
-    while ipc::call(&socket, "ping", Value::Null).await.is_err() {
+    while ipc::call(&socket, &Call::Ping).await.is_err() {
         assert!(Instant::now() < deadline, "the agent did not answer within {LIMIT:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -97,7 +98,7 @@ fn client(sim: &SimHandle) -> Client {
 }
 
 async fn call(agent: &Agent, name: &str, args: Value) -> Reply {
-    ipc::call(&agent.socket, name, args).await.unwrap()
+    ipc::request(&agent.socket, &Request { call: name.into(), args }).await.unwrap()
 }
 
 async fn list(agent: &Agent) -> Value {
@@ -134,12 +135,12 @@ async fn the_agent_notices_lists_answers_and_cancels_tasks() {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let event: WireEvent = tokio::time::timeout(left, ipc::read_line(&mut events))
+        let event: Event = tokio::time::timeout(left, ipc::read_line(&mut events))
             .await
             .expect("no tasks-changed within 15 s")
             .unwrap()
             .unwrap();
-        if event.event == "tasks-changed" {
+        if event == Event::TasksChanged {
             break;
         }
     }

@@ -1,5 +1,5 @@
-//! Tauri commands. Settings and templates are the window's own (they edit kompira.conf); the
-//! rest is the agent's state and work, forwarded to it (`forwarded.rs`).
+//! Tauri commands. Settings and templates are the window's own (they edit kompira.conf); every
+//! other call is the agent's, forwarded by the one generic command in `forwarded.rs`.
 
 pub mod forwarded;
 pub mod settings;
@@ -8,5 +8,5 @@ pub mod templates;
 /// Settings read from `file` alone, as with `KOMPIRA_CONF` and no environment (unit tests).
 #[cfg(test)]
 pub(crate) fn settings_from_file(file: &std::path::Path) -> kompira_core::config::Settings {
-    kompira_tray_agent::state::settings_from_file(file).expect("the test's kompira.conf loads")
+    kompira_tray_ipc::settings::settings_from_file(file).expect("the test's kompira.conf loads")
 }

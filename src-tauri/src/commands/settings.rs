@@ -14,6 +14,7 @@ use kompira_core::config::{self, ConfigError, Edit, LoadOptions, Resolved, Setti
 use kompira_core::event::{self, AmqpSettings, ConnectOptions, ONE_SHOT_FRAME_MAX};
 use kompira_core::rest::{Client, RestSettings};
 use kompira_core::watch::{NotifySettings, Severity};
+use kompira_tray_ipc::{Call, Event};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, State};
 
@@ -499,10 +500,10 @@ pub async fn save_settings(
     };
     if saved.changed > 0 {
         // The agent watches, sends and draws the tray with these settings: it reads them again.
-        if let Err(reason) = crate::agent_link::forward("settings_saved", serde_json::Value::Null).await {
+        if let Err(reason) = crate::agent_link::forward(&Call::SettingsSaved).await {
             tracing::warn!("saved, but the agent did not take the new settings: {reason}");
         }
-        let _ = app.emit("status-changed", ());
+        let _ = app.emit(&Event::StatusChanged.name(), ());
     }
     Ok(saved)
 }
@@ -519,18 +520,6 @@ pub async fn test_amqp_connection(state: State<'_, WindowState>, form: SettingsF
 pub async fn test_rest_token(state: State<'_, WindowState>, form: SettingsForm) -> Result<String, FieldError> {
     let settings = settings_with_form(&state, &form)?;
     test_rest(&settings).await.map_err(FieldError::general)
-}
-
-/// Whether the app starts at login.
-#[tauri::command]
-pub fn get_autostart(app: AppHandle) -> Result<bool, String> {
-    crate::autostart::is_enabled(&app)
-}
-
-/// Turns start at login on or off; answers the state now in force.
-#[tauri::command]
-pub fn set_autostart(app: AppHandle, enabled: bool) -> Result<bool, String> {
-    crate::autostart::set(&app, enabled)
 }
 
 #[cfg(test)]

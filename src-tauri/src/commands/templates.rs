@@ -18,7 +18,7 @@ use tauri::State;
 
 use super::settings::choose_target;
 use crate::state::{self, WindowState};
-use kompira_tray_agent::rows::{self, pairs, parameter_rows, Row};
+use kompira_tray_ipc::rows::{self, pairs, parameter_rows, Row};
 
 /// A template as the forms see it (and send it to be saved).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]

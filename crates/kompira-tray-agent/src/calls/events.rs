@@ -9,45 +9,17 @@ use kompira_core::event::{
     self, message::Stamp, ConnectOptions, Envelope, Event, EventBody, RetryPolicy, ONE_SHOT_FRAME_MAX,
 };
 use kompira_core::outbox::{Outbox, OutboxError};
-use serde::{Deserialize, Serialize};
+use kompira_tray_ipc::rows::pairs;
+pub use kompira_tray_ipc::{SendForm, SendOutcome};
 
-use crate::agent::Agent;
-use crate::rows::{pairs, Row};
+use crate::shell::Shell;
 
 /// How long Send waits for the broker's ack before saying "queued" instead of "sent".
 pub const ACK_WAIT: Duration = Duration::from_secs(3);
 
-/// What the form sends.
-#[derive(Debug, Default, Deserialize)]
-pub struct SendForm {
-    /// Target channel; empty means the `[event] channel`.
-    #[serde(default)]
-    pub channel: String,
-    /// KEY=VALUE rows (blank rows ignored).
-    #[serde(default)]
-    pub fields: Vec<Row>,
-    /// A raw text body, the alternative to fields.
-    #[serde(default)]
-    pub raw: String,
-    /// Site id; none means `[kompira] site_id`.
-    pub site_id: Option<i64>,
-}
-
-/// What became of a sent form.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendOutcome {
-    /// The event's correlation id (the same on every retry).
-    pub correlation_id: String,
-    /// False: the broker acked it. True: it waits in the outbox and is sent when the broker
-    /// takes it.
-    pub queued: bool,
-    /// Why it is still waiting (the last failure), when queued.
-    pub reason: Option<String>,
-}
-
 /// Queues and sends the event; its outcome, or an error sentence (bad form, full outbox).
-pub async fn send_event(agent: &Agent, form: SendForm) -> Result<SendOutcome, String> {
-    let settings = agent.state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
+pub async fn send_event(agent: &dyn Shell, form: SendForm) -> Result<SendOutcome, String> {
+    let settings = agent.state().settings().map_err(|e| format!("settings not loaded: {e}"))?;
     let Some(store) = crate::outbox::store(agent) else {
         return send(&settings, form).await.map(|correlation_id| SendOutcome {
             correlation_id,
@@ -124,12 +96,13 @@ pub fn build_event(settings: &Settings, form: SendForm) -> Result<Event, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kompira_tray_ipc::Row;
 
     fn settings(conf: &str) -> Settings {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kompira.conf");
         std::fs::write(&path, conf).unwrap();
-        crate::state::settings_from_file(&path).expect("the test's kompira.conf loads")
+        kompira_tray_ipc::settings::settings_from_file(&path).expect("the test's kompira.conf loads")
     }
 
     fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {

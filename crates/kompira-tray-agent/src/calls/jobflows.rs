@@ -2,32 +2,15 @@
 
 use std::sync::Arc;
 
-use crate::agent::Agent;
-use crate::rows::{self, Row};
 use crate::runs::{self, RunSpec};
+use crate::shell::Shell;
 use kompira_core::rest::{ExecuteRequest, MonitoringMode};
+use kompira_tray_ipc::rows;
+pub use kompira_tray_ipc::RunForm;
 use serde::{Deserialize, Serialize};
 
 /// The directory whose job flows the path field offers (as `kompira jobflow list` does).
 const JOBFLOW_LIST_DIR: &str = "/root";
-
-/// What the Job flow form sends.
-#[derive(Debug, Default, Deserialize)]
-pub struct RunForm {
-    pub jobflow: String,
-    #[serde(default)]
-    pub parameters: Vec<Row>,
-    #[serde(default)]
-    pub step_mode: bool,
-    #[serde(default)]
-    pub checkpoint_mode: bool,
-    /// NOTHING, MAIL or ABORT_MAIL; empty leaves the server's default.
-    #[serde(default)]
-    pub monitoring_mode: String,
-    /// Follow the process to its end.
-    #[serde(default)]
-    pub wait: bool,
-}
 
 /// Validates the form into what to run: a job flow path, parameters (text sent as string literals,
 /// expressions where the row says so), the
@@ -55,9 +38,9 @@ pub fn run_spec(form: &RunForm) -> Result<RunSpec, String> {
 }
 
 /// Starts the job flow; the run number that `run-update` events carry.
-pub fn run_jobflow(agent: &Arc<Agent>, form: RunForm) -> Result<u64, String> {
+pub fn run_jobflow(agent: &Arc<dyn Shell>, form: RunForm) -> Result<u64, String> {
     let spec = run_spec(&form)?;
-    let client = agent.state.rest_client()?;
+    let client = agent.state().rest_client()?;
     Ok(runs::start(agent, Arc::new(client), spec))
 }
 
@@ -70,8 +53,8 @@ pub struct JobflowChoice {
 }
 
 /// The server's job flows below /root, sorted by path (the window keeps them for the session).
-pub async fn list_jobflows(agent: &Agent) -> Result<Vec<JobflowChoice>, String> {
-    let client = agent.state.rest_client()?;
+pub async fn list_jobflows(agent: &dyn Shell) -> Result<Vec<JobflowChoice>, String> {
+    let client = agent.state().rest_client()?;
     let objects = client.list_jobflows(JOBFLOW_LIST_DIR).await.map_err(|e| e.to_string())?;
     let mut choices: Vec<JobflowChoice> =
         objects.into_iter().map(|o| JobflowChoice { path: o.abspath, name: o.display_name }).collect();
@@ -80,7 +63,7 @@ pub async fn list_jobflows(agent: &Agent) -> Result<Vec<JobflowChoice>, String> 
 }
 
 /// Runs the remedy of alert `id` (the Alerts view's button).
-pub fn run_remedy(agent: &Arc<Agent>, id: u64) -> Result<u64, String> {
+pub fn run_remedy(agent: &Arc<dyn Shell>, id: u64) -> Result<u64, String> {
     crate::alerts::run_remedy(agent, id)
 }
 
@@ -89,19 +72,28 @@ pub fn run_remedy(agent: &Arc<Agent>, id: u64) -> Result<u64, String> {
 pub struct RemedyChoice {
     pub channel: String,
     pub jobflow: String,
-    /// "Run restart_process".
+    /// "Run restart_process", in the agent's language.
     pub label: String,
 }
 
 /// The configured remedies (`[notify] remedies`), so the Alerts view can offer them.
-pub fn list_remedies(agent: &Agent) -> Vec<RemedyChoice> {
-    let remedies = agent.state.settings().map(|s| kompira_core::remedy::from_settings(&s)).unwrap_or_default();
-    remedies.into_iter().map(|r| RemedyChoice { label: r.label(), channel: r.channel, jobflow: r.jobflow }).collect()
+pub fn list_remedies(agent: &dyn Shell) -> Vec<RemedyChoice> {
+    let remedies = agent.state().settings().map(|s| kompira_core::remedy::from_settings(&s)).unwrap_or_default();
+    let lang = crate::tray::current_lang(agent);
+    remedies
+        .into_iter()
+        .map(|r| RemedyChoice {
+            label: crate::text::remedy_label(lang, r.jobflow_name()),
+            channel: r.channel,
+            jobflow: r.jobflow,
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kompira_tray_ipc::Row;
     use serde_json::json;
 
     fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {
@@ -173,7 +165,7 @@ mod tests {
     }
 
     fn load_conf(path: &std::path::Path) -> kompira_core::config::Settings {
-        crate::state::settings_from_file(path).expect("the test's kompira.conf loads")
+        kompira_tray_ipc::settings::settings_from_file(path).expect("the test's kompira.conf loads")
     }
 
     fn form(jobflow: &str, parameters: &[(&str, &str)], wait: bool) -> RunForm {

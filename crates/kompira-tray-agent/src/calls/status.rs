@@ -2,13 +2,16 @@
 
 use serde::Serialize;
 
-use crate::agent::Agent;
+use crate::shell::Shell;
 use crate::state::lock;
 
 /// What the window shows at the top.
 #[derive(Serialize)]
 pub struct Status {
-    /// `tray::tooltip`'s sentence, in the window's language.
+    /// The agent's language (`[tray] language`, else the OS's): the window speaks it too, so
+    /// the page and the popups agree.
+    pub language: crate::text::Lang,
+    /// `tray::tooltip`'s sentence, in `language`.
     pub summary: String,
     /// The last error, if any.
     pub last_error: Option<String>,
@@ -24,14 +27,16 @@ pub struct Status {
     pub channel_depths: Vec<crate::state::ChannelDepth>,
 }
 
-pub fn status(agent: &Agent) -> Status {
-    let state = &agent.state;
+pub fn status(agent: &dyn Shell) -> Status {
+    let state = &agent.state();
     let watch_state = lock(&state.watch_state).clone();
     let unread = lock(&state.history).unread_count();
     let pending = state.outbox_pending.load(std::sync::atomic::Ordering::SeqCst);
     let settings = state.settings();
+    let language = crate::tray::current_lang(agent);
     Status {
-        summary: crate::tray::tooltip(crate::tray::current_lang(agent), watch_state.as_ref(), unread, pending),
+        language,
+        summary: crate::tray::tooltip(language, watch_state.as_ref(), unread, pending),
         last_error: watch_state.and_then(|s| s.last_error),
         settings_error: settings.as_ref().err().cloned(),
         default_channel: settings.as_ref().ok().map(|s| s.channel().to_owned()),

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kompira_core::watch::{Connection, WatchState};
+use kompira_tray_ipc::Event;
 
-use crate::agent::Agent;
+use crate::shell::Shell;
 use crate::state::{lock, Pause};
+use crate::text::{self, Lang, Text};
 
 /// Which icon shows, most urgent first: offline, unread alerts, reconnecting, paused, connected.
 pub fn icon_name(state: Option<&WatchState>, unread: usize) -> &'static str {
@@ -26,58 +28,8 @@ pub fn icon_name(state: Option<&WatchState>, unread: usize) -> &'static str {
 
 /// The tooltip (and the window's status line): state and unread count in words, in `lang`.
 pub fn tooltip(lang: Lang, state: Option<&WatchState>, unread: usize, pending: u64) -> String {
-    let ja = lang == Lang::Ja;
-    let connection = match (state.map(|s| &s.connection), ja) {
-        (None, false) => "not watching (set [rest] url and token)".to_owned(),
-        (None, true) => "監視していません（[rest] の url と token を設定してください）".to_owned(),
-        (Some(Connection::Connected), false) => "connected".to_owned(),
-        (Some(Connection::Connected), true) => "接続中".to_owned(),
-        // Attempt 0 is the first long poll, not yet answered: nothing has failed.
-        (Some(Connection::Reconnecting { attempt: 0 }), false) => "connecting".to_owned(),
-        (Some(Connection::Reconnecting { attempt: 0 }), true) => "接続しています".to_owned(),
-        (Some(Connection::Reconnecting { attempt }), false) => format!("reconnecting (attempt {attempt})"),
-        (Some(Connection::Reconnecting { attempt }), true) => format!("再接続中（{attempt} 回目）"),
-        (Some(Connection::Offline), false) => "offline".to_owned(),
-        (Some(Connection::Offline), true) => "オフライン".to_owned(),
-    };
-    let paused = state.is_some_and(|s| s.paused);
-    let line = match (ja, paused) {
-        (false, false) => format!("Kompira Tray: {connection}, {unread} unread"),
-        (false, true) => format!("Kompira Tray: {connection}, paused, {unread} unread"),
-        (true, false) => format!("Kompira Tray: {connection}、未読 {unread} 件"),
-        (true, true) => format!("Kompira Tray: {connection}、通知停止中、未読 {unread} 件"),
-    };
-    match (ja, pending) {
-        (_, 0) => line,
-        (false, n) => format!("{line}, {n} waiting to send"),
-        (true, n) => format!("{line}、送信待ち {n} 件"),
-    }
-}
-
-/// The menu's language: `[tray] language`, or the OS locale's when `auto`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    /// English.
-    En,
-    /// Japanese.
-    Ja,
-}
-
-impl Lang {
-    /// `en`/`ja` force a language; anything else follows `locale` (e.g. `ja_JP.UTF-8`).
-    pub fn choose(setting: &str, locale: Option<&str>) -> Lang {
-        match setting {
-            "en" => Lang::En,
-            "ja" => Lang::Ja,
-            _ if locale.is_some_and(|l| l.to_ascii_lowercase().starts_with("ja")) => Lang::Ja,
-            _ => Lang::En,
-        }
-    }
-}
-
-/// The POSIX locale (Windows has none in the environment: English unless set in Settings).
-pub fn os_locale() -> Option<String> {
-    ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    let connection = text::connection(lang, state.map(|s| &s.connection));
+    text::tooltip_line(lang, &connection, state.is_some_and(|s| s.paused), unread, pending)
 }
 
 /// The fixed labels of the menu.
@@ -103,37 +55,15 @@ pub struct MenuLabels {
 
 /// The menu's fixed labels in `lang`.
 pub fn menu_labels(lang: Lang) -> MenuLabels {
-    match lang {
-        Lang::En => MenuLabels {
-            quick_send: "Quick send…",
-            run_jobflow: "Run job flow…",
-            pause_hour: "Pause notifications for 1 hour",
-            pause_until_resumed: "Pause until resumed",
-            resume: "Resume notifications",
-            start_at_login: "Start at login",
-            settings: "Settings…",
-            quit: "Quit",
-        },
-        Lang::Ja => MenuLabels {
-            quick_send: "クイック送信…",
-            run_jobflow: "ジョブフローを実行…",
-            pause_hour: "通知を 1 時間停止",
-            pause_until_resumed: "再開するまで通知を停止",
-            resume: "通知を再開",
-            start_at_login: "ログイン時に起動",
-            settings: "設定…",
-            quit: "終了",
-        },
-    }
-}
-
-/// The Alerts item, with the unread count when there is one.
-pub fn alerts_label(lang: Lang, unread: usize) -> String {
-    match (lang, unread) {
-        (Lang::En, 0) => "Alerts".to_owned(),
-        (Lang::En, n) => format!("Alerts ({n} unread)"),
-        (Lang::Ja, 0) => "アラート".to_owned(),
-        (Lang::Ja, n) => format!("アラート（未読 {n} 件）"),
+    MenuLabels {
+        quick_send: Text::QuickSend.get(lang),
+        run_jobflow: Text::RunJobflow.get(lang),
+        pause_hour: Text::PauseHour.get(lang),
+        pause_until_resumed: Text::PauseUntilResumed.get(lang),
+        resume: Text::Resume.get(lang),
+        start_at_login: Text::StartAtLogin.get(lang),
+        settings: Text::Settings.get(lang),
+        quit: Text::Quit.get(lang),
     }
 }
 
@@ -171,15 +101,15 @@ pub enum TrayAction {
     Quit,
 }
 
-/// The menu's language for the current settings.
-pub fn current_lang(agent: &Agent) -> Lang {
-    let setting = agent.state.settings().map(|s| s.language().to_owned()).unwrap_or_default();
-    Lang::choose(&setting, os_locale().as_deref())
+/// The agent's language for the current settings (see `text::current`).
+pub fn current_lang(agent: &dyn Shell) -> Lang {
+    let setting = agent.state().settings().map(|s| s.language().to_owned()).unwrap_or_default();
+    text::current(&setting)
 }
 
 /// The tray as the current state wants it.
-pub fn model(agent: &Agent) -> TrayModel {
-    let state = &agent.state;
+pub fn model(agent: &dyn Shell) -> TrayModel {
+    let state = &agent.state();
     let lang = current_lang(agent);
     let watch_state = lock(&state.watch_state).clone();
     let unread = lock(&state.history).unread_count();
@@ -189,7 +119,7 @@ pub fn model(agent: &Agent) -> TrayModel {
         icon: icon_name(watch_state.as_ref(), unread),
         tooltip: tooltip(lang, watch_state.as_ref(), unread, pending),
         labels: menu_labels(lang),
-        alerts: alerts_label(lang, unread),
+        alerts: text::alerts_label(lang, unread),
         pause_enabled: pause_items_enabled(paused),
         autostart: crate::autostart::is_enabled().unwrap_or(false),
     }
@@ -235,7 +165,7 @@ pub fn decode_png(png_bytes: &[u8]) -> Result<Rgba, String> {
 
 /// Puts the icon in the tray and starts answering its menu; false when the desktop has no tray
 /// host (headless, GNOME without the AppIndicator extension), which is logged, never fatal.
-pub async fn start(agent: &Arc<Agent>) -> bool {
+pub async fn start(agent: &Arc<dyn Shell>, keep: impl Fn(TrayHandle)) -> bool {
     let (actions, mut chosen) = tokio::sync::mpsc::unbounded_channel();
     let answering = agent.clone();
     tokio::spawn(async move {
@@ -245,14 +175,14 @@ pub async fn start(agent: &Arc<Agent>) -> bool {
     });
     match backend::start(model(agent), actions.clone()).await {
         Ok(handle) => {
-            agent.set_tray(handle);
+            keep(handle);
             true
         }
         Err(reason) => {
             tracing::warn!("no system tray available ({reason}); the window is the way in until one starts");
             // A panel that starts after us (at login) still gets the icon.
             match backend::start_when_host_appears(model(agent), actions).await {
-                Ok(handle) => agent.set_tray(handle),
+                Ok(handle) => keep(handle),
                 Err(reason) => tracing::warn!("no tray icon for this session: {reason}"),
             }
             false
@@ -261,7 +191,7 @@ pub async fn start(agent: &Arc<Agent>) -> bool {
 }
 
 /// Carries out what was chosen in the tray.
-pub fn act(agent: &Arc<Agent>, action: TrayAction) {
+pub fn act(agent: &Arc<dyn Shell>, action: TrayAction) {
     match action {
         TrayAction::Activate => agent.open_window("", None),
         TrayAction::Open(view) => agent.open_window(view, None),
@@ -274,20 +204,20 @@ pub fn act(agent: &Arc<Agent>, action: TrayAction) {
 }
 
 /// Holds popups back (or lets them through again); a timed pause ends by itself.
-fn set_pause(agent: &Arc<Agent>, pause: Option<Pause>) {
-    let state = &agent.state;
+fn set_pause(agent: &Arc<dyn Shell>, pause: Option<Pause>) {
+    let state = &agent.state();
     *lock(&state.pause) = pause;
     if let Some(watcher) = lock(&state.watcher).as_ref() {
         state.apply_pause(watcher);
     }
     agent.refresh_tray();
-    agent.emit("status-changed", ());
+    agent.emit(Event::StatusChanged);
     if let Some(Pause::Until(until)) = pause {
         let later = agent.clone();
         agent.spawn(async move {
             tokio::time::sleep_until(until.into()).await;
             // Unless the user chose something else meanwhile.
-            if *lock(&later.state.pause) == pause {
+            if *lock(&later.state().pause) == pause {
                 set_pause(&later, None);
             }
         });
@@ -296,7 +226,7 @@ fn set_pause(agent: &Arc<Agent>, pause: Option<Pause>) {
 
 /// The check item flips itself when clicked on some desktops and not on others, so the state
 /// is read back from the system rather than from the item.
-fn toggle_autostart(agent: &Agent) {
+fn toggle_autostart(agent: &dyn Shell) {
     let outcome = crate::autostart::is_enabled().and_then(|on| crate::autostart::set(!on));
     if let Err(reason) = &outcome {
         tracing::warn!("{reason}");
@@ -306,10 +236,10 @@ fn toggle_autostart(agent: &Agent) {
 }
 
 /// Shows the start-at-login state now in force, in the tray and the window.
-pub fn autostart_changed(agent: &Agent) {
+pub fn autostart_changed(agent: &dyn Shell) {
     agent.refresh_tray();
     if let Ok(now) = crate::autostart::is_enabled() {
-        agent.emit("autostart-changed", now);
+        agent.emit(Event::AutostartChanged(now));
     }
 }
 
@@ -355,21 +285,9 @@ mod tests {
     }
 
     #[test]
-    fn the_menu_language_follows_the_setting_then_the_locale() {
-        assert_eq!(Lang::choose("ja", Some("en_US.UTF-8")), Lang::Ja);
-        assert_eq!(Lang::choose("en", Some("ja_JP.UTF-8")), Lang::En);
-        assert_eq!(Lang::choose("auto", Some("ja_JP.UTF-8")), Lang::Ja);
-        assert_eq!(Lang::choose("auto", Some("C")), Lang::En);
-        assert_eq!(Lang::choose("auto", None), Lang::En);
-    }
-
-    #[test]
     fn menu_labels_exist_in_both_languages() {
         assert_eq!(menu_labels(Lang::En).settings, "Settings…");
         assert_eq!(menu_labels(Lang::Ja).start_at_login, "ログイン時に起動");
-        assert_eq!(alerts_label(Lang::En, 0), "Alerts");
-        assert_eq!(alerts_label(Lang::En, 3), "Alerts (3 unread)");
-        assert_eq!(alerts_label(Lang::Ja, 2), "アラート（未読 2 件）");
     }
 
     #[test]
