@@ -41,3 +41,19 @@ pub async fn sim_with_conf(token: &str, conf_token: &str, definitions: Definitio
     ));
     SimWithConf { sim, sandbox }
 }
+
+/// Settings read from `file` alone, as the app reads a `KOMPIRA_CONF` file, with an empty
+/// environment: what unit tests of the agent and the window load their scratch kompira.conf with.
+pub fn settings_from_file(file: &std::path::Path) -> kompira_core::config::Settings {
+    let no_env = |_: &str| None;
+    kompira_core::config::load(&kompira_core::config::LoadOptions {
+        os: kompira_core::config::Os::Linux,
+        explicit_config: Some(file.to_path_buf()),
+        exe: None,
+        cwd: file.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+        include_user_file: false,
+        env: &no_env,
+        overrides: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("the test's kompira.conf {} loads: {e}", file.display()))
+}

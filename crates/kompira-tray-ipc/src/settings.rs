@@ -57,22 +57,6 @@ pub fn with_load_options<R>(f: impl FnOnce(&LoadOptions) -> R) -> Result<R, Stri
     }))
 }
 
-/// Settings read from `file` alone, as with `KOMPIRA_CONF` and an empty environment: what the
-/// unit tests of both processes load their scratch kompira.conf with.
-pub fn settings_from_file(file: &std::path::Path) -> Result<Settings, String> {
-    let no_env = |_: &str| None;
-    config::load(&LoadOptions {
-        os: Os::Linux,
-        explicit_config: Some(file.to_path_buf()),
-        exe: None,
-        cwd: file.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
-        include_user_file: false,
-        env: &no_env,
-        overrides: Vec::new(),
-    })
-    .map_err(|e| e.to_string())
-}
-
 /// The per-user kompira.conf (which may not exist yet).
 pub fn user_config_file() -> Option<PathBuf> {
     config::user_config_path(Os::current(), &|name| std::env::var(name).ok())

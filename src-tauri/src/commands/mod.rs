@@ -8,5 +8,5 @@ pub mod templates;
 /// Settings read from `file` alone, as with `KOMPIRA_CONF` and no environment (unit tests).
 #[cfg(test)]
 pub(crate) fn settings_from_file(file: &std::path::Path) -> kompira_core::config::Settings {
-    kompira_tray_ipc::settings::settings_from_file(file).expect("the test's kompira.conf loads")
+    kompira_testkit::settings_from_file(file)
 }

@@ -102,7 +102,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kompira.conf");
         std::fs::write(&path, conf).unwrap();
-        kompira_tray_ipc::settings::settings_from_file(&path).expect("the test's kompira.conf loads")
+        kompira_testkit::settings_from_file(&path)
     }
 
     fn rows(pairs: &[(&str, &str)]) -> Vec<Row> {

@@ -143,29 +143,16 @@ mod tests {
     /// The run as the command starts it (`run_spec`, then `execute_and_follow`), against a
     /// kompira-sim started here; every update the window would get, in order.
     async fn run_against_sim(form: RunForm) -> Vec<runs::RunUpdate> {
-        let sim = kompira_sim::start(kompira_sim::SimConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            token: "sim-token".into(),
-            amqp_url: None,
-            definitions: kompira_sim::Definitions::builtin(),
-            tls: None,
-        })
-        .await
-        .expect("the stand-in starts");
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("kompira.conf");
-        std::fs::write(&conf, format!("[rest]\nurl = {}\ntoken = sim-token\ntimeout = 10\n", sim.base_url)).unwrap();
-        let state = crate::state::AppState::with_settings(Ok(std::sync::Arc::new(load_conf(&conf))));
+        let stand_in =
+            kompira_testkit::sim_with_conf("sim-token", "sim-token", kompira_sim::Definitions::builtin(), "").await;
+        let settings = kompira_testkit::settings_from_file(&stand_in.conf());
+        let state = crate::state::AppState::with_settings(Ok(std::sync::Arc::new(settings)));
         let client = state.rest_client().unwrap();
         let spec = run_spec(&form).unwrap();
         let mut updates = Vec::new();
         runs::execute_and_follow(&client, 1, spec, |update| updates.push(update)).await;
-        sim.shutdown().await;
+        stand_in.sim.shutdown().await;
         updates
-    }
-
-    fn load_conf(path: &std::path::Path) -> kompira_core::config::Settings {
-        kompira_tray_ipc::settings::settings_from_file(path).expect("the test's kompira.conf loads")
     }
 
     fn form(jobflow: &str, parameters: &[(&str, &str)], wait: bool) -> RunForm {
