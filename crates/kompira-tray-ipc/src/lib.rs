@@ -9,6 +9,27 @@
 //!   [`RunUpdate`], [`Opening`]) and the form rows ([`rows`]).
 //! - [`wire`]: the socket address, line framing, `call`, `connect`, `listen`.
 //! - [`settings`]: kompira.conf as the app loads it; [`init_logging`].
+//!
+//! Why two processes: a process that links WebKitGTK holds about 60 MB before it shows anything
+//! and keeps most of a webview's memory after the webview is gone (BENCHMARKS.md), so the part
+//! that stays while the user is logged in (tray, watcher, popups, runs, tasks, outbox) links no
+//! GTK, and the window process ends a minute after its window was hidden.
+//!
+//! ```text
+//! login ─► kompira-tray --minimized ─exec─► kompira-tray-agent ── tray, watcher, popups, runs
+//!            tray menu, popup "Open" ─spawn────┘  ▲ JSON lines on a per-user socket
+//! user  ─► kompira-tray [--view V] ─ping/open─────┤ ($XDG_RUNTIME_DIR/kompira-tray.sock,
+//!            (starts the agent if needed; hands   │  a named pipe on Windows)
+//!             over to a window already open) ◄────┘ events after `subscribe`
+//! ```
+//!
+//! One connection carries one call (`{"call", "args"}` → `{"ok"}`/`{"err"}`) or, after
+//! `subscribe`, the agent's events until either side goes away. The socket also makes the agent
+//! a single instance: a second agent finds the first answering and exits 0. `open` answers
+//! whether a window is connected (or on its way), so a second `kompira-tray` launch exits and
+//! the open window shows the view; a window the agent started passes `--from-agent` so it never
+//! hands over to itself. Quit sends `quit` to windows before the agent ends; a window whose agent
+//! vanished unasked starts a new one and reloads its views.
 
 pub mod rows;
 pub mod settings;
