@@ -304,18 +304,6 @@ fn channel_watch_reports_a_refused_token_and_keeps_trying() {
     assert!(!stderr.contains("wrong-token"), "{stderr}");
 }
 
-/// A job flow that waits for a person (the real server's `ask_person` example).
-const ASK_PERSON: &str = r#"
-[[jobflow]]
-path = "/root/ask_person"
-duration_ms = 20
-[jobflow.task]
-title = "Question from ask_person"
-message = "Which host should be used?"
-action = ["web 1", "web 2"]
-assigned_users = ["root"]
-"#;
-
 /// Starts ask_person and waits until its task is listed; the process path and the list line.
 fn start_asking(s: &Setup) -> (String, String) {
     let process = s.start("/root/ask_person");
@@ -333,7 +321,7 @@ fn start_asking(s: &Setup) -> (String, String) {
 
 #[test]
 fn task_list_submit_and_the_job_flow_gets_the_answer() {
-    let s = Setup::with(TOKEN, Definitions::from_toml(ASK_PERSON).unwrap());
+    let s = Setup::with(TOKEN, Definitions::from_toml(kompira_testkit::ASK_PERSON_DEFINITION).unwrap());
     let none = s.kompira(&["task", "list"]);
     assert_eq!((none.code, none.stdout.as_str()), (0, ""), "{none:?}");
     assert!(none.stderr.contains("no tasks are waiting for you"), "{none:?}");
@@ -361,7 +349,7 @@ fn task_list_submit_and_the_job_flow_gets_the_answer() {
 
 #[test]
 fn task_submit_json_cancel_and_bad_input() {
-    let s = Setup::with(TOKEN, Definitions::from_toml(ASK_PERSON).unwrap());
+    let s = Setup::with(TOKEN, Definitions::from_toml(kompira_testkit::ASK_PERSON_DEFINITION).unwrap());
     let (process, _) = start_asking(&s);
     let submit = s.kompira(&["task", "submit", "1", "--result-json", r#"{"host": "web 3"}"#]);
     assert_eq!(submit.code, 0, "{submit:?}");

@@ -12,7 +12,7 @@ mod sandbox;
 mod stand_in;
 
 pub use sandbox::Sandbox;
-pub use stand_in::{settings_from_file, sim_with_conf, SimWithConf};
+pub use stand_in::{settings_from_file, sim_with_conf, SimWithConf, ASK_PERSON_DEFINITION};
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

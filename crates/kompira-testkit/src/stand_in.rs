@@ -7,6 +7,20 @@ use kompira_sim::{Definitions, SimConfig, SimHandle};
 
 use crate::Sandbox;
 
+/// A job flow that waits for a person, as stand-in definitions (TOML): the real server's
+/// `ask_person` example (docs/kompira-protocol.md §5), whose process waits until its task is
+/// answered.
+pub const ASK_PERSON_DEFINITION: &str = r#"
+[[jobflow]]
+path = "/root/ask_person"
+duration_ms = 20
+[jobflow.task]
+title = "Question from ask_person"
+message = "Which host should be used?"
+action = ["web 1", "web 2"]
+assigned_users = ["root"]
+"#;
+
 /// A running stand-in (plain HTTP on a free loopback port, no AMQP) and a sandbox whose
 /// `kompira.conf` has its `[rest]` section.
 pub struct SimWithConf {

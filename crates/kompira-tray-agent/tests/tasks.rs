@@ -18,17 +18,6 @@ use tokio::io::BufReader;
 const TOKEN: &str = "tasks-test-token";
 const LIMIT: Duration = Duration::from_secs(30);
 
-const ASK_PERSON: &str = r#"
-[[jobflow]]
-path = "/root/ask_person"
-duration_ms = 20
-[jobflow.task]
-title = "Question from ask_person"
-message = "Which host should be used?"
-action = ["web 1", "web 2"]
-assigned_users = ["root"]
-"#;
-
 struct Agent {
     child: Child,
     socket: String,
@@ -44,7 +33,7 @@ impl Drop for Agent {
 
 async fn sim() -> SimHandle {
     let mut definitions = Definitions::builtin();
-    definitions.jobflows.extend(Definitions::from_toml(ASK_PERSON).unwrap().jobflows);
+    definitions.jobflows.extend(Definitions::from_toml(kompira_testkit::ASK_PERSON_DEFINITION).unwrap().jobflows);
     kompira_sim::start(SimConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         token: TOKEN.into(),
