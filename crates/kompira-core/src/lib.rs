@@ -27,4 +27,5 @@ pub mod remedy;
 pub mod rest;
 pub mod secret;
 pub mod secret_store;
+pub mod templates;
 pub mod watch;

@@ -9,10 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use kompira_core::config::{
-    self, check_template, parse_ini, template_edits, Settings, Template, TemplateAction, TEMPLATE_SECTION_PREFIX,
-};
+use kompira_core::config::{self, parse_ini, Settings};
 use kompira_core::event::check_rows;
+use kompira_core::templates::{
+    check_template, template_edits, templates, Template, TemplateAction, TEMPLATE_SECTION_PREFIX,
+};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
@@ -139,7 +140,7 @@ fn defined_elsewhere(others: &[PathBuf]) -> String {
 pub fn save(settings: &Settings, file: &Path, form: &TemplateForm) -> Result<String, String> {
     let template = to_template(form)?;
     let name = &template.name;
-    if let Some(existing) = settings.templates().iter().find(|t| &t.name == name) {
+    if let Some(existing) = saved(settings)?.iter().find(|t| &t.name == name) {
         if std::mem::discriminant(&existing.action) != std::mem::discriminant(&template.action) {
             return Err(format!(
                 "a {} template is already named {name:?}; choose another name",
@@ -160,7 +161,7 @@ pub fn save(settings: &Settings, file: &Path, form: &TemplateForm) -> Result<Str
 
 /// Removes template `name` from `file`.
 pub fn delete(settings: &Settings, file: &Path, name: &str) -> Result<(), String> {
-    if !settings.templates().iter().any(|t| t.name == name) {
+    if !saved(settings)?.iter().any(|t| t.name == name) {
         return Err(format!("there is no template named {name:?}"));
     }
     let others = other_files_defining(settings, file, name);
@@ -173,9 +174,13 @@ pub fn delete(settings: &Settings, file: &Path, name: &str) -> Result<(), String
     config::remove_section_in_file(file, &format!("{TEMPLATE_SECTION_PREFIX}{name}")).map_err(|e| e.to_string())
 }
 
-/// Templates of the current settings, in file order.
-pub fn list(settings: &Settings) -> Vec<TemplateForm> {
-    settings.templates().iter().map(TemplateForm::from).collect()
+/// Templates of the current settings, in file order; a bad one is named with its file and line.
+pub fn list(settings: &Settings) -> Result<Vec<TemplateForm>, String> {
+    Ok(saved(settings)?.iter().map(TemplateForm::from).collect())
+}
+
+fn saved(settings: &Settings) -> Result<Vec<Template>, String> {
+    templates(settings).map_err(|e| e.to_string())
 }
 
 /// Where this user's saves go (the settings screen's rule).
@@ -186,12 +191,13 @@ fn templates_file(settings: &Settings) -> Result<PathBuf, String> {
 /// Reads the files again so every view sees the change; the new list.
 fn reload(state: &WindowState) -> Result<Vec<TemplateForm>, String> {
     let settings = state.reload().map_err(|e| format!("saved, but kompira.conf no longer loads: {e}"))?;
-    Ok(list(&settings))
+    list(&settings)
 }
 
 #[tauri::command]
 pub fn list_templates(state: State<'_, WindowState>) -> Result<Vec<TemplateForm>, String> {
-    state.settings().map(|s| list(&s)).map_err(|e| format!("settings not loaded: {e}"))
+    let settings = state.settings().map_err(|e| format!("settings not loaded: {e}"))?;
+    list(&settings)
 }
 
 /// Saves a template; the new list.
@@ -262,18 +268,18 @@ mod tests {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.starts_with(ORIGINAL), "{text}");
         assert!(text.contains("[template:Disk full]\nkind = event\n"), "{text}");
-        let listed = list(&load_file(&file));
+        let listed = list(&load_file(&file)).unwrap();
         assert_eq!(listed, vec![event_form("Disk full"), jobflow_form("Restart web1")]);
 
         // Saving under the same name replaces it.
         let changed = jobflow("Restart web1", "/root/restart_process", vec![row("host", "web1")], false);
         save(&load_file(&file), &file, &changed).unwrap();
-        assert_eq!(list(&load_file(&file))[1], changed);
+        assert_eq!(list(&load_file(&file)).unwrap()[1], changed);
 
         delete(&load_file(&file), &file, "Restart web1").unwrap();
         delete(&load_file(&file), &file, "Disk full").unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), ORIGINAL);
-        assert!(list(&load_file(&file)).is_empty());
+        assert!(list(&load_file(&file)).unwrap().is_empty());
     }
 
     #[test]
@@ -309,7 +315,7 @@ mod tests {
         // A template from a file the app does not write: named in the refusal, left alone.
         std::fs::write(&system, "[template:Shared]\nkind = event\nfields = a=1\n").unwrap();
         let mut settings = load_file(&system);
-        assert_eq!(settings.templates().len(), 1);
+        assert_eq!(templates(&settings).unwrap().len(), 1);
         let err = delete(&settings, &own, "Shared").unwrap_err();
         assert_eq!(
             err,

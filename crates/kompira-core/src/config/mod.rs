@@ -26,7 +26,6 @@ mod keys;
 mod paths;
 mod resolve;
 mod settings;
-mod templates;
 #[cfg(test)]
 pub(crate) mod testing;
 mod writer;
@@ -41,7 +40,4 @@ pub use paths::{
 };
 pub use resolve::{check_env_is_text, load, load_with_edits, LoadOptions, Override};
 pub use settings::{LoggingSettings, Resolved, Settings, Source, Value};
-pub use templates::{
-    check_template, check_template_name, template_edits, Template, TemplateAction, TEMPLATE_SECTION_PREFIX,
-};
 pub use writer::{apply_edits, can_write, remove_section, remove_section_in_file, write_file, Edit};

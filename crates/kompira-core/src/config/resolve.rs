@@ -16,7 +16,6 @@ use super::keys::{
 };
 use super::paths::{self, Os};
 use super::settings::{Resolved, Settings, Source, Value};
-use super::templates::read_templates;
 use super::writer::{apply_edits, Edit};
 
 /// A value given on the command line, already typed (a `Value::Str` for an
@@ -98,11 +97,11 @@ fn load_inner(opts: &LoadOptions, replacement: Replacement) -> Result<Settings, 
         files_read: Vec::new(),
         files_searched: Vec::new(),
         warnings: Vec::new(),
-        templates: Vec::new(),
+        document: IniDocument::default(),
     };
     let doc = settings.read_files(opts, replacement)?;
     settings.apply_files(&doc)?;
-    settings.templates = read_templates(&doc)?;
+    settings.document = doc;
     settings.apply_env(opts.env)?;
     settings.apply_overrides(&opts.overrides)?;
     settings.validate(opts.env)?;
@@ -405,15 +404,6 @@ mod tests {
         assert_eq!(s.files_read(), std::slice::from_ref(&path));
         assert_eq!(s.files_searched(), [path]);
         assert!(s.get("agent", "name").is_none());
-    }
-
-    #[test]
-    fn templates_are_loaded_with_the_settings_and_bad_ones_fail_the_load() {
-        let s = Fixture::new().load_text("[template:Ping]\nkind = event\nfields = ping=1\n").unwrap();
-        assert_eq!(s.templates().len(), 1);
-        assert_eq!(s.templates()[0].name, "Ping");
-        let err = Fixture::new().load_text("[template:Bad]\nkind = nope\n").unwrap_err();
-        assert!(err.to_string().contains(":2: [template:Bad] kind"), "{err}");
     }
 
     #[test]

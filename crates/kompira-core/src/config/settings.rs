@@ -7,11 +7,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::ini::IniDocument;
 use super::keys::{
     default_value, find_spec, is_secret, AMQP, EVENT, KEYS, KOMPIRA, LOGGING, MASK, RAW_AMQP_KEYS, SECRETS, TRAY,
 };
 use super::paths::{self, Os};
-use super::templates::Template;
 
 /// A typed setting value.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -151,7 +151,8 @@ pub struct Settings {
     pub(super) files_read: Vec<PathBuf>,
     pub(super) files_searched: Vec<PathBuf>,
     pub(super) warnings: Vec<String>,
-    pub(super) templates: Vec<Template>,
+    /// The merged files as read, for sections other modules own (`crate::templates`).
+    pub(super) document: IniDocument,
 }
 
 impl fmt::Debug for Settings {
@@ -172,9 +173,9 @@ impl fmt::Debug for Settings {
 }
 
 impl Settings {
-    /// Saved quick-send templates (`[template:NAME]` sections), in file order.
-    pub fn templates(&self) -> &[Template] {
-        &self.templates
+    /// The merged files as read (sections, keys, values with file and line).
+    pub fn document(&self) -> &IniDocument {
+        &self.document
     }
 
     /// Whether `[secrets] store = keyring`: the password and the token belong in the OS keyring.

@@ -23,9 +23,7 @@
 //! `KEY:=EXPR` is a Kompira expression, as with `kompira jobflow run -p`; `KEY=TEXT` is text.
 //! An event template has `fields` or a raw `body`, not both.
 
-use super::error::ConfigError;
-use super::ini::{parse as parse_ini, IniDocument};
-use super::writer::{apply_edits, Edit};
+use crate::config::{apply_edits, parse_ini, ConfigError, Edit, IniDocument, Settings};
 use crate::event::{parse_key_values, EventBody};
 use crate::rest::{format_assignment, parse_assignment, Parameters};
 
@@ -68,8 +66,15 @@ pub enum TemplateAction {
 
 const KEYS: [&str; 8] = ["kind", "channel", "site_id", "fields", "body", "jobflow", "parameters", "wait"];
 
+/// The templates of `settings`' files (`[template:NAME]` sections), in the order first seen. A
+/// bad one is an error naming its file, line and key. Only the app reads them: the command-line
+/// tools ignore these sections, as the official tools ignore every section they do not know.
+pub fn templates(settings: &Settings) -> Result<Vec<Template>, ConfigError> {
+    read_templates(settings.document())
+}
+
 /// Every `[template:NAME]` section of the merged files, in the order first seen.
-pub(crate) fn read_templates(doc: &IniDocument) -> Result<Vec<Template>, ConfigError> {
+fn read_templates(doc: &IniDocument) -> Result<Vec<Template>, ConfigError> {
     let names: Vec<String> =
         doc.sections().filter_map(|s| s.strip_prefix(TEMPLATE_SECTION_PREFIX)).map(str::to_owned).collect();
     names.iter().map(|name| read_one(doc, name)).collect()
@@ -252,8 +257,20 @@ pub fn template_edits(template: &Template) -> Vec<Edit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{parse_ini, testing::Fixture};
     use crate::rest::ParamValue;
     use std::path::Path;
+
+    #[test]
+    fn templates_come_from_the_loaded_files_and_a_bad_one_fails_only_them() {
+        let s = Fixture::new().load_text("[template:Ping]\nkind = event\nfields = ping=1\n").unwrap();
+        let listed = templates(&s).unwrap();
+        assert_eq!((listed.len(), listed[0].name.as_str()), (1, "Ping"));
+        // The settings load (kompira_sendevt and kompira ignore these sections); the app's list says why.
+        let s = Fixture::new().load_text("[template:Bad]\nkind = nope\n").unwrap();
+        let err = templates(&s).unwrap_err();
+        assert!(err.to_string().contains(":2: [template:Bad] kind"), "{err}");
+    }
 
     fn read(text: &str) -> Result<Vec<Template>, ConfigError> {
         read_templates(&parse_ini(text, Path::new("kompira.conf")).unwrap())
