@@ -4,61 +4,21 @@
 //! the agent must survive.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kompira_tray_ipc::wire::{self as ipc, Reply, Request};
-use kompira_tray_ipc::{Call, Event};
+use kompira_tray_ipc::Event;
 use serde_json::{json, Value};
 use tokio::io::{AsyncWriteExt, BufReader};
 
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+mod common;
 
-struct Agent {
-    child: Child,
-    socket: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent_command(dir: &Path, socket: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kompira-tray-agent"));
-    command
-        .arg("--no-window")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("KOMPIRA_CONF", dir.join("kompira.conf"))
-        .env("KOMPIRA_TRAY_SOCKET", socket)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    command
-}
+use common::{agent_command, call, start_with_conf, Agent, START_TIMEOUT};
 
 /// An agent on a private socket, with an empty kompira.conf (so it watches nothing).
 async fn start() -> Agent {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kompira.conf"), "# empty\n").unwrap();
-    let socket = dir.path().join("agent.sock").display().to_string();
-    let child = agent_command(dir.path(), &socket).spawn().expect("the agent starts");
-    let deadline = Instant::now() + START_TIMEOUT;
-    while ipc::call(&socket, &Call::Ping).await.is_err() {
-        assert!(Instant::now() < deadline, "the agent did not answer within {START_TIMEOUT:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Agent { child, socket, _dir: dir }
-}
-
-async fn call(agent: &Agent, name: &str, args: Value) -> Reply {
-    ipc::request(&agent.socket, &Request { call: name.into(), args }).await.unwrap()
+    start_with_conf("# empty\n").await
 }
 
 fn error_text(reply: Reply) -> String {

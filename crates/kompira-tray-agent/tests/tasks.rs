@@ -3,33 +3,22 @@
 //! choices, and answers or cancels it for the window. No session bus: the popups are logged
 //! away, which the agent must survive (the app e2e suite checks them).
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kompira_core::rest::{Client, ExecuteRequest, RestSettings};
 use kompira_core::secret::Secret;
 use kompira_sim::{Definitions, SimConfig, SimHandle};
 use kompira_tray_ipc::wire::{self as ipc, Reply, Request};
-use kompira_tray_ipc::{Call, Event};
+use kompira_tray_ipc::Event;
 use serde_json::{json, Value};
 use tokio::io::BufReader;
 
+mod common;
+
+use common::{call, start_with_conf, Agent};
+
 const TOKEN: &str = "tasks-test-token";
 const LIMIT: Duration = Duration::from_secs(30);
-
-struct Agent {
-    child: Child,
-    socket: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn sim() -> SimHandle {
     let mut definitions = Definitions::builtin();
@@ -46,33 +35,7 @@ async fn sim() -> SimHandle {
 }
 
 async fn start_agent(sim: &SimHandle, notify: &str) -> Agent {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("kompira.conf");
-    std::fs::write(&conf, format!("[rest]\nurl = {}\ntoken = {TOKEN}\n\n[notify]\n{notify}\n", sim.base_url)).unwrap();
-    let socket = dir.path().join("agent.sock").display().to_string();
-    let child = agent_command(dir.path(), &socket).spawn().expect("the agent starts");
-    let deadline = Instant::now() + LIMIT;
-    while ipc::call(&socket, &Call::Ping).await.is_err() {
-        assert!(Instant::now() < deadline, "the agent did not answer within {LIMIT:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Agent { child, socket, _dir: dir }
-}
-
-fn agent_command(dir: &Path, socket: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kompira-tray-agent"));
-    command
-        .arg("--no-window")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("KOMPIRA_CONF", dir.join("kompira.conf"))
-        .env("KOMPIRA_TRAY_SOCKET", socket)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    command
+    start_with_conf(&format!("[rest]\nurl = {}\ntoken = {TOKEN}\n\n[notify]\n{notify}\n", sim.base_url)).await
 }
 
 fn client(sim: &SimHandle) -> Client {
@@ -84,10 +47,6 @@ fn client(sim: &SimHandle) -> Client {
         timeout: Duration::from_secs(10),
     })
     .unwrap()
-}
-
-async fn call(agent: &Agent, name: &str, args: Value) -> Reply {
-    ipc::request(&agent.socket, &Request { call: name.into(), args }).await.unwrap()
 }
 
 async fn list(agent: &Agent) -> Value {
