@@ -14,8 +14,14 @@ source scripts/setup.sh   # exports KOMPIRA_TEST_PKI, KOMPIRA_TEST_AMQP_URL, KOM
 # One style and no lint warnings, for the workspace and the fuzz crate's formatting (rustfmt.toml;
 # `cargo fmt --all` fixes the first). First, because it is quick to fail and quick to fix.
 suite_lint() {
-    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy >/dev/null
-    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy >/dev/null
+    local component
+    for component in rustfmt clippy; do
+        if ! rustup component list --installed 2>/dev/null | grep -q "^$component" &&
+            ! rustup component add "$component" >/dev/null 2>&1; then
+            echo "lint: FAILED: the $component component is missing and 'rustup component add $component' failed" >&2
+            return 1
+        fi
+    done
     cargo fmt --all -- --check &&
         (cd fuzz && cargo fmt -- --check) &&
         cargo clippy --workspace --all-targets -- -D warnings
