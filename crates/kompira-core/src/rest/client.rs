@@ -77,7 +77,7 @@ impl Client {
             headers.insert(AUTHORIZATION, auth);
         }
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let tls = tls::client_config(settings.ca_file.as_deref(), settings.insecure)?;
+        let tls = tls::client_config(tls_scheme(&base), settings.ca_file.as_deref(), settings.insecure)?;
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS).min(settings.timeout))
@@ -379,6 +379,14 @@ fn parse_base(text: &str) -> Result<Url, RestError> {
         return Err(bad("must not have a query or fragment"));
     }
     Ok(url)
+}
+
+fn tls_scheme(base: &Url) -> tls::Scheme {
+    if base.scheme() == "https" {
+        tls::Scheme::Https
+    } else {
+        tls::Scheme::Http
+    }
 }
 
 /// An object path with its leading `/` and without a trailing one.
