@@ -21,6 +21,10 @@ pub const DEFAULT_SECTION: &str = "DEFAULT";
 /// BasicInterpolation's `MAX_INTERPOLATION_DEPTH`.
 const MAX_INTERPOLATION_DEPTH: usize = 10;
 
+/// The longest value interpolation may produce: far above any real setting, low enough that
+/// ten references nested nine deep (10^9 copies) fail at once instead of filling memory.
+const MAX_EXPANDED_BYTES: usize = 64 << 10;
+
 /// A value with the place it was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IniValue {
@@ -301,6 +305,16 @@ impl IniDocument {
     /// The value of a key with `%%` and `%(name)s` expanded, or `None` when
     /// the key is not set.
     pub fn get(&self, section: &str, key: &str) -> Result<Option<IniValue>, ConfigError> {
+        self.get_shown(section, key, Reveal::Names)
+    }
+
+    /// [`get`](Self::get) for a key that holds a secret: an error names the key and a place in
+    /// the value, never a piece of it (not even the name in a `%(name)s` it holds).
+    pub fn get_secret(&self, section: &str, key: &str) -> Result<Option<IniValue>, ConfigError> {
+        self.get_shown(section, key, Reveal::Nothing)
+    }
+
+    fn get_shown(&self, section: &str, key: &str, reveal: Reveal) -> Result<Option<IniValue>, ConfigError> {
         let Some(raw) = self.raw(section, key) else {
             return Ok(None);
         };
@@ -312,52 +326,97 @@ impl IniDocument {
             message,
         };
         let mut out = String::new();
-        self.interpolate(section, &raw.value, 1, &mut out).map_err(fail)?;
+        self.interpolate(section, &raw.value, Place { offset: 0, depth: 1, reveal }, &mut out).map_err(fail)?;
         Ok(Some(IniValue { value: out, path: raw.path.clone(), line: raw.line }))
     }
 
-    /// BasicInterpolation's `_interpolate_some`.
-    fn interpolate(&self, section: &str, mut rest: &str, depth: usize, out: &mut String) -> Result<(), String> {
+    /// BasicInterpolation's `_interpolate_some`, bounded in size. `offset` is where `rest`
+    /// starts in the value being read, so that errors can point at a place without quoting the
+    /// value (which may be a password).
+    fn interpolate(&self, section: &str, mut rest: &str, place: Place, out: &mut String) -> Result<(), String> {
+        let Place { offset, depth, reveal } = place;
         if depth > MAX_INTERPOLATION_DEPTH {
             return Err(format!(
                 "references nested more than {MAX_INTERPOLATION_DEPTH} levels deep \
                  (does a %(name)s refer back to itself?)"
             ));
         }
+        let start_len = rest.len();
+        let at = |rest: &str| offset + start_len - rest.len() + 1;
+        let too_long = || {
+            format!(
+                "expands to more than {} KiB (do %(name)s references repeat each other many times?)",
+                MAX_EXPANDED_BYTES >> 10
+            )
+        };
         while let Some(p) = rest.find('%') {
             out.push_str(&rest[..p]);
             rest = &rest[p..];
+            if out.len() > MAX_EXPANDED_BYTES {
+                return Err(too_long());
+            }
             if let Some(after) = rest.strip_prefix("%%") {
                 out.push('%');
                 rest = after;
             } else if rest.starts_with("%(") {
                 let name = reference_name(rest).ok_or_else(|| {
+                    // The place, not the text: the value may be a secret.
                     format!(
-                        "bad reference {rest:?}: write %(name)s to use another key's value, \
-                         or %% for a literal percent sign"
+                        "the '%(' at character {} starts no complete %(name)s reference: write %(name)s to \
+                         use another key's value, or %% for a literal percent sign",
+                        at(rest)
                     )
                 })?;
                 rest = &rest[name.len() + 4..];
                 let target = name.to_lowercase();
-                let value = self.raw(section, &target).ok_or_else(|| {
-                    format!(
+                let value = self.raw(section, &target).ok_or_else(|| match reveal {
+                    Reveal::Names => format!(
                         "%({name})s refers to '{target}', which is not set in [{section}] \
                          or [DEFAULT] (write %% for a literal percent sign)"
-                    )
+                    ),
+                    Reveal::Nothing => format!(
+                        "the %(…)s reference at character {} names a key that is not set in [{section}] \
+                         or [DEFAULT] (write %% for a literal percent sign)",
+                        at(rest) - name.len() - 4
+                    ),
                 })?;
                 // Like Python, only a value that has a '%' goes one level deeper.
                 if value.value.contains('%') {
-                    self.interpolate(section, &value.value, depth + 1, out)?;
+                    self.interpolate(section, &value.value, Place { offset: 0, depth: depth + 1, reveal }, out)?;
                 } else {
                     out.push_str(&value.value);
                 }
             } else {
-                return Err("'%' must be followed by '%' or '(' — write a literal percent sign as %%".to_string());
+                return Err(format!(
+                    "the '%' at character {} must be followed by '%' or '(' — write a literal percent sign as %%",
+                    at(rest)
+                ));
             }
         }
         out.push_str(rest);
+        if out.len() > MAX_EXPANDED_BYTES {
+            return Err(too_long());
+        }
         Ok(())
     }
+}
+
+/// What an interpolation error may quote of the value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reveal {
+    /// Key names from `%(name)s` (an ordinary setting).
+    Names,
+    /// Only places (a secret).
+    Nothing,
+}
+
+/// Where interpolation is: `offset` is where the text starts in the value being read (for
+/// errors that point at a place), `depth` how many references deep.
+#[derive(Clone, Copy)]
+struct Place {
+    offset: usize,
+    depth: usize,
+    reveal: Reveal,
 }
 
 /// The `name` of a leading `%(name)s` (`_KEYCRE`: `%\(([^)]+)\)s`).
@@ -580,7 +639,7 @@ mod tests {
         let e = get_error("[amqp-connection]\n\npassword = 50%off\n", "amqp-connection", "password");
         assert_eq!(
             e,
-            "/etc/k.conf:3: [amqp-connection] password: '%' must be followed by '%' or '(' \
+            "/etc/k.conf:3: [amqp-connection] password: the '%' at character 3 must be followed by '%' or '(' \
              — write a literal percent sign as %%"
         );
         get_error("[s]\np = end%\n", "s", "p");
@@ -589,9 +648,40 @@ mod tests {
     #[test]
     fn unclosed_reference_is_error() {
         let e = get_error("[s]\np = %(name\n", "s", "p");
-        assert!(e.starts_with("/etc/k.conf:2: [s] p: bad reference \"%(name\""), "{e}");
+        assert!(e.starts_with("/etc/k.conf:2: [s] p: the '%(' at character 1 starts no complete"), "{e}");
         get_error("[s]\nname = 1\np = %(name)d\n", "s", "p");
         get_error("[s]\np = %()s\n", "s", "p");
+    }
+
+    #[test]
+    fn errors_point_at_a_place_and_never_quote_the_value() {
+        let e = get_error("[rest]\ntoken = hunter2%(zz\n", "rest", "token");
+        assert!(e.contains("at character 8") && !e.contains("hunter2") && !e.contains("zz"), "{e}");
+        let e = get_error("[amqp-connection]\npassword = s3cr3t%x\n", "amqp-connection", "password");
+        assert!(e.contains("at character 7") && !e.contains("s3cr3t"), "{e}");
+        let secret = doc("[rest]\ntoken = qx%(zzkey)swv\n").get_secret("rest", "token").unwrap_err().to_string();
+        assert!(secret.contains("reference at character 3 names a key that is not set"), "{secret}");
+        assert!(!secret.contains("qx") && !secret.contains("zzkey") && !secret.contains("wv"), "{secret}");
+        let shown = doc("[s]\np = %(cd)s\n").get("s", "p").unwrap_err().to_string();
+        assert!(shown.contains("%(cd)s refers to 'cd'"), "{shown}");
+    }
+
+    #[test]
+    fn expansion_is_bounded_so_nested_references_cannot_fill_memory() {
+        // Nine levels of ten references each over a 100-byte value: 10^11 bytes unbounded.
+        let mut text = format!("[s]\na0 = {}\n", "x".repeat(100));
+        for level in 1..=9 {
+            let previous = format!("%(a{})s", level - 1);
+            text.push_str(&format!("a{level} = {}\n", previous.repeat(10)));
+        }
+        let e = get_error(&text, "s", "a9");
+        assert!(e.contains("expands to more than 64 KiB"), "{e}");
+        // Just under the bound still reads: 10 × 10 × 100 × 6 = 60,000 bytes.
+        let mut ok = format!("[s]\nb0 = {}\n", "y".repeat(600));
+        for level in 1..=2 {
+            ok.push_str(&format!("b{level} = {}\n", format!("%(b{})s", level - 1).repeat(10)));
+        }
+        assert_eq!(value(&ok, "s", "b2").unwrap().len(), 60_000);
     }
 
     #[test]

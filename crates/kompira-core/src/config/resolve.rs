@@ -237,7 +237,10 @@ impl Settings {
 
     fn apply_files(&mut self, doc: &IniDocument) -> Result<(), ConfigError> {
         for spec in KEYS {
-            let Some(found) = doc.get(spec.section, spec.key)? else {
+            // A secret's errors name the key only; AMQP_URL may carry a password too.
+            let secret = is_secret(spec.section, spec.key) || spec.key.eq_ignore_ascii_case(AMQP_URL);
+            let read = if secret { doc.get_secret(spec.section, spec.key) } else { doc.get(spec.section, spec.key) };
+            let Some(found) = read? else {
                 continue;
             };
             let value = typed(spec.kind, &found.value).map_err(|problem| ConfigError::BadValue {
