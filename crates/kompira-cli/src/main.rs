@@ -26,6 +26,10 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if cli.common.token.is_some() {
+        let warning = kompira_core::secret::command_line_warning("kompira", "--token", "rest.token", "KOMPIRA_TOKEN");
+        eprintln!("{warning}");
+    }
     if let Err(failure) = commands::check(&cli.command) {
         return exit(failure);
     }

@@ -132,6 +132,15 @@ fn refused_token_names_the_setting_and_hides_the_token() {
 }
 
 #[test]
+fn a_token_on_the_command_line_works_and_is_warned_about_without_being_shown() {
+    let s = Setup::with_token("not-the-token");
+    let run = s.kompira(&["--token", TOKEN, "jobflow", "run", "/root/restart_process"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("warning: other users of this machine can read --token"), "{run:?}");
+    assert!(!run.stderr.contains(TOKEN), "{run:?}");
+}
+
+#[test]
 fn missing_job_flow_names_the_path() {
     let s = Setup::new();
     let run = s.kompira(&["jobflow", "run", "/root/nope"]);

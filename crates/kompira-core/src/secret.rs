@@ -10,6 +10,19 @@ use std::fmt;
 /// The mask printed in place of a secret.
 const MASK: &str = "********";
 
+/// The warning for a secret given as a command-line option (`--password`, `--token`): every
+/// user of the machine can read a process's arguments (`ps`, `/proc/<pid>/cmdline`, Task
+/// Manager), unlike kompira.conf, the keyring or the environment. `secret` is the setting's
+/// dotted name (`rest.token`), `variable` the environment variable that can carry it.
+pub fn command_line_warning(program: &str, option: &str, secret: &str, variable: &str) -> String {
+    let (section, key) = secret.split_once('.').unwrap_or(("", secret));
+    format!(
+        "{program}: warning: other users of this machine can read {option} while the command runs \
+         (ps, Task Manager); put it in kompira.conf ([{section}] {key}), in the keyring \
+         (kompira secret set {secret}) or in {variable} instead"
+    )
+}
+
 /// A string that `Debug`, `Display` and `Serialize` show as `********`.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);

@@ -21,6 +21,17 @@ const LOG_FILE_NAME: &str = "kompira_sendevt.log";
 
 fn main() -> ExitCode {
     let args = Args::from_env();
+    if args.password.is_some() {
+        eprintln!(
+            "{}",
+            kompira_core::secret::command_line_warning(
+                "kompira_sendevt",
+                "--password",
+                "amqp-connection.password",
+                "AMQP_URL"
+            )
+        );
+    }
     let settings = match load_settings(&args) {
         Ok(settings) => settings,
         Err(message) => return fail("load settings", &message),

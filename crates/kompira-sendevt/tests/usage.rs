@@ -167,3 +167,15 @@ fn version_names_the_compatible_reference() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.starts_with("kompira_sendevt (Kompira version 2.0.0"), "{}", run.stdout);
 }
+
+#[test]
+fn a_password_on_the_command_line_is_warned_about_without_being_shown() {
+    let sandbox = Sandbox::with_conf(NOWHERE_CONF);
+    let run = sandbox.run(&["--password", "pw-on-the-line", "--dry-run", "x=1"], b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("warning: other users of this machine can read --password"), "{}", run.stderr);
+    assert!(run.stderr.contains("[amqp-connection] password"), "{}", run.stderr);
+    assert!(!run.stderr.contains("pw-on-the-line"), "{}", run.stderr);
+    let quiet = sandbox.run(&["--dry-run", "x=1"], b"");
+    assert!(!quiet.stderr.contains("warning"), "{}", quiet.stderr);
+}
