@@ -94,16 +94,8 @@ fn open_rotating_file(setup: &LogSetup) -> Result<FileRotate<RotationSuffix>, St
     if !setup.dir.is_dir() {
         return Err(format!("log directory {} does not exist", setup.dir.display()));
     }
-    let existed = path.exists();
     // Opened here first because file-rotate swallows open errors and then writes nowhere.
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
-    if !existed {
-        share_with_other_users(&path);
-    }
+    owner_only_append().open(&path).map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
     let backups = setup.backups.max(1) as usize;
     Ok(if setup.max_bytes > 0 {
         let limit = usize::try_from(setup.max_bytes).unwrap_or(usize::MAX);
@@ -113,7 +105,7 @@ fn open_rotating_file(setup: &LogSetup) -> Result<FileRotate<RotationSuffix>, St
             // Rotate after a whole line, never in the middle of one.
             ContentLimit::BytesSurpassed(limit),
             Compression::None,
-            None,
+            Some(owner_only_append()),
         )
     } else {
         let (frequency, format) = time_rotation(&setup.when);
@@ -126,7 +118,7 @@ fn open_rotating_file(setup: &LogSetup) -> Result<FileRotate<RotationSuffix>, St
             )),
             ContentLimit::Time(frequency),
             Compression::None,
-            None,
+            Some(owner_only_append()),
         )
     })
 }
@@ -144,15 +136,17 @@ fn time_rotation(when: &str) -> (TimeFrequency, &'static str) {
     }
 }
 
-/// The reference creates its log world-writable so every user's runs can append to it.
-#[cfg(unix)]
-fn share_with_other_users(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666));
+/// How every log file is opened. A file it creates (the first one, and each after a rotation)
+/// is readable by its owner only: event bodies and server names are not for every local user.
+/// (The reference made its log world-writable so that all users could append to one file; a
+/// user who cannot open another's log gets a warning and logs to the console instead.)
+fn owner_only_append() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true).create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
-
-#[cfg(not(unix))]
-fn share_with_other_users(_path: &Path) {}
 
 /// Size rotation numbers copies like Python (`.1`, `.2`); time rotation dates them.
 enum RotationSuffix {
@@ -328,5 +322,30 @@ mod tests {
         assert_eq!(read("r.log.1"), "line three\n");
         assert_eq!(read("r.log.2"), "line one\nline two\n");
         assert!(!dir.path().join("r.log.3").exists(), "only two backups are kept");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn log_files_are_created_readable_by_their_owner_only_also_after_rotation() {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let setup = LogSetup {
+            level: "INFO".into(),
+            dir: dir.path().to_path_buf(),
+            file_name: "p.log".into(),
+            max_bytes: 10,
+            backups: 2,
+            when: "MIDNIGHT".into(),
+            console: false,
+        };
+        let mut log = open_rotating_file(&setup).unwrap();
+        let mode = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("p.log"), 0o600);
+        log.write_all(b"a line past the limit\n").unwrap();
+        log.write_all(b"the line after the rotation\n").unwrap();
+        log.flush().unwrap();
+        assert!(dir.path().join("p.log.1").exists(), "rotated");
+        assert_eq!(mode("p.log"), 0o600, "the file made by the rotation");
     }
 }

@@ -194,6 +194,21 @@ pub struct Outbox {
     news: tokio::sync::Notify,
 }
 
+/// Creates a missing outbox file readable by its owner only (events may carry host names and
+/// messages): an empty file is an empty database to SQLite, whose `-wal` and `-shm` files then
+/// take the same permissions. An existing file keeps its own.
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl Outbox {
     /// Opens (creating the file and its directory when needed) the outbox at `path`.
     pub fn open(path: &Path, limits: Limits) -> Result<Self, OutboxError> {
@@ -202,6 +217,7 @@ impl Outbox {
             std::fs::create_dir_all(dir)
                 .map_err(|e| store_error(format!("cannot create the directory {}: {e}", dir.display())))?;
         }
+        create_owner_only(path).map_err(|e| store_error(format!("cannot create: {e}")))?;
         let connection = Connection::open(path).map_err(|e| store_error(format!("cannot open: {e}")))?;
         let outbox = Self {
             path: path.to_owned(),
@@ -656,6 +672,19 @@ mod tests {
 
     fn open(dir: &tempfile::TempDir, limits: Limits) -> Outbox {
         Outbox::open(&dir.path().join("sub/outbox.sqlite3"), limits).unwrap()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_outbox_and_its_wal_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = open(&dir, ROOMY);
+        outbox.enqueue(&envelope(1)).unwrap();
+        for name in ["outbox.sqlite3", "outbox.sqlite3-wal", "outbox.sqlite3-shm"] {
+            let mode = std::fs::metadata(dir.path().join("sub").join(name)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
     }
 
     #[test]
