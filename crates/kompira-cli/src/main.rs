@@ -79,7 +79,7 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
         os: Os::current(),
         explicit_config: cli.common.config.clone(),
         exe: std::env::current_exe().ok(),
-        cwd,
+        cwd: Some(cwd),
         include_user_file: true,
         env: &env,
         overrides: cli.common.overrides(),

@@ -134,7 +134,7 @@ fn load_settings(args: &Args) -> Result<Settings, String> {
         os: Os::current(),
         explicit_config: args.config.clone(),
         exe: std::env::current_exe().ok(),
-        cwd,
+        cwd: Some(cwd),
         include_user_file: true,
         env: &env,
         overrides: args.overrides(),

@@ -64,7 +64,7 @@ pub fn settings_from_file(file: &std::path::Path) -> kompira_core::config::Setti
         os: kompira_core::config::Os::Linux,
         explicit_config: Some(file.to_path_buf()),
         exe: None,
-        cwd: file.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+        cwd: Some(file.parent().map(std::path::Path::to_path_buf).unwrap_or_default()),
         include_user_file: false,
         env: &no_env,
         overrides: Vec::new(),

@@ -14,7 +14,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 
 mod common;
 
-use common::{agent_command, call, start_with_conf, Agent, START_TIMEOUT};
+use common::{agent_command, call, start_in, start_with_conf, Agent, START_TIMEOUT};
 
 /// An agent on a private socket, with an empty kompira.conf (so it watches nothing).
 async fn start() -> Agent {
@@ -111,4 +111,20 @@ async fn a_second_agent_leaves_the_first_in_charge_and_sigterm_ends_it_cleanly()
     };
     assert!(status.success(), "{status:?}");
     assert!(!Path::new(&agent.socket).exists(), "the socket was left behind");
+}
+
+#[tokio::test]
+async fn the_agent_reads_no_kompira_conf_from_the_directory_it_was_started_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("Downloads");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("kompira.conf"), "[event]\nchannel = /from/the/working/directory\n").unwrap();
+    let socket = dir.path().join("agent.sock").display().to_string();
+    let mut command = agent_command(dir.path(), &socket);
+    // The search list, not one named file: as an agent started by a person meets it.
+    command.env_remove("KOMPIRA_CONF").env("XDG_CONFIG_HOME", dir.path().join("config")).current_dir(&work);
+    let agent = start_in(command, socket, dir).await;
+    let Reply::Ok(status) = call(&agent, "status", Value::Null).await else { panic!("no status") };
+    let channel = status["default_channel"].as_str().expect("settings loaded");
+    assert_ne!(channel, "/from/the/working/directory", "{status}");
 }

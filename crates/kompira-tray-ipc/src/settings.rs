@@ -41,16 +41,18 @@ pub fn load_settings() -> LoadedSettings {
     with_load_options(|opts| config::load(opts).map(Arc::new).map_err(|e| e.to_string()))?
 }
 
-/// Runs `f` with the options the app loads kompira.conf with: the official search list plus
-/// the per-user file, or only `KOMPIRA_CONF` when that is set; the real environment.
+/// Runs `f` with the options the app loads kompira.conf with: the official search list but for
+/// the current directory, plus the per-user file, or only `KOMPIRA_CONF` when that is set; the
+/// real environment.
 pub fn with_load_options<R>(f: impl FnOnce(&LoadOptions) -> R) -> Result<R, String> {
     let env = |name: &str| std::env::var(name).ok();
-    let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
     Ok(f(&LoadOptions {
         os: Os::current(),
         explicit_config: std::env::var_os("KOMPIRA_CONF").map(Into::into),
         exe: std::env::current_exe().ok(),
-        cwd,
+        // Not the directory the app was started in: a window opened from a downloaded folder
+        // must not take the server, `insecure` or remedies from a kompira.conf there.
+        cwd: None,
         include_user_file: true,
         env: &env,
         overrides: Vec::new(),

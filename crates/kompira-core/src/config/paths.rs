@@ -36,9 +36,10 @@ impl Os {
 }
 
 /// Files read in this order (later ones override earlier ones): the system
-/// file, the install prefix (`<exe dir>/..`), then the current directory.
+/// file, the install prefix (`<exe dir>/..`), then the current directory
+/// when `cwd` is given (the official tools read it; the tray app does not).
 /// The same file is listed once, at its first place.
-pub fn search_path(os: Os, exe: Option<&Path>, cwd: &Path) -> Vec<PathBuf> {
+pub fn search_path(os: Os, exe: Option<&Path>, cwd: Option<&Path>) -> Vec<PathBuf> {
     let system = match os {
         Os::Linux => PathBuf::from("/opt/kompira/kompira.conf"),
         Os::Windows => PathBuf::from(r"C:\Kompira\kompira.conf"),
@@ -52,7 +53,9 @@ pub fn search_path(os: Os, exe: Option<&Path>, cwd: &Path) -> Vec<PathBuf> {
         };
         candidates.push(join(os, &join(os, Path::new(&dir), ".."), CONFIG_FILE_NAME));
     }
-    candidates.push(join(os, cwd, CONFIG_FILE_NAME));
+    if let Some(cwd) = cwd {
+        candidates.push(join(os, cwd, CONFIG_FILE_NAME));
+    }
 
     let mut unique: Vec<PathBuf> = Vec::new();
     for candidate in candidates {
@@ -234,8 +237,11 @@ mod tests {
 
     #[test]
     fn linux_search_path_lists_system_prefix_and_cwd() {
-        let found =
-            search_path(Os::Linux, Some(Path::new("/home/u/venv/bin/kompira_sendevt")), Path::new("/home/u/work"));
+        let found = search_path(
+            Os::Linux,
+            Some(Path::new("/home/u/venv/bin/kompira_sendevt")),
+            Some(Path::new("/home/u/work")),
+        );
         assert_eq!(
             found,
             paths(&["/opt/kompira/kompira.conf", "/home/u/venv/kompira.conf", "/home/u/work/kompira.conf"])
@@ -247,7 +253,7 @@ mod tests {
         let found = search_path(
             Os::Windows,
             Some(Path::new(r"D:\Tools\Kompira Tray\bin\kompira-tray.exe")),
-            Path::new(r"C:\Users\u\Documents"),
+            Some(Path::new(r"C:\Users\u\Documents")),
         );
         assert_eq!(
             found,
@@ -260,42 +266,53 @@ mod tests {
     }
 
     #[test]
+    fn without_a_current_directory_only_the_system_and_install_files_are_searched() {
+        let found = search_path(Os::Linux, Some(Path::new("/usr/bin/kompira-tray")), None);
+        assert_eq!(found, paths(&["/opt/kompira/kompira.conf", "/usr/kompira.conf"]));
+        let found = search_path(Os::Windows, Some(Path::new(r"C:\Program Files\Kompira Tray\kompira-tray.exe")), None);
+        assert_eq!(found, paths(&[r"C:\Kompira\kompira.conf", r"C:\Program Files\kompira.conf"]));
+    }
+
+    #[test]
     fn search_path_skips_prefix_without_exe() {
         assert_eq!(
-            search_path(Os::Linux, None, Path::new("/tmp")),
+            search_path(Os::Linux, None, Some(Path::new("/tmp"))),
             paths(&["/opt/kompira/kompira.conf", "/tmp/kompira.conf"])
         );
         assert_eq!(
-            search_path(Os::Windows, None, Path::new(r"C:\Temp\")),
+            search_path(Os::Windows, None, Some(Path::new(r"C:\Temp\"))),
             paths(&[r"C:\Kompira\kompira.conf", r"C:\Temp\kompira.conf"])
         );
     }
 
     #[test]
     fn search_path_removes_duplicates_keeping_first() {
-        let found =
-            search_path(Os::Linux, Some(Path::new("/opt/kompira/bin/kompira_sendevt")), Path::new("/opt/kompira/./"));
+        let found = search_path(
+            Os::Linux,
+            Some(Path::new("/opt/kompira/bin/kompira_sendevt")),
+            Some(Path::new("/opt/kompira/./")),
+        );
         assert_eq!(found, paths(&["/opt/kompira/kompira.conf"]));
-        let found = search_path(Os::Windows, Some(Path::new(r"c:\kompira\bin\x.exe")), Path::new(r"C:\Kompira"));
+        let found = search_path(Os::Windows, Some(Path::new(r"c:\kompira\bin\x.exe")), Some(Path::new(r"C:\Kompira")));
         assert_eq!(found, paths(&[r"C:\Kompira\kompira.conf"]));
     }
 
     #[test]
     fn search_path_normalizes_dotdot_lexically() {
-        let found = search_path(Os::Linux, Some(Path::new("/a/b/../c/bin/x")), Path::new("/"));
+        let found = search_path(Os::Linux, Some(Path::new("/a/b/../c/bin/x")), Some(Path::new("/")));
         assert_eq!(found, paths(&["/opt/kompira/kompira.conf", "/a/c/kompira.conf", "/kompira.conf"]));
         // ".." above the root stays at the root, as normpath does.
-        let found = search_path(Os::Linux, Some(Path::new("/x")), Path::new("/tmp"));
+        let found = search_path(Os::Linux, Some(Path::new("/x")), Some(Path::new("/tmp")));
         assert_eq!(found[1], PathBuf::from("/kompira.conf"));
-        let found = search_path(Os::Windows, Some(Path::new("C:/bin/x.exe")), Path::new(r"\\srv\share\dir"));
+        let found = search_path(Os::Windows, Some(Path::new("C:/bin/x.exe")), Some(Path::new(r"\\srv\share\dir")));
         assert_eq!(found, paths(&[r"C:\Kompira\kompira.conf", r"C:\kompira.conf", r"\\srv\share\dir\kompira.conf"]));
     }
 
     #[test]
     fn search_path_handles_relative_exe() {
-        let found = search_path(Os::Linux, Some(Path::new("kompira_sendevt")), Path::new("/w"));
+        let found = search_path(Os::Linux, Some(Path::new("kompira_sendevt")), Some(Path::new("/w")));
         assert_eq!(found[1], PathBuf::from("../kompira.conf"));
-        let found = search_path(Os::Linux, Some(Path::new("bin/kompira_sendevt")), Path::new("/w"));
+        let found = search_path(Os::Linux, Some(Path::new("bin/kompira_sendevt")), Some(Path::new("/w")));
         assert_eq!(found[1], PathBuf::from("kompira.conf"));
     }
 

@@ -41,8 +41,9 @@ pub struct LoadOptions<'a> {
     pub explicit_config: Option<PathBuf>,
     /// The running executable, for the install-prefix file.
     pub exe: Option<PathBuf>,
-    /// The current directory.
-    pub cwd: PathBuf,
+    /// The current directory, whose kompira.conf the official tools read; `None` for the
+    /// tray app, which must not take `[rest] url` or remedies from wherever it was started.
+    pub cwd: Option<PathBuf>,
     /// Also read the per-user file, last among the files.
     pub include_user_file: bool,
     /// Environment lookup (tests pass a map).
@@ -210,7 +211,7 @@ impl Settings {
             self.files_read.push(path.clone());
             return Ok(doc);
         }
-        self.files_searched = paths::search_path(opts.os, opts.exe.as_deref(), &opts.cwd);
+        self.files_searched = paths::search_path(opts.os, opts.exe.as_deref(), opts.cwd.as_deref());
         if opts.include_user_file {
             if let Some(user) = paths::user_config_path(opts.os, opts.env) {
                 self.files_searched.push(user);
@@ -628,7 +629,7 @@ mod tests {
                 os: Os::Linux,
                 explicit_config: Some(path.clone()),
                 exe: None,
-                cwd: f.dir.path().to_path_buf(),
+                cwd: Some(f.dir.path().to_path_buf()),
                 include_user_file: false,
                 env: &|_| None,
                 overrides: Vec::new(),
@@ -651,7 +652,7 @@ mod tests {
             os: Os::Linux,
             explicit_config: Some(path.to_path_buf()),
             exe: None,
-            cwd: f.dir.path().to_path_buf(),
+            cwd: Some(f.dir.path().to_path_buf()),
             include_user_file: false,
             env: &|_| None,
             overrides: Vec::new(),
@@ -682,7 +683,7 @@ mod tests {
             os: Os::Linux,
             explicit_config: None,
             exe: None,
-            cwd: f.dir.path().join("work"),
+            cwd: Some(f.dir.path().join("work")),
             include_user_file: true,
             env: &env,
             overrides: Vec::new(),

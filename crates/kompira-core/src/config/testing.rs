@@ -43,7 +43,7 @@ impl Fixture {
             // With no explicit file, search a directory that has none.
             explicit_config: explicit,
             exe: None,
-            cwd: self.dir.path().join("empty"),
+            cwd: Some(self.dir.path().join("empty")),
             include_user_file: false,
             env: &env,
             overrides: self.overrides.clone(),
@@ -66,7 +66,7 @@ impl Fixture {
             os: Os::Linux,
             explicit_config: None,
             exe: Some(self.dir.path().join("prefix/bin/kompira-tray")),
-            cwd: self.dir.path().join("work"),
+            cwd: Some(self.dir.path().join("work")),
             include_user_file: user_file,
             env: &env,
             overrides: self.overrides.clone(),

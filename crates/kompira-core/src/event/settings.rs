@@ -85,7 +85,7 @@ mod tests {
             os: Os::Windows,
             explicit_config: None,
             exe: None,
-            cwd: tempfile::tempdir().unwrap().path().to_path_buf(),
+            cwd: Some(tempfile::tempdir().unwrap().path().to_path_buf()),
             include_user_file: false,
             env: &env,
             overrides: Vec::new(),

@@ -49,7 +49,14 @@ pub async fn start_with_conf(conf: &str) -> Agent {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("kompira.conf"), conf).unwrap();
     let socket = dir.path().join("agent.sock").display().to_string();
-    let child = agent_command(dir.path(), &socket).spawn().expect("the agent starts");
+    let command = agent_command(dir.path(), &socket);
+    start_in(command, socket, dir).await
+}
+
+/// Starts `command` (an [`agent_command`] on `socket`, changed as a test needs) and waits for
+/// its first answer; `dir` lives as long as the agent.
+pub async fn start_in(mut command: Command, socket: String, dir: tempfile::TempDir) -> Agent {
+    let child = command.spawn().expect("the agent starts");
     let deadline = Instant::now() + START_TIMEOUT;
     while ipc::call(&socket, &Call::Ping).await.is_err() {
         assert!(Instant::now() < deadline, "the agent did not answer within {START_TIMEOUT:?}");
