@@ -1,10 +1,14 @@
 //! The agent's side of the wire (`kompira_tray_ipc::wire`): accepts windows, answers their
-//! calls, streams events to the ones that subscribed.
+//! calls, streams events to the ones that subscribed. The listener lets in only this user's
+//! processes; here the rest of the limits hold: at most `MAX_CONNECTIONS` at once, one call of
+//! at most `MAX_REQUEST_LINE` within `FIRST_LINE_TIMEOUT` per connection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::BufReader;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::Semaphore;
 
 use kompira_tray_ipc::wire::{self as ipc, Listener, Reply, Request, SUBSCRIBE};
 use kompira_tray_ipc::{Call, Event};
@@ -14,16 +18,25 @@ use crate::shell::Shell;
 
 /// Serves windows until the agent quits.
 pub async fn serve(agent: Arc<Agent>, listener: Listener) {
+    let slots = Arc::new(Semaphore::new(ipc::MAX_CONNECTIONS));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(stream) => {
-                    let agent = agent.clone();
-                    tokio::spawn(async move { connection(agent, stream).await });
-                }
+                Ok(stream) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        let agent = agent.clone();
+                        tokio::spawn(async move {
+                            connection(agent, stream).await;
+                            drop(slot);
+                        });
+                    }
+                    Err(_) => {
+                        tokio::spawn(turn_away(stream));
+                    }
+                },
                 Err(e) => {
                     tracing::warn!("a window could not connect: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
             () = agent.quitting() => return,
@@ -31,15 +44,28 @@ pub async fn serve(agent: Arc<Agent>, listener: Listener) {
     }
 }
 
+/// Answers a connection past [`ipc::MAX_CONNECTIONS`] that the agent is busy, and closes it.
+async fn turn_away(mut stream: ipc::Stream) {
+    let busy = format!(
+        "the Kompira Tray agent is busy: {} connections are open, the most it serves at once; try again later",
+        ipc::MAX_CONNECTIONS
+    );
+    tracing::warn!("refused a connection: {busy}");
+    // A peer that does not read must not hold this task: the answer is short, so a second is plenty.
+    let _ = tokio::time::timeout(Duration::from_secs(1), ipc::write_line(&mut stream, &Reply::Err(busy.into()))).await;
+}
+
 async fn connection(agent: Arc<Agent>, stream: ipc::Stream) {
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
-    let request: Request = match ipc::read_line(&mut reader).await {
+    let request: Request = match ipc::read_request(&mut reader).await {
         Ok(Some(request)) => request,
         Ok(None) => return,
-        Err(e) => {
-            tracing::warn!("a window sent {e}");
-            let _ = ipc::write_line(&mut write, &Reply::Err(e.into())).await;
+        Err(refusal) => {
+            tracing::warn!("closed a window's connection: {refusal}");
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), ipc::write_line(&mut write, &Reply::Err(refusal.into())))
+                    .await;
             return;
         }
     };
