@@ -11,6 +11,10 @@ use super::reading::{Notification, Severity};
 
 /// Alerts kept before the oldest are forgotten.
 pub const HISTORY_CAPACITY: usize = 1000;
+/// Bytes of alerts kept before the oldest are forgotten: 1000 ordinary alerts fit many times
+/// over, while a channel of maximal alerts (each cut to about 100 KB when read) keeps the agent
+/// to tens of megabytes, not gigabytes.
+pub const HISTORY_MAX_BYTES: usize = 16 << 20;
 
 /// One remembered alert.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -30,6 +34,8 @@ pub struct HistoryEntry {
 pub struct AlertHistory {
     entries: VecDeque<HistoryEntry>,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     next_id: u64,
 }
 
@@ -40,18 +46,33 @@ impl Default for AlertHistory {
 }
 
 impl AlertHistory {
-    /// A history keeping at most `capacity` alerts.
+    /// A history keeping at most `capacity` alerts and [`HISTORY_MAX_BYTES`].
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { entries: VecDeque::new(), capacity: capacity.max(1), next_id: 1 }
+        Self::with_limits(capacity, HISTORY_MAX_BYTES)
+    }
+
+    /// A history keeping at most `capacity` alerts of at most `max_bytes` in all (the newest
+    /// alert is always kept).
+    pub fn with_limits(capacity: usize, max_bytes: usize) -> Self {
+        Self { entries: VecDeque::new(), capacity: capacity.max(1), max_bytes, bytes: 0, next_id: 1 }
     }
 
     /// Records an alert as unread; returns its id.
     pub fn push(&mut self, alert: Notification, decision: Decision) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        self.bytes += alert.approx_bytes();
         self.entries.push_front(HistoryEntry { id, alert, decision, read: false });
-        self.entries.truncate(self.capacity);
+        while self.entries.len() > self.capacity || (self.bytes > self.max_bytes && self.entries.len() > 1) {
+            let Some(oldest) = self.entries.pop_back() else { break };
+            self.bytes -= oldest.alert.approx_bytes();
+        }
         id
+    }
+
+    /// About how many bytes the kept alerts hold.
+    pub fn approx_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Alerts not yet seen.
@@ -102,6 +123,7 @@ impl AlertHistory {
     /// Forgets everything (ids keep counting, so old ids never point at new alerts).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
     }
 
     /// How many alerts are kept.
@@ -163,6 +185,31 @@ mod tests {
         assert_eq!(history.search("disk", Severity::Warning).len(), 1);
         assert_eq!(history.search("backup", Severity::NotClassified)[0].decision, Decision::Quiet(QuietReason::Paused));
         assert!(history.search("nothing-like-this", Severity::NotClassified).is_empty());
+    }
+
+    #[test]
+    fn a_channel_of_huge_alerts_keeps_the_history_within_its_byte_budget() {
+        // Far beyond every cap: 2,000 fields of 5 KB and a 1 MB detail (about 11 MB a message).
+        let mut message = serde_json::Map::new();
+        message.insert("detail".into(), json!("d".repeat(1 << 20)));
+        for n in 0..2_000 {
+            message.insert(format!("field_{n}"), json!("v".repeat(5_000)));
+        }
+        let huge = alert(serde_json::Value::Object(message));
+        assert!(huge.approx_bytes() < 100_000, "one alert holds {} bytes", huge.approx_bytes());
+        assert_eq!(huge.fields.len(), 64);
+        assert_eq!(huge.fields_left_out, 2_001 - 64);
+        assert_eq!(huge.cut_fields.len(), 64, "every kept value was cut, and each is named");
+
+        let mut history = AlertHistory::with_limits(1000, 1 << 20);
+        for _ in 0..1000 {
+            history.push(huge.clone(), Decision::Show);
+        }
+        assert!(history.approx_bytes() <= 1 << 20, "{} bytes kept", history.approx_bytes());
+        assert!(history.len() < 1000 && history.len() > 1, "{} kept", history.len());
+        assert_eq!(history.search("", Severity::NotClassified)[0].id, 1000, "the newest is kept");
+        history.clear();
+        assert_eq!(history.approx_bytes(), 0);
     }
 
     #[test]

@@ -122,6 +122,8 @@ mod tests {
             severity,
             resolved: false,
             fields: Vec::new(),
+            cut_fields: Vec::new(),
+            fields_left_out: 0,
             channel: "/c".into(),
             received: Utc::now(),
         }

@@ -15,6 +15,10 @@ const TITLE_MAX_CHARS: usize = 120;
 const BODY_MAX_CHARS: usize = 1000;
 /// Longest single field value kept, in characters.
 const FIELD_MAX_CHARS: usize = 300;
+/// Fields kept per alert (for the history's search and a remedy's parameters); the others are
+/// counted, never silently dropped. With the other caps this bounds an alert to about 100 KB
+/// however large the message was.
+const FIELDS_MAX: usize = 64;
 /// Nesting shown before `…` stands in for deeper levels.
 const NESTING_MAX_DEPTH: usize = 4;
 
@@ -97,8 +101,15 @@ pub struct Notification {
     pub severity: Severity,
     /// `status: OK` (or RESOLVED): the problem is over.
     pub resolved: bool,
-    /// Every top-level field as text, in message order (for "run a job flow with these").
+    /// The top-level fields as text, in message order (for "run a job flow with these"): the
+    /// first [`FIELDS_MAX`], each value cut to 300 characters.
     pub fields: Vec<(String, String)>,
+    /// The names of the kept fields whose value was cut (a remedy says so before it runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cut_fields: Vec<String>,
+    /// How many fields the message had beyond those kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fields_left_out: usize,
     /// The channel it came from.
     pub channel: String,
     /// When the watcher received it.
@@ -107,7 +118,7 @@ pub struct Notification {
 
 /// Reads one message from `channel`.
 pub fn read_message(channel: &str, message: &Value, received: DateTime<Utc>) -> Notification {
-    let Reading { subject, host, body, severity, resolved, fields } = match message {
+    let Reading { subject, host, body, severity, resolved, fields, cut_fields, fields_left_out } = match message {
         Value::Object(map) => read_object(map),
         Value::String(text) => {
             let text = clean(text, BODY_MAX_CHARS, true);
@@ -124,12 +135,30 @@ pub fn read_message(channel: &str, message: &Value, received: DateTime<Utc>) -> 
         severity,
         resolved,
         fields,
+        cut_fields,
+        fields_left_out,
         channel: channel.to_owned(),
         received,
     }
 }
 
 impl Notification {
+    /// About how many bytes this alert holds in memory (text and per-string overhead): what the
+    /// history counts against its byte budget.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_STRING: usize = std::mem::size_of::<String>();
+        let text = |s: &str| s.len() + PER_STRING;
+        let optional = |s: &Option<String>| s.as_deref().map_or(0, text);
+        std::mem::size_of::<Self>()
+            + text(&self.key)
+            + optional(&self.subject)
+            + optional(&self.host)
+            + text(&self.body)
+            + text(&self.channel)
+            + self.fields.iter().map(|(k, v)| text(k) + text(v)).sum::<usize>()
+            + self.cut_fields.iter().map(|k| text(k)).sum::<usize>()
+    }
+
     /// The last part of the channel's path (`Alert` for `/system/channels/Alert`).
     pub fn channel_name(&self) -> &str {
         self.channel.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&self.channel)
@@ -164,13 +193,29 @@ struct Reading {
     severity: Severity,
     resolved: bool,
     fields: Vec<(String, String)>,
+    cut_fields: Vec<String>,
+    fields_left_out: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn read_object(map: &Map<String, Value>) -> Reading {
+    let mut cut_fields = Vec::new();
     let fields: Vec<(String, String)> = map
         .iter()
-        .map(|(k, v)| (clean(k, FIELD_MAX_CHARS, false), clean(&render(v, 0), FIELD_MAX_CHARS, true)))
+        .take(FIELDS_MAX)
+        .map(|(k, v)| {
+            let key = clean(k, FIELD_MAX_CHARS, false);
+            let (value, cut) = clean_and_tell(&render(v, 0), FIELD_MAX_CHARS, true);
+            if cut {
+                cut_fields.push(key.clone());
+            }
+            (key, value)
+        })
         .collect();
+    let fields_left_out = map.len().saturating_sub(FIELDS_MAX);
     let get = |names: &[&str]| -> Option<String> {
         names.iter().find_map(|name| {
             map.iter()
@@ -219,7 +264,7 @@ fn read_object(map: &Map<String, Value>) -> Reading {
             lines.push(format!("{key}: {value}"));
         }
     }
-    Reading { subject, host, body: lines.join("\n"), severity, resolved, fields }
+    Reading { subject, host, body: lines.join("\n"), severity, resolved, fields, cut_fields, fields_left_out }
 }
 
 fn first_line(text: &str) -> Option<String> {
@@ -254,6 +299,11 @@ fn render_nested(value: &Value, depth: usize) -> String {
 
 /// Control characters out (newlines kept where asked, tabs as spaces), cut to `max_chars`.
 fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> String {
+    clean_and_tell(text, max_chars, keep_newlines).0
+}
+
+/// [`clean`], and whether the text was cut.
+fn clean_and_tell(text: &str, max_chars: usize, keep_newlines: bool) -> (String, bool) {
     let mut out = String::with_capacity(text.len().min(max_chars * 4));
     let mut count = 0;
     for ch in text.chars() {
@@ -268,12 +318,12 @@ fn clean(text: &str, max_chars: usize, keep_newlines: bool) -> String {
         };
         if count == max_chars {
             out.push('…');
-            break;
+            return (out.trim().to_owned(), true);
         }
         out.push(ch);
         count += 1;
     }
-    out.trim().to_owned()
+    (out.trim().to_owned(), false)
 }
 
 /// An id carried by the message, else a digest of channel + content.
