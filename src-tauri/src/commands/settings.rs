@@ -280,11 +280,14 @@ pub struct KeyringWrite {
     pub value: String,
 }
 
-/// What saving the form does: edits of the target file, and secrets for the OS keyring.
+/// What saving the form does: edits of the target file, typed secrets for the per-user file
+/// (with `[secrets] store = file`) or for the OS keyring.
 #[derive(Debug, Default)]
 pub struct Plan {
     /// File edits, in screen order.
     pub edits: Vec<Edit>,
+    /// Secrets typed for a file: they go to [`choose_secret_file`]'s file, never to a shared one.
+    pub secret_edits: Vec<Edit>,
     /// Keyring entries to store, in screen order.
     pub keyring: Vec<KeyringWrite>,
 }
@@ -292,8 +295,36 @@ pub struct Plan {
 impl Plan {
     /// Keys the save changes.
     pub fn changes(&self) -> usize {
-        self.edits.len() + self.keyring.len()
+        self.edits.len() + self.secret_edits.len() + self.keyring.len()
     }
+}
+
+/// Where a typed password or token is saved with `[secrets] store = file`: the per-user file
+/// when it is read, else the one file `KOMPIRA_CONF` names unless that is the machine's shared
+/// one. Never the shared file (`/opt/kompira/kompira.conf`, `C:\Kompira\kompira.conf`) nor the
+/// install folder's, even when this user can write them: other users read those.
+pub fn choose_secret_file(
+    settings: &Settings,
+    user_file: Option<&Path>,
+    shared: &[PathBuf],
+) -> Result<PathBuf, String> {
+    let searched = settings.files_searched();
+    if let Some(user) = user_file.filter(|user| searched.iter().any(|f| f == user)) {
+        return Ok(user.to_path_buf());
+    }
+    match searched {
+        [only] if !shared.contains(only) => Ok(only.clone()),
+        _ => Err(format!(
+            "a password or token is saved only in your own kompira.conf or the OS keyring, never in {}, which other \
+             users of this computer read: choose \"keyring\" for [secrets] store",
+            searched.first().map_or_else(|| "a shared file".to_owned(), |f| f.display().to_string())
+        )),
+    }
+}
+
+/// The shared files of the search list: the machine's and the install folder's.
+fn shared_files(opts: &LoadOptions) -> Vec<PathBuf> {
+    config::search_path(opts.os, opts.exe.as_deref(), None)
 }
 
 /// The form's changes. Only fields that differ from what the screen started with change
@@ -323,7 +354,14 @@ pub fn plan_edits(settings: &Settings, form: &SettingsForm) -> Result<Plan, Fiel
                 // No plain-text copy left where this screen saves (a no-op where there is none).
                 None
             }
-            Widget::Secret => Some(text.to_owned()),
+            Widget::Secret => {
+                plan.secret_edits.push(Edit {
+                    section: field.section.into(),
+                    key: field.key.into(),
+                    value: Some(text.into()),
+                });
+                continue;
+            }
             _ if text == field.initial(settings) => continue,
             _ if text.is_empty() => None,
             _ => Some(text.to_owned()),
@@ -354,13 +392,24 @@ pub fn with_form(
     form: &SettingsForm,
 ) -> Result<(Settings, Plan), FieldError> {
     let plan = plan_edits(current, form)?;
-    let mut settings = if plan.edits.is_empty() {
-        current.clone()
-    } else {
+    let mut files: Vec<(PathBuf, &[Edit])> = Vec::new();
+    if !plan.edits.is_empty() {
         let Some(target) = target else {
             return Err(FieldError::general("the changed values cannot be used: there is no file to save them to"));
         };
-        config::load_with_edits(opts, target, &plan.edits)?
+        files.push((target.to_path_buf(), &plan.edits));
+    }
+    if let Some(first) = plan.secret_edits.first() {
+        let user_file = config::user_config_path(opts.os, opts.env);
+        let file = choose_secret_file(current, user_file.as_deref(), &shared_files(opts))
+            .map_err(|message| FieldError { field: Some(format!("{}.{}", first.section, first.key)), message })?;
+        files.push((file, &plan.secret_edits));
+    }
+    let mut settings = if files.is_empty() {
+        current.clone()
+    } else {
+        let files: Vec<(&Path, &[Edit])> = files.iter().map(|(path, edits)| (path.as_path(), *edits)).collect();
+        config::load_with_file_edits(opts, &files)?
     };
     let typed: Vec<(&str, &str, &str)> = plan.keyring.iter().map(|w| (w.section, w.key, w.value.as_str())).collect();
     settings.with_keyring_values(&typed);
@@ -410,6 +459,21 @@ pub fn save(
         config::write_file(target, edits)?;
         tracing::info!(path = %target.display(), keys = edits.len(), "settings saved");
     }
+    let mut secret_notes = Vec::new();
+    let mut secret_file = None;
+    if !plan.secret_edits.is_empty() {
+        let user_file = config::user_config_path(opts.os, opts.env);
+        let file =
+            choose_secret_file(current, user_file.as_deref(), &shared_files(opts)).map_err(FieldError::general)?;
+        config::write_file(&file, &plan.secret_edits)?;
+        tracing::info!(path = %file.display(), keys = plan.secret_edits.len(), "secrets saved");
+        if file != target {
+            secret_notes.extend(
+                plan.secret_edits.iter().map(|e| format!("[{}] {} saved in {}", e.section, e.key, file.display())),
+            );
+        }
+        secret_file = Some(file);
+    }
     let keyring_notes = plan.keyring.iter().filter_map(|write| {
         let field = FIELDS.iter().find(|f| f.section == write.section && f.key == write.key)?;
         let source = field.effective(&would).source;
@@ -421,10 +485,12 @@ pub fn save(
         })
     });
     let notes = keyring_notes
-        .chain(edits.iter().filter_map(|edit| {
+        .chain(secret_notes)
+        .chain(edits.iter().chain(&plan.secret_edits).filter_map(|edit| {
             let field = FIELDS.iter().find(|f| f.section == edit.section && f.key == edit.key)?;
             let source = field.effective(&would).source;
-            let decided_here = matches!(&source, Source::File { path, .. } if path == target);
+            let decided_here = matches!(&source, Source::File { path, .. }
+                if path == target || secret_file.as_ref() == Some(path));
             let fallback = edit.value.is_none() && matches!(source, Source::Default | Source::Derived(_));
             // A secret moved to the keyring is reported above.
             let moved = plan.keyring.iter().any(|w| w.section == edit.section && w.key == edit.key);
@@ -864,6 +930,59 @@ token = tok-old
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&user).unwrap().permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_typed_secret_goes_to_the_users_own_file_never_to_a_shared_one_it_can_write() {
+        let dir = tempfile::tempdir().unwrap();
+        // The install folder's kompira.conf (shared by every user of the machine), writable here.
+        let shared = dir.path().join("prefix/kompira.conf");
+        std::fs::create_dir_all(shared.parent().unwrap()).unwrap();
+        std::fs::write(&shared, "[rest]\nurl = http://127.0.0.1:1\n").unwrap();
+        let exe = dir.path().join("prefix/bin/kompira-tray");
+        let xdg = dir.path().join("xdg").to_string_lossy().into_owned();
+        let env = |name: &str| (name == "XDG_CONFIG_HOME").then(|| xdg.clone());
+        let user = dir.path().join("xdg/kompira/kompira.conf");
+        let opts = |explicit: Option<PathBuf>| LoadOptions {
+            os: Os::Linux,
+            explicit_config: explicit,
+            exe: Some(exe.clone()),
+            cwd: None,
+            include_user_file: true,
+            env: &env,
+            overrides: Vec::new(),
+        };
+        let current = config::load(&opts(None)).unwrap();
+        assert_eq!(choose_target(&current, Some(&user), |_| true), Ok(shared.clone()), "the shared file is the target");
+        let values =
+            [("rest.token", "tok-typed-secret"), ("amqp-connection.password", "pw-typed"), ("notify.sound", "false")];
+        let saved = save(&opts(None), &current, &shared, &form(&values), &no_keyring).unwrap();
+
+        let shared_text = std::fs::read_to_string(&shared).unwrap();
+        assert!(!shared_text.contains("tok-typed-secret") && !shared_text.contains("pw-typed"), "{shared_text}");
+        assert!(shared_text.contains("sound = false"), "other settings still go to the target: {shared_text}");
+        let user_text = std::fs::read_to_string(&user).unwrap();
+        assert!(user_text.contains("token = tok-typed-secret") && user_text.contains("password = pw-typed"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&user).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let saved_in = format!("[rest] token saved in {}", user.display());
+        assert!(saved.notes.contains(&saved_in), "{:?}", saved.notes);
+        let reloaded = config::load(&opts(None)).unwrap();
+        let source = &reloaded.get("rest", "token").unwrap().source;
+        assert!(matches!(source, Source::File { path, .. } if *path == user), "{source:?}");
+
+        // KOMPIRA_CONF naming the shared file: no file may take the secret; nothing is written.
+        let only_shared = config::load(&opts(Some(shared.clone()))).unwrap();
+        let before = std::fs::read(&shared).unwrap();
+        let refused =
+            save(&opts(Some(shared.clone())), &only_shared, &shared, &form(&[("rest.token", "t2")]), &no_keyring)
+                .unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("rest.token"));
+        assert!(refused.message.contains("choose \"keyring\" for [secrets] store"), "{}", refused.message);
+        assert_eq!(std::fs::read(&shared).unwrap(), before);
     }
 
     #[tokio::test]

@@ -38,6 +38,9 @@ pub use paths::{
     default_certs_dir, default_log_dir, default_outbox_path, search_path, user_config_path, Os, CA_FILE_NAME,
     CLIENT_CERT_FILE_NAME, CLIENT_KEY_FILE_NAME, CONFIG_FILE_NAME, OUTBOX_FILE_NAME,
 };
-pub use resolve::{check_env_is_text, load, load_with_edits, LoadOptions, Override};
+pub use resolve::{check_env_is_text, load, load_with_edits, load_with_file_edits, LoadOptions, Override};
 pub use settings::{LoggingSettings, Resolved, Settings, Source, Value};
-pub use writer::{apply_edits, can_write, remove_section, remove_section_in_file, write_file, Edit};
+pub use writer::{
+    apply_edits, can_write, owner_only_acl_command, remove_section, remove_section_in_file, windows_user, write_file,
+    Edit,
+};

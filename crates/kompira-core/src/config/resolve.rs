@@ -68,7 +68,7 @@ pub fn check_env_is_text(var_os: &dyn Fn(&str) -> Option<std::ffi::OsString>) ->
 
 /// Reads the files, environment and overrides into [`Settings`].
 pub fn load(opts: &LoadOptions) -> Result<Settings, ConfigError> {
-    load_inner(opts, None)
+    load_inner(opts, &[])
 }
 
 /// What [`load`] would give once [`write_file`](super::write_file)`(path, edits)` had run,
@@ -77,18 +77,31 @@ pub fn load(opts: &LoadOptions) -> Result<Settings, ConfigError> {
 /// `path` must be one of the files `load` reads ([`Settings::files_searched`]); otherwise
 /// the edits could not take effect, and that is the error.
 pub fn load_with_edits(opts: &LoadOptions, path: &Path, edits: &[Edit]) -> Result<Settings, ConfigError> {
-    let text = match read_text(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => return Err(ConfigError::Unreadable { path: path.to_path_buf(), source }),
-    };
-    load_inner(opts, Some((path, &apply_edits(&text, edits))))
+    load_with_file_edits(opts, &[(path, edits)])
 }
 
-/// A file whose text is given rather than read.
-type Replacement<'a> = Option<(&'a Path, &'a str)>;
+/// [`load_with_edits`] for edits to several files (the settings screen saves secrets to the
+/// per-user file and the rest to the file it chose).
+pub fn load_with_file_edits(opts: &LoadOptions, files: &[(&Path, &[Edit])]) -> Result<Settings, ConfigError> {
+    let mut replacements: Vec<(&Path, String)> = Vec::new();
+    for (path, edits) in files {
+        let text = match replacements.iter().position(|(p, _)| p == path) {
+            Some(index) => replacements.remove(index).1,
+            None => match read_text(path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(source) => return Err(ConfigError::Unreadable { path: path.to_path_buf(), source }),
+            },
+        };
+        replacements.push((path, apply_edits(&text, edits)));
+    }
+    load_inner(opts, &replacements)
+}
 
-fn load_inner(opts: &LoadOptions, replacement: Replacement) -> Result<Settings, ConfigError> {
+/// Files whose text is given rather than read.
+type Replacements<'a> = &'a [(&'a Path, String)];
+
+fn load_inner(opts: &LoadOptions, replacements: Replacements) -> Result<Settings, ConfigError> {
     let mut settings = Settings {
         os: opts.os,
         entries: KEYS
@@ -100,7 +113,7 @@ fn load_inner(opts: &LoadOptions, replacement: Replacement) -> Result<Settings, 
         warnings: Vec::new(),
         document: IniDocument::default(),
     };
-    let doc = settings.read_files(opts, replacement)?;
+    let doc = settings.read_files(opts, replacements)?;
     settings.apply_files(&doc)?;
     settings.document = doc;
     settings.apply_env(opts.env)?;
@@ -187,17 +200,16 @@ impl Settings {
         });
     }
 
-    fn read_files(&mut self, opts: &LoadOptions, replacement: Replacement) -> Result<IniDocument, ConfigError> {
-        let replacement_is_read = |searched: &[PathBuf]| match replacement {
-            Some((path, _)) if !searched.iter().any(|p| p == path) => {
-                Err(ConfigError::NotRead { path: path.to_path_buf(), searched: searched.to_vec() })
-            }
-            _ => Ok(()),
-        };
-        // The replacement's text, or the file's.
-        let read = |path: &Path| match replacement {
-            Some((replaced, text)) if replaced == path => Ok(text.to_owned()),
-            _ => read_text(path),
+    fn read_files(&mut self, opts: &LoadOptions, replacements: Replacements) -> Result<IniDocument, ConfigError> {
+        let replacement_is_read =
+            |searched: &[PathBuf]| match replacements.iter().find(|(path, _)| !searched.iter().any(|p| p == path)) {
+                Some((path, _)) => Err(ConfigError::NotRead { path: path.to_path_buf(), searched: searched.to_vec() }),
+                None => Ok(()),
+            };
+        // A replacement's text, or the file's.
+        let read = |path: &Path| match replacements.iter().find(|(replaced, _)| *replaced == path) {
+            Some((_, text)) => Ok(text.clone()),
+            None => read_text(path),
         };
         let mut doc = IniDocument::default();
         if let Some(path) = &opts.explicit_config {

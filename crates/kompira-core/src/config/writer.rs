@@ -261,7 +261,8 @@ fn append_section(lines: &mut Vec<String>, section: &str, key: &str, value: &str
 /// temporary file in the same directory, then a rename). A missing file is
 /// created (with its directories), readable only by the owner on Unix (0600); an
 /// existing file keeps its permissions less any group and other bits (0644 becomes 0600,
-/// 0400 stays 0400): it may hold the password or the token.
+/// 0400 stays 0400): it may hold the password or the token. On Windows the saved file gets an
+/// access list of its owner alone, inherited entries removed (see [`owner_only_acl_command`]).
 pub fn write_file(path: &Path, edits: &[Edit]) -> Result<(), ConfigError> {
     rewrite_file(path, |text| apply_edits(text, edits))
 }
@@ -309,7 +310,51 @@ fn rewrite_file(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), 
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
-    result.map_err(write_error)
+    result.map_err(write_error)?;
+    #[cfg(windows)]
+    restrict_to_owner(&target);
+    Ok(())
+}
+
+/// The `icacls` command that leaves `path` to `user` (`DOMAIN\name`) alone: inherited entries
+/// removed (`/inheritance:r`), full control granted to the user and replacing any other grant
+/// (`/grant:r`). icacls ships with every Windows since Vista; a Win32 security-descriptor call
+/// would need unsafe code for the same effect.
+pub fn owner_only_acl_command(path: &Path, user: &str) -> (String, Vec<String>) {
+    let args =
+        vec![path.display().to_string(), "/inheritance:r".to_owned(), "/grant:r".to_owned(), format!("{user}:F")];
+    ("icacls".to_owned(), args)
+}
+
+/// The Windows user as icacls names them, from `USERDOMAIN` and `USERNAME`.
+pub fn windows_user(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let name = env("USERNAME").filter(|n| !n.is_empty())?;
+    Some(match env("USERDOMAIN").filter(|d| !d.is_empty()) {
+        Some(domain) => format!("{domain}\\{name}"),
+        None => name,
+    })
+}
+
+/// Applies [`owner_only_acl_command`]; a failure (no icacls, as under Wine) is a warning: the
+/// file was saved, only its access list is the folder's.
+#[cfg(windows)]
+fn restrict_to_owner(path: &Path) {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    let Some(user) = windows_user(&|name| std::env::var(name).ok()) else {
+        tracing::warn!("{} keeps the folder's access list: USERNAME is not set", path.display());
+        return;
+    };
+    let (program, args) = owner_only_acl_command(path, &user);
+    match std::process::Command::new(&program).args(&args).creation_flags(CREATE_NO_WINDOW).output() {
+        Ok(out) if out.status.success() => tracing::debug!("{} is readable by {user} alone", path.display()),
+        Ok(out) => tracing::warn!(
+            "{} keeps the folder's access list: icacls said {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => tracing::warn!("{} keeps the folder's access list: cannot run icacls ({e})", path.display()),
+    }
 }
 
 /// Whether [`write_file`] can save `path` as the current user: an existing file must open for
@@ -660,6 +705,25 @@ name = job-manager
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, after, "{before:o}");
         }
+    }
+
+    #[test]
+    fn windows_files_are_left_to_their_owner_by_icacls() {
+        let env = |name: &str| match name {
+            "USERNAME" => Some("田中".to_owned()),
+            "USERDOMAIN" => Some("OPS".to_owned()),
+            _ => None,
+        };
+        let user = windows_user(&env).unwrap();
+        assert_eq!(user, "OPS\\田中");
+        let (program, args) =
+            owner_only_acl_command(Path::new(r"C:\Users\田中\AppData\Roaming\Kompira\kompira.conf"), &user);
+        assert_eq!(program, "icacls");
+        assert_eq!(
+            args,
+            [r"C:\Users\田中\AppData\Roaming\Kompira\kompira.conf", "/inheritance:r", "/grant:r", "OPS\\田中:F"]
+        );
+        assert_eq!(windows_user(&|_| None), None);
     }
 
     #[test]
