@@ -10,10 +10,22 @@ register({
   en: {
     "tab.alerts": "Alerts", "alerts.search": "Search", "alerts.clear": "Clear", "alerts.none": "No alerts yet.",
     "alerts.exit": "exit status",
+    "remedy.title": "Run this job flow?", "remedy.run": "Run", "remedy.cancel": "Cancel",
+    "remedy.none": "No parameters.",
+    "remedy.dropped": "Not passed (not among the parameters [notify] remedies names): {}",
+    "remedy.cut": "Cut to 300 characters (the alert held more): {}",
+    "remedy.missing": "Not in the alert (the job flow's default applies): {}",
+    "remedy.left-out": "{} more fields of the alert were not kept and are not passed.",
   },
   ja: {
     "tab.alerts": "アラート", "alerts.search": "検索", "alerts.clear": "クリア", "alerts.none": "アラートはまだありません。",
     "alerts.exit": "終了ステータス",
+    "remedy.title": "このジョブフローを実行しますか？", "remedy.run": "実行", "remedy.cancel": "キャンセル",
+    "remedy.none": "パラメータはありません。",
+    "remedy.dropped": "渡さないフィールド（[notify] remedies で指定されたパラメータ以外）: {}",
+    "remedy.cut": "300 文字で切り詰め（アラートにはさらに続きがあります）: {}",
+    "remedy.missing": "アラートにないパラメータ（ジョブフローの既定値になります）: {}",
+    "remedy.left-out": "保持されなかったアラートのフィールドが ほかに {} 個あり、渡しません。",
   },
 });
 
@@ -95,13 +107,70 @@ function runChanged(id, run) {
   if (item) showRun(item, id);
 }
 
-async function runRemedy(id) {
+// A remedy runs only once the user has seen exactly what it runs: the job flow, each parameter
+// and its value, and what the alert had that is not passed or was cut.
+export async function confirmRemedy(id) {
+  let plan;
+  try {
+    plan = await call("plan_remedy", { id });
+  } catch (message) {
+    runChanged(id, String(message));
+    return;
+  }
+  const dialog = $("remedy-confirm");
+  $("remedy-confirm-title").textContent = t("remedy.title");
+  $("remedy-confirm-jobflow").textContent = plan.jobflow;
+  const rows = plan.parameters.map(([key, value]) => {
+    const row = document.createElement("tr");
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = key;
+    const shown = document.createElement("td");
+    shown.textContent = value;
+    row.append(name, shown);
+    return row;
+  });
+  if (rows.length === 0) {
+    const row = document.createElement("tr");
+    const none = document.createElement("td");
+    none.textContent = t("remedy.none");
+    row.append(none);
+    rows.push(row);
+  }
+  $("remedy-confirm-params").replaceChildren(...rows);
+  const notes = [];
+  const note = (key, list) => { if (list.length) notes.push(t(key).replace("{}", list.join(", "))); };
+  note("remedy.dropped", plan.dropped);
+  note("remedy.cut", plan.cut);
+  note("remedy.missing", plan.missing);
+  if (plan.fields_left_out > 0) notes.push(t("remedy.left-out").replace("{}", String(plan.fields_left_out)));
+  $("remedy-confirm-notes").replaceChildren(...notes.map((text) => {
+    const item = document.createElement("li");
+    item.textContent = text;
+    return item;
+  }));
+  const run = $("remedy-confirm-run");
+  run.textContent = t("remedy.run");
+  const cancel = $("remedy-confirm-cancel");
+  cancel.textContent = t("remedy.cancel");
+  const answered = new Promise((resolve) => {
+    run.onclick = () => resolve(true);
+    cancel.onclick = () => resolve(false);
+    dialog.oncancel = () => resolve(false);
+  });
+  dialog.showModal();
+  cancel.focus();
+  const confirmed = await answered;
+  dialog.close();
+  if (!confirmed) return;
   try {
     await call("run_remedy", { id });
   } catch (message) {
     runChanged(id, String(message));
   }
 }
+
+const runRemedy = confirmRemedy;
 
 async function loadRemedies() {
   const list = await call("list_remedies");
@@ -124,6 +193,8 @@ export function init() {
   on("alerts-changed", refresh);
   // A popup's "Open": show that alert, even if the search would hide it.
   on("focus-alert", ({ payload }) => focus(payload));
+  // A popup's "Run <job flow>": confirm first, here.
+  on("confirm-remedy", ({ payload }) => confirmRemedy(payload));
   // Remedy runs, started here or from a popup, show on their alert.
   on("run-update", ({ payload }) => {
     if (payload.alert !== null) runChanged(payload.alert, payload);

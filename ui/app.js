@@ -54,7 +54,8 @@ for (const [name, view] of Object.entries(VIEWS)) {
 document.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && e.ctrlKey) VIEWS[visibleView()].submit?.();
   // Closing hides the window; its process ends once it has stayed hidden a while.
-  if (e.key === "Escape") window.__TAURI__.window.getCurrentWindow().close();
+  // Escape in an open dialog cancels the dialog, not the window.
+  if (e.key === "Escape" && !document.querySelector("dialog[open]")) window.__TAURI__.window.getCurrentWindow().close();
 });
 // The tray asks for a view ("send", "alerts", …) when it opens the window.
 on("show-view", (e) => showView(e.payload));
@@ -64,6 +65,7 @@ command("initial_view").then((opening) => {
   if (!opening) return;
   if (opening.alert !== null) alerts.focus(opening.alert);
   if (opening.view) showView(opening.view);
+  if (opening.remedy && opening.alert !== null) alerts.confirmRemedy(opening.alert);
 });
 on("alerts-changed", refreshStatus);
 on("status-changed", refreshStatus);

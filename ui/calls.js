@@ -9,7 +9,7 @@ export const CALLS = [
   "ping", "open", "status",
   "list_alerts", "mark_alerts_read", "clear_alerts",
   "send_event", "list_outbox", "retry_outbox", "discard_outbox",
-  "run_jobflow", "list_jobflows", "run_remedy", "list_remedies",
+  "run_jobflow", "list_jobflows", "plan_remedy", "run_remedy", "list_remedies",
   "list_tasks", "submit_task", "cancel_task",
   "settings_saved", "get_autostart", "set_autostart",
 ];
@@ -24,8 +24,9 @@ export const COMMANDS = [
   "get_settings", "save_settings", "test_amqp_connection", "test_rest_token",
 ];
 
-// The window's own events (not the agent's): which view to show, which alert to mark.
-export const WINDOW_EVENTS = ["show-view", "focus-alert"];
+// The window's own events (not the agent's): which view to show, which alert to mark, which
+// alert's remedy to confirm.
+export const WINDOW_EVENTS = ["show-view", "focus-alert", "confirm-remedy"];
 
 const known = (list, kind, name) => {
   if (!list.includes(name)) throw new Error(`no ${kind} named ${name} in ui/calls.js`);

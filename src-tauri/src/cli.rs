@@ -18,6 +18,9 @@ pub struct Args {
     /// The alert to mark in the Alerts view (its number in the agent's history).
     #[arg(long, requires = "view")]
     pub alert: Option<u64>,
+    /// Ask to confirm the remedy of that alert (a popup's "Run <job flow>").
+    #[arg(long, requires = "alert")]
+    pub remedy: bool,
     /// Started by the agent to show a view: be the window at once.
     #[arg(long, hide = true)]
     pub from_agent: bool,
@@ -31,7 +34,7 @@ pub struct Args {
 impl Args {
     /// What the window opens on.
     pub fn opening(&self) -> Opening {
-        Opening { view: self.view.clone().unwrap_or_default(), alert: self.alert }
+        Opening { view: self.view.clone().unwrap_or_default(), alert: self.alert, remedy: self.remedy }
     }
 }
 

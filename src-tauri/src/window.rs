@@ -86,6 +86,9 @@ pub fn open(app: &AppHandle, opening: &Opening) {
         if !opening.view.is_empty() {
             let _ = app.emit_to(LABEL, "show-view", &opening.view);
         }
+        if let (Some(id), true) = (opening.alert, opening.remedy) {
+            let _ = app.emit_to(LABEL, "confirm-remedy", id);
+        }
     }
 }
 

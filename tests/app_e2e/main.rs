@@ -261,12 +261,25 @@ async fn open_on_an_alert_popup_shows_that_alert_in_the_window() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() {
+async fn run_on_an_alert_popup_asks_first_then_runs_the_channels_remedy_with_the_allowed_fields() {
     let app = Stack::start("popup-remedy", Lang::En).await;
     send_alert(&app, &["status=PROBLEM", "severity=4", "host=web1", "trigger_name=Service down"]);
     let alert = app.popup("for the service-down alert", |n| n.summary == "High: Service down on web1").await;
 
+    // Nothing runs from the popup: the window asks once, naming the job flow and the exact
+    // parameters ([notify] remedies allows only `host`), and what stays out.
     app.choose_action(alert.id, REMEDY).await;
+    let jobflow = app.text_when("#remedy-confirm-jobflow", "the confirmation's job flow", |t| !t.is_empty()).await;
+    app.text_when("#remedy-confirm-params", "the confirmation's parameters", |t| !t.is_empty()).await;
+    let params = app
+        .script(
+            "return [...document.querySelectorAll('#remedy-confirm-params tr')].map(r => [...r.cells].map(c => c.textContent))",
+            json!([]),
+        )
+        .await;
+    let notes = app.text_when("#remedy-confirm-notes", "what is not passed", |t| !t.is_empty()).await;
+    let before_confirming = app.rest.get_json("/process").await.unwrap_or_else(|e| app.fail(e));
+    app.click("#remedy-confirm-run").await;
     let result = app.popup("with the remedy's result", |n| n.summary.starts_with("restart_process:")).await;
     let process_path = result.body.lines().next().unwrap_or_default().to_owned();
     let processes = app.rest.get_json("/process").await.unwrap_or_else(|e| app.fail(e));
@@ -274,6 +287,10 @@ async fn run_on_an_alert_popup_runs_the_channels_remedy_with_the_alert_fields() 
     let shown = app.text_when("#alert-list li .run-status", "the run's outcome", |t| t.contains("DONE")).await;
     app.stop().await;
 
+    assert_eq!(jobflow, stack::REMEDY_JOBFLOW);
+    assert_eq!(params, json!([["host", "web1"]]), "only the allowed field, with its exact value");
+    assert!(notes.contains("Not passed") && notes.contains("severity") && notes.contains("trigger_name"), "{notes}");
+    assert_eq!(before_confirming["count"], 0, "nothing ran before the user confirmed: {before_confirming}");
     assert_eq!(result.summary, "restart_process: DONE");
     assert_eq!(processes["count"], 1, "one run on the stand-in: {processes}");
     let process = &processes["results"][0];

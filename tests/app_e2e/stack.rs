@@ -549,7 +549,8 @@ fn kompira_conf(rest_url: &str, rest_token: &str, logs: &Path) -> String {
          \n\
          [notify]\n\
          channels = {ALERT_CHANNEL}\n\
-         remedies = {ALERT_CHANNEL} {REMEDY_JOBFLOW}\n\
+         ; only `host` is passed: the alert's other fields stay out of the job flow\n\
+         remedies = {ALERT_CHANNEL} {REMEDY_JOBFLOW} host\n\
          ; the shortest pause between asks for waiting tasks, so task popups come quickly\n\
          task_poll = 5\n",
         logs = logs.display(),

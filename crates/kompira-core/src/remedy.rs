@@ -1,18 +1,22 @@
 //! "The alert offers its own remedy": a channel can name a job flow that an alert from it may
 //! start, with the alert's top-level fields as the job flow's parameters. Configured in
-//! kompira.conf, one `CHANNEL JOBFLOW` pair per line:
+//! kompira.conf, one `CHANNEL JOBFLOW [PARAMETER…]` line per channel:
 //!
 //! ```ini
 //! [notify]
 //! remedies =
-//!     /system/channels/Alert  /root/restart_process
+//!     /system/channels/Alert  /root/restart_process  hostname
 //! ```
 //!
-//! Nothing runs by itself: the app offers the action and the user chooses it.
+//! Named parameters are an allow-list: only those fields are passed, the others are dropped
+//! (and the confirmation says so). Without names every field is passed. Nothing runs by
+//! itself: the app shows the [`RemedyPlan`] (job flow and exact parameters) and the user
+//! confirms it.
 
 use crate::config::{parse_remedy_lines, Settings, NOTIFY};
 use crate::rest::{ExecuteRequest, ParamValue, Parameters};
 use crate::watch::Notification;
+use serde::Serialize;
 
 /// One channel's remedy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +25,25 @@ pub struct Remedy {
     pub channel: String,
     /// The job flow to run.
     pub jobflow: String,
+    /// The parameters it takes; empty: every field of the alert.
+    pub params: Vec<String>,
+}
+
+/// Exactly what a remedy would run for one alert, for a person to confirm.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RemedyPlan {
+    /// The job flow's path.
+    pub jobflow: String,
+    /// The parameters, in the alert's field order, each sent as a string literal.
+    pub parameters: Vec<(String, String)>,
+    /// Fields of the alert that the allow-list leaves out.
+    pub dropped: Vec<String>,
+    /// Parameters whose value the alert reader cut (the message held more).
+    pub cut: Vec<String>,
+    /// Allowed parameters the alert does not have (the job flow gets its default for them).
+    pub missing: Vec<String>,
+    /// Fields the alert had beyond those kept: with no allow-list, they are not passed either.
+    pub fields_left_out: usize,
 }
 
 impl Remedy {
@@ -30,11 +53,35 @@ impl Remedy {
         self.jobflow.rsplit('/').find(|s| !s.is_empty()).unwrap_or(&self.jobflow)
     }
 
-    /// The execute request for `alert`: its fields become text parameters, always sent as
-    /// string literals (an alert's text must never be compiled as an expression).
+    /// What running this remedy for `alert` means: the allowed fields (or all), and what was
+    /// left out or cut on the way.
+    pub fn plan(&self, alert: &Notification) -> RemedyPlan {
+        let allowed = |key: &str| self.params.is_empty() || self.params.iter().any(|p| p == key);
+        let (parameters, dropped): (Vec<_>, Vec<_>) = alert.fields.iter().cloned().partition(|(k, _)| allowed(k));
+        let cut = alert.cut_fields.iter().filter(|k| allowed(k)).cloned().collect();
+        let missing = self.params.iter().filter(|p| !alert.fields.iter().any(|(k, _)| k == *p)).cloned().collect();
+        RemedyPlan {
+            jobflow: self.jobflow.clone(),
+            parameters,
+            dropped: dropped.into_iter().map(|(k, _)| k).collect(),
+            cut,
+            missing,
+            fields_left_out: alert.fields_left_out,
+        }
+    }
+
+    /// The execute request for `alert`: its [`plan`](Self::plan)'s parameters as text, always
+    /// sent as string literals (an alert's text must never be compiled as an expression).
     pub fn request(&self, alert: &Notification) -> ExecuteRequest {
+        self.plan(alert).request()
+    }
+}
+
+impl RemedyPlan {
+    /// The execute request that runs this plan.
+    pub fn request(&self) -> ExecuteRequest {
         let parameters: Parameters =
-            alert.fields.iter().map(|(k, v)| (k.clone(), ParamValue::Text(v.clone()))).collect();
+            self.parameters.iter().map(|(k, v)| (k.clone(), ParamValue::Text(v.clone()))).collect();
         ExecuteRequest { parameters, ..ExecuteRequest::default() }
     }
 }
@@ -44,11 +91,12 @@ pub fn remedy_for<'a>(remedies: &'a [Remedy], alert: &Notification) -> Option<&'
     remedies.iter().find(|r| r.channel == alert.channel)
 }
 
-/// Parses `CHANNEL JOBFLOW` lines (blank lines skipped); the error says which line is wrong.
-/// The grammar is the one the settings check `[notify] remedies` with when they are loaded.
+/// Parses `CHANNEL JOBFLOW [PARAMETER…]` lines (blank lines skipped); the error says which
+/// line is wrong. The grammar is the one the settings check `[notify] remedies` with when they
+/// are loaded.
 pub fn parse_remedies(text: &str) -> Result<Vec<Remedy>, String> {
-    let pairs = parse_remedy_lines(text)?;
-    Ok(pairs.into_iter().map(|(channel, jobflow)| Remedy { channel, jobflow }).collect())
+    let lines = parse_remedy_lines(text)?;
+    Ok(lines.into_iter().map(|(channel, jobflow, params)| Remedy { channel, jobflow, params }).collect())
 }
 
 /// The configured remedies (`[notify] remedies`, checked when the settings were loaded).
@@ -96,9 +144,36 @@ mod tests {
     }
 
     #[test]
+    fn named_parameters_are_an_allow_list_and_the_plan_says_what_is_left_out_or_cut() {
+        let remedies = parse_remedies("/system/channels/Alert /root/restart_process hostname, service").unwrap();
+        assert_eq!(remedies[0].params, ["hostname", "service"]);
+        // The popup is about web1; the message also carries host=db-prod, which must not ride along.
+        let long = "x".repeat(400);
+        let alert = read_message(
+            "/system/channels/Alert",
+            &json!({"hostname": "web1", "host": "db-prod", "severity": 4, "service": long}),
+            chrono::Utc::now(),
+        );
+        let plan = remedies[0].plan(&alert);
+        assert_eq!(plan.jobflow, "/root/restart_process");
+        assert_eq!(plan.parameters.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["hostname", "service"]);
+        assert_eq!(plan.parameters[0].1, "web1");
+        assert_eq!(plan.dropped, ["host", "severity"]);
+        assert_eq!(plan.cut, ["service"], "the 400-character value was cut to 300 and the plan says so");
+        assert!(plan.missing.is_empty());
+        assert_eq!(
+            serde_json::to_value(plan.request()).unwrap(),
+            json!({"parameters": {"hostname": "\"web1\"", "service": format!("\"{}…\"", "x".repeat(300))}})
+        );
+        let sparse = read_message("/system/channels/Alert", &json!({"service": "nginx"}), chrono::Utc::now());
+        assert_eq!(remedies[0].plan(&sparse).missing, ["hostname"]);
+    }
+
+    #[test]
     fn bad_lines_are_named() {
         assert!(parse_remedies("/a").unwrap_err().contains("\"/a\""));
         assert!(parse_remedies("/a b").unwrap_err().contains("CHANNEL JOBFLOW"));
+        assert!(parse_remedies("/a /b host-name").unwrap_err().contains("\"host-name\" after /b"));
         assert!(parse_remedies("/a /b\n/a /c").unwrap_err().contains("twice"));
     }
 }

@@ -89,8 +89,7 @@ impl Shell for Agent {
         self.has_window() || lock(&self.window_started).is_some_and(|at| at.elapsed() < WINDOW_START_GRACE)
     }
 
-    fn open_window(&self, view: &str, alert: Option<u64>) {
-        let opening = Opening { view: view.to_owned(), alert };
+    fn show(&self, opening: Opening) {
         if self.window_present() {
             // A window on its way opens on the view it was started with; this one is dropped.
             return self.emit(Event::ShowWindow(opening));

@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kompira_core::remedy::{self, remedy_for, Remedy};
+use kompira_core::remedy::{self, remedy_for, Remedy, RemedyPlan};
 use kompira_core::rest::Client;
 use kompira_core::watch::{
     AlertSink, Connection, Decision, Notification, NotifySettings, WatchConfig, WatchState, Watcher,
 };
-use kompira_tray_ipc::Event;
+use kompira_tray_ipc::{Event, Opening};
 
 use crate::connection_notice::{ConnectionNotices, Notice, CONNECTION_POPUP_GAP};
 use crate::popups::{self, Loudness};
@@ -203,12 +203,9 @@ fn popup(agent: &Arc<dyn Shell>, id: u64, alert: &Notification) {
             match action {
                 // "default" is a click on the popup itself where the desktop reports one.
                 OPEN_ACTION | "default" => open_alert(&agent, id),
-                REMEDY_ACTION => {
-                    if let Err(reason) = run_remedy(&agent, id) {
-                        let summary = Text::RemedyNotStarted.get(current_lang(&agent)).into();
-                        popups::show(summary, reason, Loudness::Normal);
-                    }
-                }
+                // Nothing runs from the popup itself: the window shows the job flow and the exact
+                // parameters, and runs them when the user confirms.
+                REMEDY_ACTION => agent.show(Opening { view: "alerts".into(), alert: Some(id), remedy: true }),
                 _ => {}
             }
         },
@@ -227,14 +224,30 @@ pub fn remedy_run(lang: Lang, remedies: &[Remedy], id: u64, alert: &Notification
     Ok(RunSpec { jobflow: remedy.jobflow.clone(), request: remedy.request(alert), wait: true, alert: Some(id) })
 }
 
-/// Starts the remedy of history entry `id`; the run number, or why it cannot start.
+/// What the remedy of history entry `id` would run, for the user to confirm; or why there is
+/// none.
+pub fn plan_remedy(agent: &dyn Shell, id: u64) -> Result<RemedyPlan, String> {
+    let lang = current_lang(agent);
+    let alert = kept_alert(agent, id)?;
+    let remedies = configured_remedies(agent);
+    let remedy = remedy_for(&remedies, &alert).ok_or_else(|| text::no_remedy(lang, &alert.channel))?;
+    Ok(remedy.plan(&alert))
+}
+
+fn kept_alert(agent: &dyn Shell, id: u64) -> Result<Notification, String> {
+    let lang = current_lang(agent);
+    lock(&agent.state().history)
+        .get(id)
+        .map(|entry| entry.alert.clone())
+        .ok_or_else(|| Text::AlertGone.get(lang).to_owned())
+}
+
+/// Starts the remedy of history entry `id` (after the user confirmed its plan); the run
+/// number, or why it cannot start.
 pub fn run_remedy(agent: &Arc<dyn Shell>, id: u64) -> Result<u64, String> {
     let state = &agent.state();
     let lang = current_lang(agent);
-    let alert = lock(&state.history)
-        .get(id)
-        .map(|entry| entry.alert.clone())
-        .ok_or_else(|| Text::AlertGone.get(lang).to_owned())?;
+    let alert = kept_alert(agent, id)?;
     let spec = remedy_run(lang, &configured_remedies(agent), id, &alert)?;
     let client = state.rest_client().map_err(|reason| text::cannot_run(lang, &spec.jobflow, &reason))?;
     Ok(runs::start(agent, Arc::new(client), spec))

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use kompira_tray_ipc::Event;
+use kompira_tray_ipc::{Event, Opening};
 
 use crate::state::AppState;
 
@@ -25,7 +25,12 @@ pub trait Shell: Send + Sync + 'static {
 
     /// Shows the window on `view` (with `alert` marked): the connected one if there is one,
     /// else a new window process.
-    fn open_window(&self, view: &str, alert: Option<u64>);
+    fn open_window(&self, view: &str, alert: Option<u64>) {
+        self.show(Opening { view: view.to_owned(), alert, remedy: false });
+    }
+
+    /// Shows the window as `opening` says.
+    fn show(&self, opening: Opening);
 
     /// Whether a window is connected, or one the agent started is still on its way.
     fn window_present(&self) -> bool;
@@ -59,8 +64,8 @@ impl<S: Shell + ?Sized> Shell for std::sync::Arc<S> {
     fn refresh_tray(&self) {
         (**self).refresh_tray()
     }
-    fn open_window(&self, view: &str, alert: Option<u64>) {
-        (**self).open_window(view, alert)
+    fn show(&self, opening: Opening) {
+        (**self).show(opening)
     }
     fn window_present(&self) -> bool {
         (**self).window_present()

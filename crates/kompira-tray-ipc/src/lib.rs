@@ -78,6 +78,11 @@ pub enum Call {
         form: RunForm,
     },
     ListJobflows,
+    /// What the remedy of an alert of the history would run (job flow, exact parameters, what
+    /// is left out), for the user to confirm.
+    PlanRemedy {
+        id: u64,
+    },
     /// Runs the remedy configured for an alert of the history: its run number.
     RunRemedy {
         id: u64,
@@ -205,11 +210,15 @@ fn variant_names<T: for<'de> Deserialize<'de>>(key: &str) -> Vec<String> {
 }
 
 /// Which view a window opens on, and the alert to mark there (a popup's "Open").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Opening {
     /// `send`, `jobflow`, `alerts` or `settings`; empty keeps the view the window shows.
     pub view: String,
     pub alert: Option<u64>,
+    /// Ask to confirm the remedy of `alert` (a popup's "Run <job flow>"): the window shows what
+    /// it would run, and runs it only when the user says so.
+    #[serde(default)]
+    pub remedy: bool,
 }
 
 impl Opening {
@@ -221,6 +230,9 @@ impl Opening {
         }
         if let Some(id) = self.alert {
             args.extend(["--alert".to_owned(), id.to_string()]);
+        }
+        if self.remedy {
+            args.push("--remedy".to_owned());
         }
         args
     }
@@ -324,7 +336,7 @@ mod tests {
         assert_eq!(serde_json::to_value(&call).unwrap(), json!({"call": "list_alerts", "args": {"query": "web"}}));
         assert_eq!(serde_json::to_value(Call::Ping).unwrap(), json!({"call": "ping"}));
         assert_eq!(call.name(), "list_alerts");
-        let open = Call::Open(Opening { view: "alerts".into(), alert: Some(3) });
+        let open = Call::Open(Opening { view: "alerts".into(), alert: Some(3), remedy: false });
         assert_eq!(
             serde_json::to_value(&open).unwrap(),
             json!({"call": "open", "args": {"view": "alerts", "alert": 3}})
@@ -391,8 +403,10 @@ mod tests {
 
     #[test]
     fn an_opening_becomes_the_window_programs_arguments() {
-        assert_eq!(Opening { view: "alerts".into(), alert: Some(3) }.to_args(), ["--view", "alerts", "--alert", "3"]);
-        assert_eq!(Opening { view: "send".into(), alert: None }.to_args(), ["--view", "send"]);
-        assert!(Opening { view: String::new(), alert: None }.to_args().is_empty());
+        let opening = |view: &str, alert, remedy| Opening { view: view.into(), alert, remedy };
+        assert_eq!(opening("alerts", Some(3), false).to_args(), ["--view", "alerts", "--alert", "3"]);
+        assert_eq!(opening("alerts", Some(3), true).to_args(), ["--view", "alerts", "--alert", "3", "--remedy"]);
+        assert_eq!(opening("send", None, false).to_args(), ["--view", "send"]);
+        assert!(Opening::default().to_args().is_empty());
     }
 }

@@ -352,23 +352,45 @@ fn parse_severity(text: &str) -> Option<&'static str> {
     })
 }
 
-/// `[notify] remedies`: `CHANNEL JOBFLOW` lines (blank lines skipped), as (channel, job flow)
-/// pairs; the error says which line is wrong. `remedy::parse_remedies` reads them this way.
-pub(crate) fn parse_remedy_lines(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
+/// One `[notify] remedies` line: the channel, the job flow, and the parameters it takes (none
+/// named: every field of the alert).
+pub(crate) type RemedyLine = (String, String, Vec<String>);
+
+/// `[notify] remedies`: `CHANNEL JOBFLOW [PARAMETER…]` lines (blank lines skipped; parameters
+/// separated by spaces or commas); the error says which line is wrong. `remedy::parse_remedies`
+/// reads them this way.
+pub(crate) fn parse_remedy_lines(text: &str) -> Result<Vec<RemedyLine>, String> {
+    let mut lines: Vec<RemedyLine> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let parts: Vec<&str> = line.split_whitespace().collect();
+        let parts: Vec<&str> = line.split(|c: char| c.is_whitespace() || c == ',').filter(|p| !p.is_empty()).collect();
         match parts.as_slice() {
-            [channel, jobflow] if channel.starts_with('/') && jobflow.starts_with('/') => {
-                if pairs.iter().any(|(known, _)| known == channel) {
+            [channel, jobflow, params @ ..] if channel.starts_with('/') && jobflow.starts_with('/') => {
+                if lines.iter().any(|(known, _, _)| known == channel) {
                     return Err(format!("names {channel} twice"));
                 }
-                pairs.push(((*channel).to_owned(), (*jobflow).to_owned()));
+                if let Some(bad) = params.iter().find(|p| !is_parameter_name(p)) {
+                    return Err(format!(
+                        "has {bad:?} after {jobflow}, which is not a parameter name (letters, digits and _)"
+                    ));
+                }
+                let params = params.iter().map(|p| (*p).to_owned()).collect();
+                lines.push(((*channel).to_owned(), (*jobflow).to_owned(), params));
             }
-            _ => return Err(format!("has {line:?}, which is not `CHANNEL JOBFLOW` (two paths starting with /)")),
+            _ => {
+                return Err(format!(
+                    "has {line:?}, which is not `CHANNEL JOBFLOW [PARAMETER…]` (two paths starting with /, then \
+                     the parameters the job flow takes)"
+                ))
+            }
         }
     }
-    Ok(pairs)
+    Ok(lines)
+}
+
+/// A job-flow parameter name as Kompira takes it: a letter or `_`, then letters, digits, `_`.
+fn is_parameter_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// `22:00-07:00` (a range that passes midnight wraps).

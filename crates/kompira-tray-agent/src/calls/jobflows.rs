@@ -62,7 +62,12 @@ pub async fn list_jobflows(agent: &dyn Shell) -> Result<Vec<JobflowChoice>, Stri
     Ok(choices)
 }
 
-/// Runs the remedy of alert `id` (the Alerts view's button).
+/// What the remedy of alert `id` would run, for the confirmation.
+pub fn plan_remedy(agent: &dyn Shell, id: u64) -> Result<kompira_core::remedy::RemedyPlan, String> {
+    crate::alerts::plan_remedy(agent, id)
+}
+
+/// Runs the remedy of alert `id` once the user confirmed it.
 pub fn run_remedy(agent: &Arc<dyn Shell>, id: u64) -> Result<u64, String> {
     crate::alerts::run_remedy(agent, id)
 }

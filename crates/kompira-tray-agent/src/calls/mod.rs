@@ -37,6 +37,7 @@ pub async fn dispatch(agent: &Arc<dyn Shell>, call: Call) -> Result<Value, Value
         Call::DiscardOutbox { id } => answer(outbox::discard_outbox(agent, id).await),
         Call::RunJobflow { form } => answer(jobflows::run_jobflow(agent, form)),
         Call::ListJobflows => answer(jobflows::list_jobflows(agent).await),
+        Call::PlanRemedy { id } => answer(jobflows::plan_remedy(agent.as_ref(), id)),
         Call::RunRemedy { id } => answer(jobflows::run_remedy(agent, id)),
         Call::ListRemedies => answer(Ok::<_, String>(jobflows::list_remedies(agent))),
         Call::ListTasks => answer(Ok::<_, String>(crate::tasks::list_tasks(agent).await)),
