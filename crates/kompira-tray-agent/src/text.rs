@@ -277,6 +277,17 @@ pub fn remedy_label(lang: Lang, jobflow_name: &str) -> String {
     }
 }
 
+/// A popup's buttons as a balloon (which has none) says them: where the choices are, and that a
+/// click opens it. Two lines: Wine draws a balloon one line per line, however long.
+pub fn choices_in_window(lang: Lang, labels: &[String]) -> String {
+    match lang {
+        Lang::En => format!("Choices ({}) are in the Kompira Tray window.\nClick here to open it.", labels.join(", ")),
+        Lang::Ja => {
+            format!("操作（{}）は Kompira Tray のウィンドウにあります。\nクリックで開きます。", labels.join("、"))
+        }
+    }
+}
+
 /// Why a remedy cannot run: its channel has none.
 pub fn no_remedy(lang: Lang, channel: &str) -> String {
     match lang {
@@ -370,6 +381,7 @@ mod tests {
         for lang in Lang::ALL {
             let words = [
                 remedy_label(lang, "x"),
+                choices_in_window(lang, &["x".to_owned()]),
                 no_remedy(lang, "/c"),
                 cannot_run(lang, "/j", "r"),
                 exit_status(lang, 1),

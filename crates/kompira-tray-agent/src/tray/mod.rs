@@ -75,6 +75,8 @@ pub fn pause_items_enabled(paused: bool) -> (bool, bool, bool) {
 /// What the tray shows: the backends draw this and nothing else.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrayModel {
+    /// The language of the words below (and of what the tray adds to balloons).
+    pub lang: Lang,
     /// One of the `icons/tray-*.png` names (see [`icon_name`]).
     pub icon: &'static str,
     pub tooltip: String,
@@ -116,6 +118,7 @@ pub fn model(agent: &dyn Shell) -> TrayModel {
     let pending = state.outbox_pending.load(std::sync::atomic::Ordering::SeqCst);
     let paused = Pause::holds(*lock(&state.pause), Instant::now());
     TrayModel {
+        lang,
         icon: icon_name(watch_state.as_ref(), unread),
         tooltip: tooltip(lang, watch_state.as_ref(), unread, pending),
         labels: menu_labels(lang),
