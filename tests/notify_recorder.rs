@@ -53,8 +53,12 @@ pub type OnNotice = Box<dyn Fn(&Notice) + Send + Sync>;
 pub struct NotifyRecorder {
     connection: Connection,
     records: Arc<Mutex<Vec<Notice>>>,
+    capabilities: Arc<Mutex<Vec<String>>>,
     server: tokio::task::JoinHandle<()>,
 }
+
+/// What the recorder says it can do until told otherwise: plain bodies and buttons.
+const PLAIN_CAPABILITIES: [&str; 2] = ["body", "actions"];
 
 impl NotifyRecorder {
     /// Owns the notification name on the bus at `address` (the session bus when `None`) and
@@ -68,9 +72,16 @@ impl NotifyRecorder {
             format!("notification recorder: cannot own {NAME} on {}: {e}", address.unwrap_or("the session bus"))
         })?;
         let records = Arc::new(Mutex::new(Vec::new()));
+        let capabilities = Arc::new(Mutex::new(PLAIN_CAPABILITIES.map(String::from).to_vec()));
         let stream = MessageStream::from(&connection);
-        let server = tokio::spawn(serve(connection.clone(), stream, records.clone(), on_notice));
-        Ok(Self { connection, records, server })
+        let server = tokio::spawn(serve(connection.clone(), stream, records.clone(), capabilities.clone(), on_notice));
+        Ok(Self { connection, records, capabilities, server })
+    }
+
+    /// What `GetCapabilities` answers from now on (e.g. with `body-markup`, as GNOME Shell,
+    /// KDE and dunst answer).
+    pub fn set_capabilities(&self, capabilities: &[&str]) {
+        *lock(&self.capabilities) = capabilities.iter().map(|c| (*c).to_owned()).collect();
     }
 
     /// Every `Notify` call so far, oldest first.
@@ -128,6 +139,7 @@ async fn serve(
     connection: Connection,
     mut stream: MessageStream,
     records: Arc<Mutex<Vec<Notice>>>,
+    capabilities: Arc<Mutex<Vec<String>>>,
     on_notice: Option<OnNotice>,
 ) {
     while let Some(message) = stream.next().await {
@@ -146,7 +158,10 @@ async fn serve(
                 }
                 Err(e) => invalid_args(&connection, &header, &e).await,
             },
-            Some("GetCapabilities") => connection.reply(&header, &(vec!["body", "actions"],)).await,
+            Some("GetCapabilities") => {
+                let answer = lock(&capabilities).clone();
+                connection.reply(&header, &(answer,)).await
+            }
             Some("GetServerInformation") => {
                 connection
                     .reply(

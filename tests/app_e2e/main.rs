@@ -204,6 +204,27 @@ async fn markup_in_alert_fields_stays_inert_text() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn popups_escape_markup_for_a_notification_server_that_reads_it() {
+    let app = Stack::start("popup-markup", Lang::En).await;
+    let link = r#"<a href="https://evil.example/">click here</a>"#;
+    // A server that reads bodies as markup (GNOME Shell, KDE, dunst, xfce4-notifyd say so).
+    app.recorder.set_capabilities(&["body", "body-markup", "actions"]);
+    send_alert(
+        &app,
+        &["status=PROBLEM", "severity=4", "host=web1", "trigger_name=Link", &format!("detail={link} & a < b")],
+    );
+    let escaped = app.popup("for the alert with a link, to a markup server", |n| n.summary.contains("Link")).await;
+    // The same alert to a server that takes plain text arrives as typed.
+    app.recorder.set_capabilities(&["body", "actions"]);
+    send_alert(&app, &["status=PROBLEM", "severity=4", "host=web2", "trigger_name=Plain", &format!("detail={link}")]);
+    let plain = app.popup("for the alert with a link, to a plain server", |n| n.summary.contains("Plain")).await;
+    app.stop().await;
+
+    assert_eq!(escaped.body, r#"&lt;a href="https://evil.example/"&gt;click here&lt;/a&gt; &amp; a &lt; b"#);
+    assert_eq!(plain.body, link);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_follows_the_desktop_language_in_english_and_japanese() {
     for (lang, send_tab, alerts_tab) in [(Lang::En, "Quick send", "Alerts"), (Lang::Ja, "クイック送信", "アラート")]
     {

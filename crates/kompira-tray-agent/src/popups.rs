@@ -79,10 +79,45 @@ impl Loudness {
     }
 }
 
-/// The popup as notify-rust builds it, without showing it.
+/// The body as the notification server reads it: servers that advertise `body-markup` (GNOME
+/// Shell, KDE, dunst, xfce4-notifyd) parse the body as markup, where an alert's
+/// `<a href=…>` would become a link and a lone `a < b` can blank the text. For them `&`, `<` and
+/// `>` are escaped, so every body (alerts, job-flow results, connection errors) shows as typed.
+pub fn body_for_server(body: &str, server_reads_markup: bool) -> String {
+    if !server_reads_markup {
+        return body.to_owned();
+    }
+    let mut escaped = String::with_capacity(body.len());
+    for c in body.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// Whether the notification server reads bodies as markup: asked on each popup's own
+/// connection (a popup is rare, and the server may have been replaced since the last one).
+/// Windows toasts and balloons take plain text.
+fn server_reads_markup() -> bool {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    match notify_rust::get_capabilities() {
+        Ok(capabilities) => capabilities.iter().any(|c| c == "body-markup"),
+        // Then `show` fails too and says why; escaping is the safe guess meanwhile.
+        Err(_) => true,
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    false
+}
+
+/// The popup as notify-rust builds it, without showing it; `body` is plain text, escaped when
+/// the server reads markup.
 pub fn build(summary: &str, body: &str, loudness: Loudness) -> notify_rust::Notification {
     let mut popup = notify_rust::Notification::new();
-    popup.appname("Kompira Tray").summary(summary).body(body);
+    popup.appname("Kompira Tray").summary(summary).body(&body_for_server(body, server_reads_markup()));
     #[cfg(all(unix, not(target_os = "macos")))]
     popup.urgency(match loudness {
         Loudness::Low => notify_rust::Urgency::Low,
@@ -362,6 +397,17 @@ fn wait_for_action(_handle: notify_rust::NotificationHandle, _on_action: impl Fn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_are_escaped_for_servers_that_read_markup_and_left_alone_for_the_others() {
+        let body = r#"<a href="https://evil.example/">click here</a> & a < b > c"#;
+        assert_eq!(
+            body_for_server(body, true),
+            r#"&lt;a href="https://evil.example/"&gt;click here&lt;/a&gt; &amp; a &lt; b &gt; c"#
+        );
+        assert_eq!(body_for_server(body, false), body);
+        assert_eq!(body_for_server("障害 &amp;", true), "障害 &amp;amp;", "an entity in the text stays text");
+    }
 
     #[test]
     fn installed_windows_builds_use_our_toast_id_and_cargo_builds_the_default() {
