@@ -101,6 +101,20 @@ suite_windows-run() {
     return "$status"
 }
 
+# The packages people install (scripts/package.sh into dist/), tested by installing them: the
+# .debs with apt-get on this machine and removed again (tests/packages/deb-install.sh), the
+# .rpms read with rpm and installed into a scratch root (rpm-check.sh), the .msi under Wine with
+# msiexec (msi-under-wine.sh). Prints each package's size. Needs root (apt-get install).
+suite_packages() {
+    local version
+    version="$(awk '/^\[workspace\.package\]/ { inside = 1; next } /^\[/ { inside = 0 }
+        inside && $1 == "version" { gsub(/"/, "", $3); print $3; exit }' Cargo.toml)"
+    bash scripts/package.sh all &&
+        bash tests/packages/deb-install.sh "dist/kompira-tray_${version}_amd64.deb" "dist/kompira-tools_${version}_amd64.deb" &&
+        bash tests/packages/rpm-check.sh "dist/kompira-tray-$version-1.x86_64.rpm" "dist/kompira-tools-$version-1.x86_64.rpm" &&
+        bash tests/packages/msi-under-wine.sh "dist/kompira-tray_${version}_x64.msi"
+}
+
 # The tray app end to end (tests/app_e2e): the real app binary in a virtual desktop, driven
 # through its window with WebDriver, RabbitMQ and the stand-in around it. Every test starts its
 # own Xvfb display, private D-Bus session (dbus-daemon) and runtime directory (the agent's
@@ -148,7 +162,7 @@ suite_fuzz() {
     done
 }
 
-KT_SUITES=(lint build cargo-test fault windows-run app-e2e fuzz)
+KT_SUITES=(lint build cargo-test fault windows-run packages app-e2e fuzz)
 # -----------------------------------------------------------------------------
 
 if (($# > 0)); then
