@@ -35,8 +35,9 @@ if [[ ! -f "$stub" ]]; then
 fi
 install_dir="$drive_c/Program Files/Kompira Tray"
 aumid_key='HKLM\Software\Classes\AppUserModelId\jp.kompira.tray'
-local_appdata="$(wine cmd /c 'echo %LOCALAPPDATA%' 2>/dev/null | tr -d '\r')"
-user_data="$(winepath -u "$local_appdata" 2>/dev/null)/Kompira"
+local_appdata="$(wine cmd /c 'echo %LOCALAPPDATA%' 2>/dev/null | tr -d '\r' || true)"
+[[ "$local_appdata" == [A-Za-z]:\\* ]] || { echo "msi-under-wine: FAIL: Wine did not tell %LOCALAPPDATA% (got '$local_appdata')" >&2; exit 1; }
+user_data="$(winepath -u "$local_appdata")/Kompira"
 machine_conf="$drive_c/Kompira/kompira.conf"
 scratch="$(mktemp -d)"
 failures=0
@@ -54,7 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-shortcut_property="$(msiinfo export "$msi" MsiShortcutProperty 2>/dev/null | tail -n +4)"
+shortcut_property="$(msiinfo export "$msi" MsiShortcutProperty 2>/dev/null | tail -n +4 || true)"
 [[ "$shortcut_property" == *$'KompiraTrayShortcut\tSystem.AppUserModel.ID\tjp.kompira.tray'* ]] ||
     fail "the MSI does not set System.AppUserModel.ID on its shortcut (MsiShortcutProperty: '${shortcut_property}')"
 
@@ -71,7 +72,7 @@ for exe in kompira-tray.exe kompira-tray-agent.exe kompira_sendevt.exe kompira.e
 done
 shortcut="$(find "$drive_c" -path '*Start Menu/Programs/Kompira Tray.lnk' -print -quit)"
 [[ -n "$shortcut" ]] || fail "no Start-menu shortcut 'Kompira Tray.lnk'"
-aumid="$(wine reg query "$aumid_key" /v DisplayName 2>/dev/null | tr -d '\r')"
+aumid="$(wine reg query "$aumid_key" /v DisplayName 2>/dev/null | tr -d '\r' || true)"
 [[ "$aumid" == *"DisplayName"*"REG_SZ"*"Kompira Tray"* ]] || fail "$aumid_key has no DisplayName 'Kompira Tray' (reg query said: '$aumid')"
 
 # --- the installed kompira_sendevt.exe sends an event to the local RabbitMQ ---

@@ -54,7 +54,7 @@ done
 if grep -Eiq 'gtk|webkit|soup' <<<"$tools_requires"; then
     fail "kompira-tools requires a GUI library: $(grep -Ei 'gtk|webkit|soup' <<<"$tools_requires" | tr '\n' ' ')"
 fi
-newest_glibc="$(grep -o 'GLIBC_[0-9.]*' <<<"$tray_requires"$'\n'"$tools_requires" | sort -V | tail -1)"
+newest_glibc="$(grep -o 'GLIBC_[0-9.]*' <<<"$tray_requires"$'\n'"$tools_requires" | sort -V | tail -1 || true)"
 echo "rpm-check: the programs need glibc ${newest_glibc#GLIBC_} or later (RHEL 9 has 2.34)"
 
 # --- installed into a scratch root ---
