@@ -45,7 +45,7 @@ impl<'w> Agent<'w> {
                 return agent;
             }
             if let Some(code) = agent.process.wait_for_exit(Duration::ZERO) {
-                panic!("the agent ended with {code} before it answered: {}", agent.stderr());
+                panic!("the agent ended with {code} before it answered: {}", agent.process.stderr());
             }
             assert!(Instant::now() < deadline, "the agent did not answer within {START_TIMEOUT:?}");
             std::thread::sleep(Duration::from_millis(500));
@@ -86,7 +86,7 @@ impl<'w> Agent<'w> {
     /// The resident memory of the Wine process that runs the agent, from /proc: the process
     /// `wine` became, or (on a cold prefix, where the launcher stays) its descendant.
     fn rss_kib(&self) -> u64 {
-        let mut pids = vec![self.process.0.id()];
+        let mut pids = vec![self.process.child.id()];
         let mut at = 0;
         let agent = loop {
             let Some(&pid) = pids.get(at) else { panic!("no process of {pids:?} runs kompira-tray-agent.exe") };
@@ -104,17 +104,6 @@ impl<'w> Agent<'w> {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmRSS in /proc status")
-    }
-
-    /// What the agent wrote to stderr so far (it ends first: only for failure messages).
-    fn stderr(&mut self) -> String {
-        use std::io::Read;
-        let _ = self.process.0.kill();
-        let mut text = String::new();
-        if let Some(mut stderr) = self.process.0.stderr.take() {
-            let _ = stderr.read_to_string(&mut text);
-        }
-        text
     }
 }
 

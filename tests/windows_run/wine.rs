@@ -1,7 +1,6 @@
 //! Our Windows programs installed into the test Wine prefix and run there: where they are, how a
 //! path reads on each side, and a run that cannot hang the suite.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -113,11 +112,15 @@ impl Wine {
         finish(command, b"", &format!("{name} {args:?}"))
     }
 
-    /// Starts an installed program in the background; killed when the value is dropped.
+    /// Starts an installed program in the background, its output to a file (a pipe nobody
+    /// reads would stop it once full); killed when the value is dropped.
     pub fn spawn(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let log = tempfile::NamedTempFile::new().expect("a file for the program's output");
+        let output = log.reopen().expect("the output file");
         let mut command = self.command(&self.program(name), env);
-        command.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-        Running(command.spawn().unwrap_or_else(|e| panic!("wine cannot start {name}: {e}")))
+        command.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(output);
+        let child = command.spawn().unwrap_or_else(|e| panic!("wine cannot start {name}: {e}"));
+        Running { child, log }
     }
 
     /// `wine <program>` in the work folder, without the developer's Kompira variables; the
@@ -137,54 +140,73 @@ impl Wine {
     }
 }
 
+/// Runs `command` to its end. Output goes to files, not pipes: the Wine services a program
+/// starts (explorer, rpcss…) inherit its output and would hold a pipe open long after it ended.
 fn finish(mut command: Command, stdin: &[u8], what: &str) -> Run {
+    let files = tempfile::tempdir().expect("a folder for the program's input and output");
+    let file = |name: &str| files.path().join(name);
+    std::fs::write(file("stdin"), stdin).expect("the program's standard input");
+    let open = |name: &str| std::fs::File::open(file(name)).expect("the input file");
+    let create = |name: &str| std::fs::File::create(file(name)).expect("an output file");
     let started = Instant::now();
     let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdin(open("stdin"))
+        .stdout(create("stdout"))
+        .stderr(create("stderr"))
         .spawn()
         .unwrap_or_else(|e| panic!("wine cannot run {what}: {e}"));
-    let mut input = child.stdin.take().expect("piped");
-    input.write_all(stdin).expect("the program's standard input");
-    drop(input);
-    let output = std::thread::scope(|scope| {
-        let waiter = scope.spawn(|| child.wait_with_output());
-        while !waiter.is_finished() {
-            assert!(started.elapsed() < WATCHDOG, "{what} did not end within {WATCHDOG:?}");
-            std::thread::sleep(Duration::from_millis(20));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the program's status") {
+            break status;
         }
-        waiter.join().expect("the waiter").expect("the program's output")
-    });
+        if started.elapsed() > WATCHDOG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not end within {WATCHDOG:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text =
+        |name: &str| String::from_utf8_lossy(&std::fs::read(file(name)).unwrap_or_default()).replace("\r\n", "\n");
     Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n"),
-        stderr: String::from_utf8_lossy(&output.stderr).replace("\r\n", "\n"),
+        code: status.code().unwrap_or(-1),
+        stdout: text("stdout"),
+        stderr: text("stderr"),
         elapsed: started.elapsed(),
     }
 }
 
 /// A program running under Wine; killed when dropped, so a failing test leaves nothing behind.
-pub struct Running(pub Child);
+pub struct Running {
+    pub child: Child,
+    log: tempfile::NamedTempFile,
+}
 
 impl Running {
-    /// Waits up to `timeout` for the program to end by itself: its exit code.
+    /// Waits up to `timeout` (zero: only looks) for the program to end by itself: its exit code.
     pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some(status) = self.0.try_wait().expect("the program's status") {
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the program's status") {
                 return Some(status.code().unwrap_or(-1));
+            }
+            if Instant::now() >= deadline {
+                return None;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        None
+    }
+
+    /// What the program wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.log.path()).unwrap_or_default()).into_owned()
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
