@@ -75,15 +75,8 @@ suite_windows-run() {
     fi
     local bin="target/$target/release" artifacts="$PWD/target/test-artifacts/windows-run" status=0
     mkdir -p "$artifacts"
-    # Wine 8.0 has no bcryptprimitives.dll, whose ProcessPrng every Rust program for Windows
-    # imports: without this stand-in none of ours starts (status c0000135).
-    local prng="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
-    if [[ ! -f "$prng" ]] && ! x86_64-w64-mingw32-gcc -O2 -shared -o "$prng" tests/windows_run/bcryptprimitives.c \
-        tests/windows_run/bcryptprimitives.def -ladvapi32; then
-        echo "windows-run: FAILED: cannot build the bcryptprimitives.dll stand-in for Wine" >&2
-        kt_wine_stop
-        return 1
-    fi
+    # (kt_wine_ready put the bcryptprimitives.dll stand-in into the prefix: Wine 8.0 has none,
+    # and every Rust program for Windows imports its ProcessPrng.)
     # Build once; then every check runs, so one failure does not hide another's result.
     if cargo check --target "$target" --workspace --lib --bins &&
         cargo build --release --target "$target" -p kompira-sendevt -p kompira-cli -p kompira-tray-agent &&

@@ -56,7 +56,23 @@ kt_wine_ready() {
         wineserver -w 2>/dev/null || true
     fi
     export KT_WINE_DRIVE_C="$WINEPREFIX/drive_c"
+    kt_wine_bcryptprimitives || return 1
     return 0
+}
+
+# Every Rust program built for Windows imports ProcessPrng from bcryptprimitives.dll, which
+# Debian's Wine 8.0 lacks (the programs end with status c0000135): put our stand-in
+# (tests/windows_run/bcryptprimitives.c, built with mingw-w64) into the prefix once.
+kt_wine_bcryptprimitives() {
+    local dll="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+    local src
+    src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/windows_run"
+    [[ -f "$dll" ]] && return 0
+    if ! x86_64-w64-mingw32-gcc -shared -O2 -o "$dll" "$src/bcryptprimitives.c" "$src/bcryptprimitives.def" \
+        -ladvapi32 >/tmp/kt-wine-bcrypt.log 2>&1; then
+        KT_WINE_WHY="the bcryptprimitives.dll stand-in could not be built (see /tmp/kt-wine-bcrypt.log)"
+        return 1
+    fi
 }
 
 # Stops the prefix's programs and the private display (call at the end of a suite).

@@ -11,7 +11,7 @@ export const CALLS = [
   "send_event", "list_outbox", "retry_outbox", "discard_outbox",
   "run_jobflow", "list_jobflows", "plan_remedy", "run_remedy", "list_remedies",
   "list_tasks", "submit_task", "cancel_task",
-  "settings_saved", "get_autostart", "set_autostart",
+  "settings_saved", "get_autostart", "set_autostart", "quit",
 ];
 
 export const EVENTS = [

@@ -25,14 +25,7 @@ if ! kt_wine_ready; then
 fi
 
 drive_c="$KT_WINE_DRIVE_C"
-# Debian's Wine 8 has no bcryptprimitives.dll, which every Rust program for Windows imports: put
-# the windows-run suite's stand-in into the prefix when that suite has not already.
-stub="$drive_c/windows/system32/bcryptprimitives.dll"
-if [[ ! -f "$stub" ]]; then
-    x86_64-w64-mingw32-gcc -shared -O2 -o "$stub" tests/windows_run/bcryptprimitives.c \
-        tests/windows_run/bcryptprimitives.def -ladvapi32 ||
-        { echo "msi-under-wine: FAIL: could not build the bcryptprimitives.dll stand-in for Wine" >&2; exit 1; }
-fi
+# (kt_wine_ready put the bcryptprimitives.dll stand-in every Rust program for Windows needs.)
 install_dir="$drive_c/Program Files/Kompira Tray"
 aumid_key='HKLM\Software\Classes\AppUserModelId\jp.kompira.tray'
 local_appdata="$(wine cmd /c 'echo %LOCALAPPDATA%' 2>/dev/null | tr -d '\r' || true)"

@@ -76,17 +76,6 @@ token = $TOKEN
 timeout = 10
 EOF
 
-# Every Rust program for Windows imports bcryptprimitives.dll, which Debian's Wine 8 lacks. The
-# suite puts a stand-in into the prefix; run standalone, a copy of the agent gets one beside it.
-if [[ ! -f "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]]; then
-    mkdir -p "$OUT/bin"
-    x86_64-w64-mingw32-gcc -shared -O2 -o "$OUT/bin/bcryptprimitives.dll" "$REPO/tests/windows_run/bcryptprimitives.c" \
-        "$REPO/tests/windows_run/bcryptprimitives.def" -ladvapi32 >"$OUT/bin/gcc.log" 2>&1 ||
-        fail "the prefix has no bcryptprimitives.dll and the stand-in could not be built (see $OUT/bin/gcc.log)"
-    cp "$AGENT_EXE" "$OUT/bin/" || fail "cannot copy $AGENT_EXE to $OUT/bin"
-    AGENT_EXE="$OUT/bin/$(basename "$AGENT_EXE")"
-fi
-
 # The agent, on a pipe of its own so that another agent in the prefix does not answer for it.
 conf_windows="$(winepath -w "$OUT/kompira.conf" 2>/dev/null)" || fail "winepath cannot name $OUT/kompira.conf for Windows"
 KOMPIRA_CONF="$conf_windows" KOMPIRA_TRAY_SOCKET="\\\\.\\pipe\\kompira-tray-balloon-$$" RUST_LOG=info \

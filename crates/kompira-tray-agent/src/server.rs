@@ -73,8 +73,12 @@ async fn connection(agent: Arc<Agent>, stream: ipc::Stream) {
         return stream_events(&agent, reader, write).await;
     }
     let shell: Arc<dyn Shell> = agent;
+    let mut quits = false;
     let answered = match Call::from_request(&request.call, request.args) {
-        Ok(call) => crate::calls::dispatch(&shell, call).await,
+        Ok(call) => {
+            quits = call == Call::Quit;
+            crate::calls::dispatch(&shell, call).await
+        }
         Err(sentence) => Err(sentence.into()),
     };
     let reply = match answered {
@@ -83,6 +87,10 @@ async fn connection(agent: Arc<Agent>, stream: ipc::Stream) {
     };
     if let Err(e) = ipc::write_line(&mut write, &reply).await {
         tracing::debug!("the window left before the answer to {}: {e}", request.call);
+    }
+    if quits {
+        tracing::info!("quit asked over the socket");
+        shell.quit();
     }
 }
 

@@ -128,3 +128,19 @@ async fn the_agent_reads_no_kompira_conf_from_the_directory_it_was_started_in() 
     let channel = status["default_channel"].as_str().expect("settings loaded");
     assert_ne!(channel, "/from/the/working/directory", "{status}");
 }
+
+#[tokio::test]
+async fn a_quit_call_is_answered_then_ends_the_agent_cleanly() {
+    let mut agent = start().await;
+    assert_eq!(call(&agent, "quit", Value::Null).await, Reply::Ok(Value::Null));
+    let deadline = Instant::now() + START_TIMEOUT;
+    let status = loop {
+        if let Some(status) = agent.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the agent did not end after quit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(!Path::new(&agent.socket).exists(), "the socket was left behind");
+}

@@ -106,6 +106,9 @@ pub enum Call {
     SetAutostart {
         enabled: bool,
     },
+    /// Ends the agent as the tray's Quit does (for tools and tests where no tray can be clicked,
+    /// as under Wine); answered first, then windows are told to close.
+    Quit,
 }
 
 impl Call {
@@ -217,7 +220,7 @@ pub struct Opening {
     pub alert: Option<u64>,
     /// Ask to confirm the remedy of `alert` (a popup's "Run <job flow>"): the window shows what
     /// it would run, and runs it only when the user says so.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub remedy: bool,
 }
 

@@ -51,6 +51,8 @@ pub async fn dispatch(agent: &Arc<dyn Shell>, call: Call) -> Result<Value, Value
         }
         Call::GetAutostart => answer(crate::autostart::is_enabled()),
         Call::SetAutostart { enabled } => answer(set_autostart(agent.as_ref(), enabled)),
+        // The connection quits the agent once the answer is written (server.rs).
+        Call::Quit => answer(Ok::<_, String>(())),
     }
 }
 
