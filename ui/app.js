@@ -67,6 +67,13 @@ command("initial_view").then((opening) => {
   if (opening.view) showView(opening.view);
   if (opening.remedy && opening.alert !== null) alerts.confirmRemedy(opening.alert);
 });
+// Tells the window process when a frame has been drawn (after load, and after each show): two
+// animation frames, since the first callback runs before that frame is painted.
+const afterPaint = (shown) => requestAnimationFrame(() => requestAnimationFrame(() => command("page_painted", { shown })));
+afterPaint(false);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") afterPaint(true);
+});
 on("alerts-changed", refreshStatus);
 on("status-changed", refreshStatus);
 refreshStatus();

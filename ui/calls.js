@@ -20,7 +20,7 @@ export const EVENTS = [
 ];
 
 export const COMMANDS = [
-  "initial_view", "list_templates", "save_template", "delete_template",
+  "initial_view", "page_painted", "list_templates", "save_template", "delete_template",
   "get_settings", "save_settings", "test_amqp_connection", "test_rest_token",
 ];
 

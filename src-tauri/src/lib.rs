@@ -51,6 +51,7 @@ pub fn run() -> ExitCode {
         .manage(WindowState::load())
         .invoke_handler(tauri::generate_handler![
             window::initial_view,
+            window::page_painted,
             commands::forwarded::call,
             commands::templates::list_templates,
             commands::templates::save_template,

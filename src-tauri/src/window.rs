@@ -103,6 +103,14 @@ pub fn initial_view() -> Option<Opening> {
     lock(&PENDING).take()
 }
 
+/// The page drew its first frame since it loaded or was shown again: logged with its time, so
+/// that "tray click → window painted" can be measured from outside (scripts/bench-app.sh
+/// --window-open) on what the user sees, not on the window being mapped.
+#[tauri::command]
+pub fn page_painted(shown: bool) {
+    tracing::info!("window painted ({})", if shown { "shown again" } else { "page loaded" });
+}
+
 /// Hides the window (its close button, Esc) and plans the process's end.
 pub fn hide(window: &tauri::Window) {
     let _ = window.hide();
