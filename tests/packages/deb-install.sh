@@ -97,16 +97,8 @@ for size in 32x32 128x128; do
 done
 
 # An event from the installed kompira_sendevt arrives on io_queue (the local RabbitMQ).
-# Takes messages off io_queue until the one carrying the marker (older messages left by others
-# come first), at most 50 of them; false when it did not come within 10 s of the last one.
-arrived() {
-    local n
-    for n in $(seq 50); do
-        "$KOMPIRA_TESTKIT" receive --timeout-secs 10 --count 1 >"$scratch/received.json" 2>&1 || return 1
-        grep -q "$1" "$scratch/received.json" && return 0
-    done
-    return 1
-}
+# shellcheck source=tests/packages/io-queue.sh
+source tests/packages/io-queue.sh
 marker="deb-$$-$RANDOM"
 printf '[amqp-connection]\nserver = 127.0.0.1\nport = 5672\nuser = guest\npassword = guest\nssl = false\n' >"$scratch/send.conf"
 "$KOMPIRA_TESTKIT" declare-queue >/dev/null

@@ -69,16 +69,8 @@ aumid="$(wine reg query "$aumid_key" /v DisplayName 2>/dev/null | tr -d '\r' || 
 [[ "$aumid" == *"DisplayName"*"REG_SZ"*"Kompira Tray"* ]] || fail "$aumid_key has no DisplayName 'Kompira Tray' (reg query said: '$aumid')"
 
 # --- the installed kompira_sendevt.exe sends an event to the local RabbitMQ ---
-# Takes messages off io_queue until the one carrying the marker (older messages left by others
-# come first), at most 50 of them; false when it did not come within 10 s of the last one.
-arrived() {
-    local n
-    for n in $(seq 50); do
-        "$KOMPIRA_TESTKIT" receive --timeout-secs 10 --count 1 >"$scratch/received.json" 2>&1 || return 1
-        grep -q "$1" "$scratch/received.json" && return 0
-    done
-    return 1
-}
+# shellcheck source=tests/packages/io-queue.sh
+source tests/packages/io-queue.sh
 marker="msi-$$-$RANDOM"
 "$KOMPIRA_TESTKIT" declare-queue >/dev/null
 version="$(wine "$install_dir/kompira_sendevt.exe" --version 2>&1 | tr -d '\r')" || fail "kompira_sendevt.exe --version failed: $version"

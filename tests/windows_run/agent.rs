@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::stand_in::Sim;
 use kompira_core::rest::{Client, RestSettings};
 use kompira_core::secret::Secret;
-use kompira_sim::{Definitions, SimConfig, SimHandle};
 use kompira_testkit as testkit;
 use serde_json::{json, Value};
 
@@ -109,29 +109,15 @@ impl<'w> Agent<'w> {
 
 /// The stand-in on a runtime of its own, consuming io_queue when `amqp` (so events sent to the
 /// broker reach its channels, as on a Kompira server).
-struct StandIn {
-    runtime: tokio::runtime::Runtime,
-    sim: Option<SimHandle>,
-}
+struct StandIn(Sim);
 
 impl StandIn {
     fn start(amqp: bool) -> StandIn {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-        let sim = runtime
-            .block_on(kompira_sim::start(SimConfig {
-                listen: "127.0.0.1:0".parse().expect("a loopback address"),
-                token: TOKEN.into(),
-                amqp_url: amqp.then(testkit::broker_url),
-                definitions: Definitions::builtin(),
-                tls: None,
-            }))
-            .expect("the stand-in starts");
-        StandIn { runtime, sim: Some(sim) }
+        StandIn(Sim::start(TOKEN, amqp.then(testkit::broker_url), None))
     }
 
     fn base_url(&self) -> &str {
-        &self.sim.as_ref().expect("running").base_url
+        self.0.base_url()
     }
 
     /// The `[rest]` section for it.
@@ -151,21 +137,13 @@ impl StandIn {
             })
             .expect("a REST client"),
         );
-        self.runtime.block_on(async {
+        self.0.runtime.block_on(async {
             for n in 0..count {
                 let alert = json!({"status": "PROBLEM", "severity": "3", "hostname": format!("web{n}"),
                     "trigger_name": format!("Load high {n}")});
                 client.send(ALERT, &alert).await.expect("the stand-in takes the alert");
             }
         });
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        if let Some(sim) = self.sim.take() {
-            self.runtime.block_on(sim.shutdown());
-        }
     }
 }
 

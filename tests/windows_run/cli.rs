@@ -3,9 +3,10 @@
 //! over plain HTTP, and HTTPS with `[rest] ca_file`, or without it on the bundled roots (a
 //! warning at most, then a refusal that names the certificate, never a refusal to start).
 
-use kompira_sim::{Definitions, SimConfig, SimHandle, SimTls};
+use kompira_sim::SimTls;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
+use crate::stand_in::Sim;
 use crate::wine::{wine, ConfigFiles, Run, Wine, INSTALL_DIR};
 
 const KOMPIRA: &str = "kompira.exe";
@@ -15,41 +16,23 @@ const ALERT: &str = "/system/channels/Alert";
 /// The stand-in on a runtime of its own (the program under Wine runs synchronously beside it)
 /// and the `C:\` kompira.conf that points at it.
 struct StandIn {
-    runtime: tokio::runtime::Runtime,
-    sim: Option<SimHandle>,
+    /// Kept running for the test's length.
+    _sim: Sim,
     conf: String,
 }
 
 impl StandIn {
     fn start(wine: &Wine, tls: Option<SimTls>, more_conf: &str) -> StandIn {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-        let sim = runtime
-            .block_on(kompira_sim::start(SimConfig {
-                listen: "127.0.0.1:0".parse().expect("a loopback address"),
-                token: TOKEN.into(),
-                amqp_url: None,
-                definitions: Definitions::builtin(),
-                tls,
-            }))
-            .expect("the stand-in starts");
+        let sim = Sim::start(TOKEN, None, tls);
         let conf = format!(r"{INSTALL_DIR}\cli\kompira.conf");
-        wine.write(&conf, &format!("[rest]\nurl = {}\ntoken = {TOKEN}\ntimeout = 10\n{more_conf}", sim.base_url));
-        StandIn { runtime, sim: Some(sim), conf }
+        wine.write(&conf, &format!("[rest]\nurl = {}\ntoken = {TOKEN}\ntimeout = 10\n{more_conf}", sim.base_url()));
+        StandIn { _sim: sim, conf }
     }
 
     fn kompira(&self, wine: &Wine, args: &[&str]) -> Run {
         let mut full = vec!["-c", self.conf.as_str()];
         full.extend_from_slice(args);
         wine.run(KOMPIRA, &full, &[], b"")
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        if let Some(sim) = self.sim.take() {
-            self.runtime.block_on(sim.shutdown());
-        }
     }
 }
 

@@ -9,4 +9,5 @@ mod agent;
 mod cli;
 mod desktop;
 mod sendevt;
+mod stand_in;
 mod wine;

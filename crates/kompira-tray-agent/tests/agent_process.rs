@@ -14,19 +14,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 
 mod common;
 
-use common::{agent_command, call, start_in, start_with_conf, Agent, START_TIMEOUT};
-
-/// An agent on a private socket, with an empty kompira.conf (so it watches nothing).
-async fn start() -> Agent {
-    start_with_conf("# empty\n").await
-}
-
-fn error_text(reply: Reply) -> String {
-    match reply {
-        Reply::Err(Value::String(text)) => text,
-        other => panic!("expected an error sentence, got {other:?}"),
-    }
-}
+use common::{agent_command, call, error_text, start, start_in, START_TIMEOUT};
 
 #[tokio::test]
 async fn the_agent_answers_the_windows_calls() {

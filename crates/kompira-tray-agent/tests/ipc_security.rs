@@ -14,18 +14,7 @@ use tokio::io::BufReader;
 
 mod common;
 
-use common::{agent_command, start_with_conf, Agent};
-
-async fn start() -> Agent {
-    start_with_conf("# empty\n").await
-}
-
-fn error_text(reply: Reply) -> String {
-    match reply {
-        Reply::Err(Value::String(text)) => text,
-        other => panic!("expected an error sentence, got {other:?}"),
-    }
-}
+use common::{agent_command, error_text, start};
 
 /// What the agent printed when it refused to start with `TMPDIR=tmp` and no `XDG_RUNTIME_DIR`
 /// (the socket in `tmp/kompira-tray-<uid>`); panics when it does not exit by itself.

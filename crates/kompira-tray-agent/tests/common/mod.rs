@@ -44,6 +44,19 @@ pub fn agent_command(dir: &Path, socket: &str) -> Command {
     command
 }
 
+/// An agent on a private socket, with an empty kompira.conf (so it watches nothing).
+pub async fn start() -> Agent {
+    start_with_conf("# empty\n").await
+}
+
+/// The sentence of an error answer.
+pub fn error_text(reply: Reply) -> String {
+    match reply {
+        Reply::Err(Value::String(text)) => text,
+        other => panic!("expected an error sentence, got {other:?}"),
+    }
+}
+
 /// Starts an agent whose kompira.conf is `conf`, once it answers `ping`.
 pub async fn start_with_conf(conf: &str) -> Agent {
     let dir = tempfile::tempdir().unwrap();
