@@ -7,7 +7,7 @@
 # Env it leaves: WINEPREFIX, WINEDEBUG, DISPLAY (a private Xvfb unless KT_WINE_DISPLAY is set),
 # KT_WINE_DRIVE_C (the prefix's C: drive as a Linux path), KT_WINE_WHY (why not ready).
 
-KT_WINE_PACKAGES=(wine wine64 gcc-mingw-w64-x86-64 xvfb)
+KT_WINE_PACKAGES=(wine wine64 gcc-mingw-w64-x86-64 xvfb x11-utils)  # x11-utils: xwininfo finds Wine's tray window
 
 # 0 when Wine can run programs; otherwise 1 with the reason in KT_WINE_WHY.
 kt_wine_ready() {

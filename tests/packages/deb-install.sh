@@ -28,6 +28,9 @@ apt_quiet() {
         return 1
     }
 }
+# desktop-file-validate (desktop-file-utils) is not on a fresh machine.
+command -v desktop-file-validate >/dev/null 2>&1 || apt_quiet install -y -q --no-install-recommends desktop-file-utils ||
+    { echo "deb-install: FAIL: desktop-file-utils cannot be installed" >&2; exit 1; }
 
 [[ "$(id -u)" == 0 ]] || { echo "deb-install: needs root (apt-get install)" >&2; exit 1; }
 for package in kompira-tray kompira-tools; do
