@@ -288,6 +288,8 @@ pub struct Plan {
     pub edits: Vec<Edit>,
     /// Secrets typed for a file: they go to [`choose_secret_file`]'s file, never to a shared one.
     pub secret_edits: Vec<Edit>,
+    /// That file, once [`with_form`] has chosen it (when there are secret edits).
+    pub secret_file: Option<PathBuf>,
     /// Keyring entries to store, in screen order.
     pub keyring: Vec<KeyringWrite>,
 }
@@ -391,7 +393,7 @@ pub fn with_form(
     target: Option<&Path>,
     form: &SettingsForm,
 ) -> Result<(Settings, Plan), FieldError> {
-    let plan = plan_edits(current, form)?;
+    let mut plan = plan_edits(current, form)?;
     let mut files: Vec<(PathBuf, &[Edit])> = Vec::new();
     if !plan.edits.is_empty() {
         let Some(target) = target else {
@@ -403,7 +405,10 @@ pub fn with_form(
         let user_file = config::user_config_path(opts.os, opts.env);
         let file = choose_secret_file(current, user_file.as_deref(), &shared_files(opts))
             .map_err(|message| FieldError { field: Some(format!("{}.{}", first.section, first.key)), message })?;
-        files.push((file, &plan.secret_edits));
+        plan.secret_file = Some(file);
+    }
+    if let Some(file) = &plan.secret_file {
+        files.push((file.clone(), &plan.secret_edits));
     }
     let mut settings = if files.is_empty() {
         current.clone()
@@ -460,19 +465,15 @@ pub fn save(
         tracing::info!(path = %target.display(), keys = edits.len(), "settings saved");
     }
     let mut secret_notes = Vec::new();
-    let mut secret_file = None;
-    if !plan.secret_edits.is_empty() {
-        let user_file = config::user_config_path(opts.os, opts.env);
-        let file =
-            choose_secret_file(current, user_file.as_deref(), &shared_files(opts)).map_err(FieldError::general)?;
-        config::write_file(&file, &plan.secret_edits)?;
+    let secret_file = plan.secret_file.as_ref();
+    if let Some(file) = secret_file {
+        config::write_file(file, &plan.secret_edits)?;
         tracing::info!(path = %file.display(), keys = plan.secret_edits.len(), "secrets saved");
         if file != target {
             secret_notes.extend(
                 plan.secret_edits.iter().map(|e| format!("[{}] {} saved in {}", e.section, e.key, file.display())),
             );
         }
-        secret_file = Some(file);
     }
     let keyring_notes = plan.keyring.iter().filter_map(|write| {
         let field = FIELDS.iter().find(|f| f.section == write.section && f.key == write.key)?;
@@ -490,7 +491,7 @@ pub fn save(
             let field = FIELDS.iter().find(|f| f.section == edit.section && f.key == edit.key)?;
             let source = field.effective(&would).source;
             let decided_here = matches!(&source, Source::File { path, .. }
-                if path == target || secret_file.as_ref() == Some(path));
+                if path == target || secret_file == Some(path));
             let fallback = edit.value.is_none() && matches!(source, Source::Default | Source::Derived(_));
             // A secret moved to the keyring is reported above.
             let moved = plan.keyring.iter().any(|w| w.section == edit.section && w.key == edit.key);
